@@ -1,0 +1,114 @@
+"""Log-mel spectrogram: settings, filterbank and a differentiable torch transform.
+
+Defaults are the HiFi-GAN "universal" settings: 22,050 Hz, n_fft 1024, hop 256, 80 mel bins (Slaney scale and
+area normalization), fmin 0, fmax 8000 Hz, magnitude (not power) spectrum, natural log with a floor of 1e-5.
+A clip of `s` seconds has `frames_for(s)` frames; frame `i` is centred on sample `i * hop_length`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class MelSpec:
+    sample_rate: int = 22050
+    n_fft: int = 1024
+    hop_length: int = 256
+    win_length: int = 1024
+    n_mels: int = 80
+    fmin: float = 0.0
+    fmax: float = 8000.0
+    log_floor: float = 1e-5
+
+    @property
+    def frame_rate(self) -> float:
+        """Frames per second."""
+        return self.sample_rate / self.hop_length
+
+    def frames_for(self, seconds: float) -> int:
+        """Frames of a clip lasting `seconds` (one frame per hop, rounded to the nearest)."""
+        return max(1, int(round(seconds * self.frame_rate)))
+
+    def seconds_to_frame(self, seconds: float) -> float:
+        """Fractional frame index of a time in seconds: the one place seconds become frames."""
+        return seconds * self.frame_rate
+
+    def frame_times(self, frames: int) -> np.ndarray:
+        """Time in seconds of each frame centre, `(frames,)`."""
+        return np.arange(frames) / self.frame_rate
+
+    def bin_frequencies(self) -> np.ndarray:
+        """Centre frequency in Hz of each mel bin, `(n_mels,)`."""
+        mels = np.linspace(hz_to_mel(self.fmin), hz_to_mel(self.fmax), self.n_mels + 2)
+        return mel_to_hz(mels[1:-1])
+
+
+def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
+    """Slaney mel scale: linear below 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, dtype=np.float64)
+    f_sp, min_log_hz = 200.0 / 3, 1000.0
+    min_log_mel, logstep = min_log_hz / f_sp, math.log(6.4) / 27.0
+    return np.where(hz >= min_log_hz, min_log_mel + np.log(np.maximum(hz, 1e-10) / min_log_hz) / logstep, hz / f_sp)
+
+
+def mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    f_sp, min_log_hz = 200.0 / 3, 1000.0
+    min_log_mel, logstep = min_log_hz / f_sp, math.log(6.4) / 27.0
+    return np.where(mel >= min_log_mel, min_log_hz * np.exp(logstep * (mel - min_log_mel)), f_sp * mel)
+
+
+@functools.lru_cache(maxsize=16)
+def mel_filterbank(spec: MelSpec) -> np.ndarray:
+    """Slaney-normalized triangular filters, `(n_mels, n_fft // 2 + 1)` (same as librosa's defaults)."""
+    fft_freqs = np.linspace(0, spec.sample_rate / 2, spec.n_fft // 2 + 1)
+    mel_points = mel_to_hz(np.linspace(hz_to_mel(spec.fmin), hz_to_mel(spec.fmax), spec.n_mels + 2))
+    widths = np.diff(mel_points)
+    ramps = mel_points[:, None] - fft_freqs[None, :]
+    weights = np.zeros((spec.n_mels, len(fft_freqs)))
+    for i in range(spec.n_mels):
+        lower = -ramps[i] / widths[i]
+        upper = ramps[i + 2] / widths[i + 1]
+        weights[i] = np.maximum(0, np.minimum(lower, upper))
+    weights *= (2.0 / (mel_points[2:] - mel_points[:-2]))[:, None]
+    return weights
+
+
+def _filterbank_tensor(spec: MelSpec, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    return torch.as_tensor(mel_filterbank(spec), device=device, dtype=dtype)
+
+
+def stft_magnitude(audio: torch.Tensor, spec: MelSpec) -> torch.Tensor:
+    """`(..., samples)` -> magnitude `(..., n_fft // 2 + 1, frames)`; reflect padding as HiFi-GAN (frames = samples // hop)."""
+    lead = audio.shape[:-1]
+    flat = audio.reshape(-1, audio.shape[-1])
+    pad = (spec.n_fft - spec.hop_length) // 2
+    flat = torch.nn.functional.pad(flat.unsqueeze(1), (pad, pad), mode="reflect").squeeze(1)
+    window = torch.hann_window(spec.win_length, device=audio.device, dtype=audio.dtype)
+    stft = torch.stft(flat, spec.n_fft, hop_length=spec.hop_length, win_length=spec.win_length, window=window,
+                      center=False, return_complex=True)
+    magnitude = torch.sqrt(stft.real ** 2 + stft.imag ** 2 + 1e-9)
+    return magnitude.reshape(*lead, *magnitude.shape[-2:])
+
+
+def log_mel(audio: torch.Tensor, spec: MelSpec = MelSpec()) -> torch.Tensor:
+    """Differentiable natural-log mel of a waveform.
+
+    [shape=(..., samples)] at `spec.sample_rate` -> [shape=(..., n_mels, samples // hop_length)].
+    """
+    magnitude = stft_magnitude(audio, spec)
+    mel = torch.matmul(_filterbank_tensor(spec, audio.device, audio.dtype), magnitude)
+    return torch.log(torch.clamp(mel, min=spec.log_floor))
+
+
+def mel_to_linear_magnitude(logmel: torch.Tensor, spec: MelSpec) -> torch.Tensor:
+    """Approximate linear magnitude `(..., n_fft // 2 + 1, frames)` from log-mel via the filterbank's pseudo-inverse."""
+    fb = mel_filterbank(spec)
+    inverse = torch.as_tensor(np.linalg.pinv(fb), device=logmel.device, dtype=logmel.dtype)
+    return torch.clamp(torch.matmul(inverse, torch.exp(logmel)), min=0.0)

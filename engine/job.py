@@ -1,0 +1,448 @@
+"""The engine's job: plain data in seconds, the one schema the CLI, the inbox and the daemon's worker share.
+
+Every time is in seconds from the start of the generated clip; every level is in dB; pitches are MIDI note
+numbers. Nothing here knows of beats, tempo or Live. `docs/JOB_SCHEMA.md` documents the JSON form.
+
+`Job.from_dict` validates everything before any computation and raises `JobError` naming the offending field
+(e.g. ``controls[1].db[3]: must be a finite number, got nan``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from engine.errors import JobError
+
+CONTROL_TYPES = ("intensity", "melody", "structure", "inpaint", "outpaint", "loop")
+SAMPLERS = ("ddim", "ddpm", "dpmsolver++")
+QUALITIES = ("draft", "final")
+MAX_DURATION_S = 60.0
+MAX_VARIATIONS = 16
+
+
+@dataclass(frozen=True)
+class SamplerSpec:
+    """A diffusers scheduler by name, with its number of steps and (DDIM only) eta."""
+
+    name: str = "ddim"
+    steps: int = 20
+    eta: float = 0.0
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """Adam on x_T, as in the paper: lr 5e-3, K = 70 steps (150 suits melody and structure)."""
+
+    steps: int = 70
+    lr: float = 5e-3
+    early_stop: bool = True
+    checkpointing: bool = True
+
+
+@dataclass(frozen=True)
+class IntensityControl:
+    """Loudness over time: breakpoints (seconds, dB of frame RMS), linearly interpolated, held at the ends."""
+
+    times: tuple[float, ...]
+    db: tuple[float, ...]
+    weight: float = 1.0
+    tolerance: float = 2.0
+    type: str = "intensity"
+
+
+@dataclass(frozen=True)
+class MelodyNote:
+    """One note of a monophonic melody: [start, end) in seconds and a MIDI pitch (its pitch class is the target)."""
+
+    start: float
+    end: float
+    pitch: int
+
+
+@dataclass(frozen=True)
+class MelodyControl:
+    """A monophonic melody; frames covered by no note are left free."""
+
+    notes: tuple[MelodyNote, ...]
+    weight: float = 1.0
+    tolerance: float = 0.2
+    type: str = "melody"
+
+
+@dataclass(frozen=True)
+class Section:
+    """A labelled section [start, end) in seconds; equal labels should sound alike."""
+
+    start: float
+    end: float
+    label: str
+
+
+@dataclass(frozen=True)
+class StructureControl:
+    """A form such as A B A: target self-similarity 1 within equal labels, 0 across."""
+
+    sections: tuple[Section, ...]
+    weight: float = 1.0
+    tolerance: float = 0.03
+    type: str = "structure"
+
+
+@dataclass(frozen=True)
+class InpaintControl:
+    """Keep `reference` outside the gap [gap_start, gap_end) seconds; generate inside it."""
+
+    reference: str
+    gap_start: float
+    gap_end: float
+    weight: float = 1.0
+    tolerance: float = 0.05
+    type: str = "inpaint"
+
+
+@dataclass(frozen=True)
+class OutpaintControl:
+    """Continue `reference`: its last `overlap` seconds become the first `overlap` seconds of the output."""
+
+    reference: str
+    overlap: float
+    weight: float = 1.0
+    tolerance: float = 0.05
+    type: str = "outpaint"
+
+
+@dataclass(frozen=True)
+class LoopControl:
+    """Make the clip loop: its last `overlap` seconds match its first, so the end flows into the start.
+
+    With a `reference`, the output instead starts with the reference's last `overlap` seconds and ends with its
+    first `overlap` seconds: a bridge that leads out of the reference and back into it.
+    The seamless loop is the output minus its last `overlap` seconds.
+    """
+
+    overlap: float
+    reference: str | None = None
+    weight: float = 1.0
+    tolerance: float = 0.05
+    type: str = "loop"
+
+
+Control = IntensityControl | MelodyControl | StructureControl | InpaintControl | OutpaintControl | LoopControl
+
+
+@dataclass(frozen=True)
+class Job:
+    """One generation request, in seconds. Defaults give a 6-second, 70-step DITTO run on the built-in model."""
+
+    name: str = "take"
+    duration: float = 5.94
+    controls: tuple[Control, ...] = ()
+    tags: tuple[str, ...] = ()
+    prompt: str | None = None
+    model: str = "builtin"
+    guidance_scale: float = 2.0
+    seed: int = 0
+    variations: int = 1
+    quality: str = "final"
+    sampler: SamplerSpec = field(default_factory=SamplerSpec)
+    final_sampler: SamplerSpec | None = None
+    optimizer: OptimizerSpec = field(default_factory=OptimizerSpec)
+    warm_start: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, base_dir: Path | None = None) -> "Job":
+        """Validate a JSON-like mapping; relative reference paths resolve against `base_dir`."""
+        return _parse_job(data, base_dir)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (what `from_dict` reads back)."""
+        out = dataclasses.asdict(self)
+        out["controls"] = [_control_to_dict(c) for c in self.controls]
+        return out
+
+
+def _control_to_dict(control: Control) -> dict[str, Any]:
+    data = dataclasses.asdict(control)
+    if isinstance(control, IntensityControl):
+        data["times"], data["db"] = list(control.times), list(control.db)
+    if isinstance(control, InpaintControl):
+        data["gap"] = [data.pop("gap_start"), data.pop("gap_end")]
+    return data
+
+
+# ---------------------------------------------------------------------------------------------------- validation
+
+
+def _fail(path: str, message: str, value: Any = dataclasses.MISSING) -> JobError:
+    shown = "" if value is dataclasses.MISSING else f", got {_short(value)}"
+    return JobError(f"{path}: {message}{shown}")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _number(data: Mapping[str, Any], key: str, path: str, default: Any = dataclasses.MISSING, *,
+            minimum: float | None = None, maximum: float | None = None, positive: bool = False) -> float:
+    if key not in data:
+        if default is dataclasses.MISSING:
+            raise _fail(f"{path}.{key}" if path else key, "is required")
+        return default
+    return _check_number(data[key], f"{path}.{key}" if path else key, minimum=minimum, maximum=maximum,
+                         positive=positive)
+
+
+def _check_number(value: Any, path: str, *, minimum: float | None = None, maximum: float | None = None,
+                  positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _fail(path, "must be a number", value)
+    value = float(value)
+    if not math.isfinite(value):
+        raise _fail(path, "must be a finite number", value)
+    if positive and value <= 0:
+        raise _fail(path, "must be greater than 0", value)
+    if minimum is not None and value < minimum:
+        raise _fail(path, f"must be at least {minimum:g}", value)
+    if maximum is not None and value > maximum:
+        raise _fail(path, f"must be at most {maximum:g}", value)
+    return value
+
+
+def _integer(data: Mapping[str, Any], key: str, path: str, default: int, *, minimum: int, maximum: int) -> int:
+    where = f"{path}.{key}" if path else key
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(where, "must be an integer", value)
+    if not minimum <= value <= maximum:
+        raise _fail(where, f"must be between {minimum} and {maximum}", value)
+    return value
+
+
+def _string(data: Mapping[str, Any], key: str, path: str, default: Any = dataclasses.MISSING) -> Any:
+    where = f"{path}.{key}" if path else key
+    if key not in data:
+        if default is dataclasses.MISSING:
+            raise _fail(where, "is required")
+        return default
+    value = data[key]
+    if value is None and default is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(where, "must be a non-empty string", value)
+    if len(value) > 4096:
+        raise _fail(where, "is too long (more than 4096 characters)")
+    return value
+
+
+def _list(data: Mapping[str, Any], key: str, path: str) -> Sequence[Any]:
+    where = f"{path}.{key}"
+    if key not in data:
+        raise _fail(where, "is required")
+    value = data[key]
+    if not isinstance(value, (list, tuple)):
+        raise _fail(where, "must be a list", value)
+    if len(value) > 100_000:
+        raise _fail(where, "has too many entries (more than 100000)")
+    return value
+
+
+def _mapping(value: Any, path: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _fail(path, "must be an object", value)
+    return value
+
+
+def _unknown_keys(data: Mapping[str, Any], allowed: set[str], path: str) -> None:
+    extra = sorted(set(data) - allowed)
+    if extra:
+        where = f"{path}." if path else ""
+        raise _fail(f"{where}{extra[0]}", f"is not a known field (known: {', '.join(sorted(allowed))})")
+
+
+def _reference(data: Mapping[str, Any], path: str, base_dir: Path | None, *, required: bool) -> str | None:
+    value = _string(data, "reference", path, dataclasses.MISSING if required else None)
+    if value is None:
+        return None
+    ref = Path(value).expanduser()
+    if not ref.is_absolute() and base_dir is not None:
+        ref = base_dir / ref
+    if not ref.is_file():
+        raise _fail(f"{path}.reference", "no such audio file", str(ref))
+    return str(ref.resolve())
+
+
+def _within_clip(value: float, duration: float, where: str) -> None:
+    if value < 0 or value > duration + 1e-6:
+        raise _fail(where, f"lies outside the clip (0 to {duration:g} s)", value)
+
+
+def _parse_intensity(data: Mapping[str, Any], path: str, duration: float) -> IntensityControl:
+    _unknown_keys(data, {"type", "times", "db", "weight", "tolerance"}, path)
+    times = [_check_number(v, f"{path}.times[{i}]") for i, v in enumerate(_list(data, "times", path))]
+    db = [_check_number(v, f"{path}.db[{i}]", minimum=-120.0, maximum=20.0)
+          for i, v in enumerate(_list(data, "db", path))]
+    if not times:
+        raise _fail(f"{path}.times", "needs at least one breakpoint")
+    if len(times) != len(db):
+        raise _fail(f"{path}.db", f"must have as many entries as times ({len(times)})", len(db))
+    for i, t in enumerate(times):
+        _within_clip(t, duration, f"{path}.times[{i}]")
+        if i and t < times[i - 1]:
+            raise _fail(f"{path}.times[{i}]", "must not be earlier than the breakpoint before it", t)
+    return IntensityControl(tuple(times), tuple(db), weight=_number(data, "weight", path, 1.0, minimum=0.0),
+                            tolerance=_number(data, "tolerance", path, 2.0, positive=True))
+
+
+def _parse_melody(data: Mapping[str, Any], path: str, duration: float) -> MelodyControl:
+    _unknown_keys(data, {"type", "notes", "weight", "tolerance"}, path)
+    notes = []
+    for i, raw in enumerate(_list(data, "notes", path)):
+        where = f"{path}.notes[{i}]"
+        raw = _mapping(raw, where)
+        start = _number(raw, "start", where)
+        end = _number(raw, "end", where)
+        _within_clip(start, duration, f"{where}.start")
+        if end <= start:
+            raise _fail(f"{where}.end", f"must be after start ({start:g} s)", end)
+        pitch = _integer(raw, "pitch", where, -1, minimum=0, maximum=127)
+        notes.append(MelodyNote(start, min(end, duration), pitch))
+    if not notes:
+        raise _fail(f"{path}.notes", "needs at least one note")
+    return MelodyControl(tuple(notes), weight=_number(data, "weight", path, 1.0, minimum=0.0),
+                         tolerance=_number(data, "tolerance", path, 0.2, positive=True))
+
+
+def _parse_structure(data: Mapping[str, Any], path: str, duration: float) -> StructureControl:
+    _unknown_keys(data, {"type", "sections", "weight", "tolerance"}, path)
+    sections = []
+    for i, raw in enumerate(_list(data, "sections", path)):
+        where = f"{path}.sections[{i}]"
+        raw = _mapping(raw, where)
+        start, end = _number(raw, "start", where), _number(raw, "end", where)
+        _within_clip(start, duration, f"{where}.start")
+        _within_clip(end, duration, f"{where}.end")
+        if end <= start:
+            raise _fail(f"{where}.end", f"must be after start ({start:g} s)", end)
+        sections.append(Section(start, end, _string(raw, "label", where)))
+    if len(sections) < 2:
+        raise _fail(f"{path}.sections", "needs at least two sections", len(sections))
+    return StructureControl(tuple(sections), weight=_number(data, "weight", path, 1.0, minimum=0.0),
+                            tolerance=_number(data, "tolerance", path, 0.03, positive=True))
+
+
+def _parse_inpaint(data: Mapping[str, Any], path: str, duration: float, base_dir: Path | None) -> InpaintControl:
+    _unknown_keys(data, {"type", "reference", "gap", "weight", "tolerance"}, path)
+    gap = _list(data, "gap", path)
+    if len(gap) != 2:
+        raise _fail(f"{path}.gap", "must be [start, end] in seconds", gap)
+    start, end = (_check_number(v, f"{path}.gap[{i}]") for i, v in enumerate(gap))
+    _within_clip(start, duration, f"{path}.gap[0]")
+    _within_clip(end, duration, f"{path}.gap[1]")
+    if end <= start:
+        raise _fail(f"{path}.gap[1]", f"must be after the gap's start ({start:g} s)", end)
+    return InpaintControl(_reference(data, path, base_dir, required=True), start, end,
+                          weight=_number(data, "weight", path, 1.0, minimum=0.0),
+                          tolerance=_number(data, "tolerance", path, 0.05, positive=True))
+
+
+def _parse_outpaint(data: Mapping[str, Any], path: str, duration: float, base_dir: Path | None) -> OutpaintControl:
+    _unknown_keys(data, {"type", "reference", "overlap", "weight", "tolerance"}, path)
+    overlap = _number(data, "overlap", path, positive=True)
+    if overlap >= duration:
+        raise _fail(f"{path}.overlap", f"must be shorter than the clip ({duration:g} s)", overlap)
+    return OutpaintControl(_reference(data, path, base_dir, required=True), overlap,
+                           weight=_number(data, "weight", path, 1.0, minimum=0.0),
+                           tolerance=_number(data, "tolerance", path, 0.05, positive=True))
+
+
+def _parse_loop(data: Mapping[str, Any], path: str, duration: float, base_dir: Path | None) -> LoopControl:
+    _unknown_keys(data, {"type", "reference", "overlap", "weight", "tolerance"}, path)
+    overlap = _number(data, "overlap", path, positive=True)
+    if overlap > duration / 2:
+        raise _fail(f"{path}.overlap", f"must be at most half the clip ({duration / 2:g} s)", overlap)
+    return LoopControl(overlap, _reference(data, path, base_dir, required=False),
+                       weight=_number(data, "weight", path, 1.0, minimum=0.0),
+                       tolerance=_number(data, "tolerance", path, 0.05, positive=True))
+
+
+def _parse_control(raw: Any, path: str, duration: float, base_dir: Path | None) -> Control:
+    data = _mapping(raw, path)
+    kind = data.get("type")
+    if kind not in CONTROL_TYPES:
+        raise _fail(f"{path}.type", f"must be one of {', '.join(CONTROL_TYPES)}", kind)
+    if kind == "intensity":
+        return _parse_intensity(data, path, duration)
+    if kind == "melody":
+        return _parse_melody(data, path, duration)
+    if kind == "structure":
+        return _parse_structure(data, path, duration)
+    if kind == "inpaint":
+        return _parse_inpaint(data, path, duration, base_dir)
+    if kind == "outpaint":
+        return _parse_outpaint(data, path, duration, base_dir)
+    return _parse_loop(data, path, duration, base_dir)
+
+
+def _parse_sampler(raw: Any, path: str) -> SamplerSpec:
+    data = _mapping(raw, path)
+    _unknown_keys(data, {"name", "steps", "eta"}, path)
+    name = data.get("name", "ddim")
+    if name not in SAMPLERS:
+        raise _fail(f"{path}.name", f"must be one of {', '.join(SAMPLERS)}", name)
+    return SamplerSpec(name, _integer(data, "steps", path, 20, minimum=1, maximum=1000),
+                       _number(data, "eta", path, 0.0, minimum=0.0, maximum=1.0))
+
+
+def _parse_optimizer(raw: Any, path: str) -> OptimizerSpec:
+    data = _mapping(raw, path)
+    _unknown_keys(data, {"steps", "lr", "early_stop", "checkpointing"}, path)
+    for key in ("early_stop", "checkpointing"):
+        if key in data and not isinstance(data[key], bool):
+            raise _fail(f"{path}.{key}", "must be true or false", data[key])
+    return OptimizerSpec(_integer(data, "steps", path, 70, minimum=0, maximum=2000),
+                         _number(data, "lr", path, 5e-3, positive=True, maximum=10.0),
+                         data.get("early_stop", True), data.get("checkpointing", True))
+
+
+_JOB_KEYS = {"name", "duration", "controls", "tags", "prompt", "model", "guidance_scale", "seed", "variations",
+             "quality", "sampler", "final_sampler", "optimizer", "warm_start"}
+
+
+def _parse_job(raw: Mapping[str, Any], base_dir: Path | None) -> Job:
+    data = _mapping(raw, "job")
+    _unknown_keys(data, _JOB_KEYS, "")
+    duration = _number(data, "duration", "", 5.94, positive=True, maximum=MAX_DURATION_S)
+    controls_raw = data.get("controls", [])
+    if not isinstance(controls_raw, (list, tuple)):
+        raise _fail("controls", "must be a list", controls_raw)
+    controls = tuple(_parse_control(c, f"controls[{i}]", duration, base_dir) for i, c in enumerate(controls_raw))
+    tags_raw = data.get("tags", [])
+    if isinstance(tags_raw, str):
+        tags_raw = [t.strip() for t in tags_raw.split(",") if t.strip()]
+    if not isinstance(tags_raw, (list, tuple)) or not all(isinstance(t, str) for t in tags_raw):
+        raise _fail("tags", "must be a list of strings", tags_raw)
+    quality = data.get("quality", "final")
+    if quality not in QUALITIES:
+        raise _fail("quality", f"must be one of {', '.join(QUALITIES)}", quality)
+    final_raw = data.get("final_sampler")
+    return Job(
+        name=_string(data, "name", "", "take"),
+        duration=duration,
+        controls=controls,
+        tags=tuple(t.strip().lower() for t in tags_raw),
+        prompt=_string(data, "prompt", "", None),
+        model=_string(data, "model", "", "builtin"),
+        guidance_scale=_number(data, "guidance_scale", "", 2.0, minimum=0.0, maximum=30.0),
+        seed=_integer(data, "seed", "", 0, minimum=0, maximum=2**31 - 1),
+        variations=_integer(data, "variations", "", 1, minimum=1, maximum=MAX_VARIATIONS),
+        quality=quality,
+        sampler=_parse_sampler(data.get("sampler", {}), "sampler"),
+        final_sampler=None if final_raw is None else _parse_sampler(final_raw, "final_sampler"),
+        optimizer=_parse_optimizer(data.get("optimizer", {}), "optimizer"),
+        warm_start=_string(data, "warm_start", "", None),
+    )
