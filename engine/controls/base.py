@@ -1,0 +1,38 @@
+"""A control: a target, a differentiable loss on log-mel frames, an optional time mask, a weight, a tolerance.
+
+`loss(logmel)` and `metric(logmel)` take `(batch, n_mels, frames)` and return one value per batch item
+`(batch,)`. The loss is what the optimizer minimizes; the metric is in the control's own units (dB for intensity,
+error rate for melody, ...) and is what `tolerance` is compared with to stop early.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class Control(abc.ABC):
+    label: str
+    weight: float
+    tolerance: float
+
+    @abc.abstractmethod
+    def loss(self, logmel: torch.Tensor) -> torch.Tensor:
+        """Differentiable loss `(batch,)`."""
+
+    def metric(self, logmel: torch.Tensor) -> torch.Tensor:
+        """Value in the control's units compared with `tolerance` `(batch,)`; defaults to the loss."""
+        return self.loss(logmel)
+
+    def within_tolerance(self, logmel: torch.Tensor) -> torch.Tensor:
+        return self.metric(logmel) <= self.tolerance
+
+
+def masked_mse(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean square error over the frames where `mask` `(frames,)` is 1: `(batch, C, frames)` -> `(batch,)`."""
+    mask = mask.to(a)
+    squared = (a - b).pow(2).mean(dim=-2)
+    return (squared * mask).sum(dim=-1) / mask.sum().clamp(min=1.0)

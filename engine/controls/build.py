@@ -1,0 +1,85 @@
+"""Turn a job's seconds-based control specs into bound controls on the model's frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from engine import job as jobs
+from engine.audio.io import read_audio
+from engine.controls.base import Control
+from engine.controls.intensity import IntensityControl, breakpoints_to_frames
+from engine.controls.melody import MelodyControl, notes_to_frames
+from engine.controls.reference import ReferenceMatch, SelfLoop
+from engine.controls.structure import StructureControl, sections_to_similarity
+from engine.errors import JobError
+from engine.models.base import DiffusionModel
+
+
+def reference_mel(model: DiffusionModel, path: str) -> torch.Tensor:
+    """Feature-domain log-mel `(1, n_mels, frames)` of a reference file."""
+    audio, rate = read_audio(path)
+    with torch.no_grad():
+        return model.audio_to_mel(torch.from_numpy(audio).unsqueeze(0).to(model.device), rate).detach()
+
+
+def _fit(mel: torch.Tensor, frames: int) -> torch.Tensor:
+    """Crop or pad (repeating the last frame) to `frames` frames."""
+    if mel.shape[-1] >= frames:
+        return mel[..., :frames]
+    return torch.cat([mel, mel[..., -1:].expand(*mel.shape[:-1], frames - mel.shape[-1])], dim=-1)
+
+
+def build_controls(job: jobs.Job, model: DiffusionModel) -> list[Control]:
+    """Bind every control of `job` to the model's frame grid (frames of a clip of `job.duration`)."""
+    spec = model.mel
+    frames = model.feature_frames(job.duration)
+    end = min(frames, spec.frames_for(job.duration))
+    inside = torch.zeros(frames)
+    inside[:end] = 1.0
+    controls: list[Control] = []
+    for index, control in enumerate(job.controls):
+        label = f"{control.type}" if sum(c.type == control.type for c in job.controls) == 1 else f"{control.type}{index}"
+        common = dict(label=label, weight=control.weight, tolerance=control.tolerance)
+        if isinstance(control, jobs.IntensityControl):
+            target = breakpoints_to_frames(control.times, control.db, spec, frames)
+            controls.append(IntensityControl(**common, target_db=torch.tensor(target), mask=inside, spec=spec))
+        elif isinstance(control, jobs.MelodyControl):
+            target = notes_to_frames(control.notes, spec, frames)
+            if (target >= 0).sum() == 0:
+                raise JobError(f"controls[{index}].notes: no note falls inside the clip")
+            controls.append(MelodyControl(**common, target=torch.from_numpy(target), spec=spec))
+        elif isinstance(control, jobs.StructureControl):
+            pool = 16
+            same, covered = sections_to_similarity(control.sections, spec, frames, pool)
+            controls.append(StructureControl(**common, target=torch.from_numpy(same),
+                                             block_mask=torch.from_numpy(covered), pool=pool))
+        elif isinstance(control, jobs.InpaintControl):
+            reference = _fit(reference_mel(model, control.reference), frames)
+            mask = inside.clone()
+            gap = (spec.frame_times(frames) >= control.gap_start) & (spec.frame_times(frames) < control.gap_end)
+            mask[torch.from_numpy(gap)] = 0.0
+            controls.append(ReferenceMatch(**common, reference=reference, mask=mask))
+        elif isinstance(control, jobs.OutpaintControl):
+            source = reference_mel(model, control.reference)
+            overlap = min(int(round(spec.seconds_to_frame(control.overlap))), source.shape[-1], end)
+            reference = torch.zeros(1, spec.n_mels, frames)
+            reference[..., :overlap] = source[..., source.shape[-1] - overlap:]
+            mask = torch.zeros(frames)
+            mask[:overlap] = 1.0
+            controls.append(ReferenceMatch(**common, reference=reference, mask=mask))
+        elif isinstance(control, jobs.LoopControl):
+            overlap = max(1, int(round(spec.seconds_to_frame(control.overlap))))
+            if control.reference is None:
+                controls.append(SelfLoop(**common, overlap=overlap, end=end))
+                continue
+            source = reference_mel(model, control.reference)
+            overlap = min(overlap, source.shape[-1] // 2)
+            reference = torch.zeros(1, spec.n_mels, frames)
+            reference[..., :overlap] = source[..., source.shape[-1] - overlap:]
+            reference[..., end - overlap:end] = source[..., :overlap]
+            mask = torch.zeros(frames)
+            mask[:overlap] = 1.0
+            mask[end - overlap:end] = 1.0
+            controls.append(ReferenceMatch(**common, reference=reference, mask=mask))
+    return controls

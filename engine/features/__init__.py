@@ -1,0 +1,7 @@
+"""Differentiable music features on log-mel frames `(..., n_mels, frames)`."""
+
+from engine.features.chroma import chroma
+from engine.features.intensity import intensity_db, waveform_intensity_db
+from engine.features.structure import mfcc, self_similarity
+
+__all__ = ["chroma", "intensity_db", "waveform_intensity_db", "mfcc", "self_similarity"]

@@ -1,0 +1,62 @@
+"""Intensity: per-frame loudness in dB, 20 * log10(RMS), from log-mel frames, smoothed over time.
+
+The RMS of a frame is estimated from the mel frame by mapping it back to a linear magnitude spectrum with the
+filterbank's pseudo-inverse and applying Parseval's theorem for the Hann-windowed frame. It agrees with the RMS
+computed from the waveform (`waveform_intensity_db`) within about half a dB for music below 2 kHz and under
+5 dB for isolated tones near fmax, where the mel bins are widest.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from engine.audio.mel import MelSpec, mel_to_linear_magnitude
+from engine.features.validate import check_logmel
+
+DB_FLOOR = -100.0
+
+
+def frame_power(logmel: torch.Tensor, spec: MelSpec) -> torch.Tensor:
+    """Mean-square amplitude of each frame `(..., frames)` from log-mel `(..., n_mels, frames)`."""
+    magnitude = mel_to_linear_magnitude(logmel, spec)
+    weights = torch.full((magnitude.shape[-2], 1), 2.0, dtype=logmel.dtype, device=logmel.device)
+    weights[0] = weights[-1] = 1.0
+    window = torch.hann_window(spec.win_length, dtype=torch.float64)
+    norm = spec.n_fft * float((window ** 2).sum())
+    return (weights * magnitude ** 2).sum(dim=-2) / norm
+
+
+def smooth(curve: torch.Tensor, frames: int) -> torch.Tensor:
+    """Moving average (Hann-weighted, `frames` wide, edges replicated) along the last axis."""
+    if frames <= 1:
+        return curve
+    kernel = torch.hann_window(frames + 2, periodic=False, dtype=curve.dtype, device=curve.device)[1:-1]
+    kernel = (kernel / kernel.sum()).view(1, 1, -1)
+    lead = curve.shape[:-1]
+    flat = curve.reshape(-1, 1, curve.shape[-1])
+    padded = F.pad(flat, (frames // 2, frames - 1 - frames // 2), mode="replicate")
+    return F.conv1d(padded, kernel).reshape(*lead, curve.shape[-1])
+
+
+def intensity_db(logmel: torch.Tensor, spec: MelSpec = MelSpec(), *, smoothing_seconds: float = 0.25) -> torch.Tensor:
+    """Smoothed loudness curve in dB [shape=(..., frames)] of log-mel [shape=(..., n_mels, frames)]. Differentiable."""
+    check_logmel(logmel, spec.n_mels)
+    power = frame_power(logmel, spec)
+    db = 10.0 * torch.log10(power + 10 ** (DB_FLOOR / 10))
+    return smooth(db, int(round(smoothing_seconds * spec.frame_rate)))
+
+
+def waveform_intensity_db(audio: np.ndarray, spec: MelSpec = MelSpec(), *, smoothing_seconds: float = 0.25) -> np.ndarray:
+    """Reference computed from the waveform with numpy: per-frame 20*log10(RMS) of Hann-windowed frames, same
+    framing as the mel (reflect padding, hop `spec.hop_length`), same smoothing. `(samples,)` -> `(frames,)`."""
+    audio = np.asarray(audio, dtype=np.float64)
+    pad = (spec.n_fft - spec.hop_length) // 2
+    padded = np.pad(audio, (pad, pad), mode="reflect")
+    frames = (len(padded) - spec.n_fft) // spec.hop_length + 1
+    window = np.hanning(spec.win_length + 1)[:-1]
+    index = np.arange(spec.n_fft)[None, :] + spec.hop_length * np.arange(frames)[:, None]
+    power = ((padded[index] * window) ** 2).sum(axis=1) / (window ** 2).sum()
+    db = 10.0 * np.log10(power + 10 ** (DB_FLOOR / 10))
+    return smooth(torch.from_numpy(db), int(round(smoothing_seconds * spec.frame_rate))).numpy()

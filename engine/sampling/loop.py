@@ -1,0 +1,87 @@
+"""The differentiable sampling loop: x_T -> x_0 through a diffusers scheduler, with per-step checkpointing.
+
+Unlike a diffusers pipeline's `__call__` (always under `no_grad`), this loop lets gradients flow from x_0 back
+to x_T, so DITTO can optimize the initial noise. The model call of each step runs inside
+`torch.utils.checkpoint` (`use_reentrant=False`): its activations are dropped after the forward pass and
+recomputed during backward, so memory stays flat in the number of steps. The scheduler's `step()` stays outside
+the checkpointed function: stateful schedulers (DPM-Solver++ keeps `model_outputs` and `_step_index`) are never
+re-stepped by a recompute, and stochastic steps draw their noise once, up front, from `noise_seed` (the same
+noise in every pass, so optimization sees one fixed sampler).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import torch
+from torch.utils.checkpoint import checkpoint
+
+from engine.models.base import Conditioning, DiffusionModel
+from engine.sampling.schedulers import build_scheduler
+
+ProgressHook = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """How to sample: scheduler name and steps, DDIM eta, noise seed for stochastic steps, checkpointing.
+
+    `checkpointing`: True checkpoints every step's model call, False none, an int k the first k steps only
+    (the rest keep their activations: a memory budget between the two).
+    """
+
+    name: str = "ddim"
+    steps: int = 20
+    eta: float = 0.0
+    noise_seed: int = 0
+    checkpointing: bool | int = True
+
+    def checkpointed(self, index: int) -> bool:
+        if isinstance(self.checkpointing, bool):
+            return self.checkpointing
+        return index < self.checkpointing
+
+
+def step_noise(shape: torch.Size, steps: int, seed: int, device: torch.device, dtype: torch.dtype) -> list:
+    """Fixed per-step variance noise `steps x shape`, drawn on the CPU for the same numbers on every device."""
+    generator = torch.Generator().manual_seed(seed)
+    return [torch.randn(shape, generator=generator).to(device, dtype) for _ in range(steps)]
+
+
+def sample(model: DiffusionModel, x_T: torch.Tensor, conditioning: Conditioning,
+           settings: SamplerSettings = SamplerSettings(), *, callback: ProgressHook | None = None) -> torch.Tensor:
+    """Run the sampler from `x_T` `(batch, *latent)` and return the clean latent x_0 (same shape).
+
+    Differentiable with respect to `x_T` unless called under `torch.no_grad()`.
+    """
+    scheduler = build_scheduler(settings.name, model.scheduler_config(), settings.steps)
+    timesteps = scheduler.timesteps
+    stochastic = settings.name == "ddim" and settings.eta > 0
+    noise = step_noise(x_T.shape, len(timesteps), settings.noise_seed, x_T.device, x_T.dtype) if stochastic else None
+    x = x_T * scheduler.init_noise_sigma
+    for i, t in enumerate(timesteps):
+        x_in = scheduler.scale_model_input(x, t)
+        t_batch = torch.full((x.shape[0],), int(t), device=x.device, dtype=torch.long)
+        if settings.checkpointed(i) and torch.is_grad_enabled():
+            output = checkpoint(_guided_call, model, x_in, t_batch, conditioning, use_reentrant=False)
+        else:
+            output = model.guided(x_in, t_batch, conditioning)
+        x = _scheduler_step(scheduler, settings, output, t, x, None if noise is None else noise[i])
+        if callback is not None:
+            callback({"i": i, "t": int(t), "x": x, "steps": len(timesteps)})
+    return x
+
+
+def _guided_call(model: DiffusionModel, x_in: torch.Tensor, t: torch.Tensor, conditioning: Conditioning):
+    return model.guided(x_in, t, conditioning)
+
+
+def _scheduler_step(scheduler, settings: SamplerSettings, output, t, x, noise):
+    if settings.name == "ddim":
+        return scheduler.step(output, t, x, eta=settings.eta, variance_noise=noise).prev_sample
+    if settings.name == "ddpm":
+        # DDPM's step takes no precomputed noise, only a generator: seed one per step so every pass draws the same.
+        generator = torch.Generator(device="cpu").manual_seed(settings.noise_seed * 100_003 + int(t))
+        return scheduler.step(output, t, x, generator=generator).prev_sample
+    return scheduler.step(output, t, x).prev_sample

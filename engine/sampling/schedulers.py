@@ -1,0 +1,34 @@
+"""Real diffusers schedulers, configured for differentiable sampling.
+
+DDIM (default, eta 0), DDPM and DPM-Solver++ (2nd order, multistep). `clip_sample` and thresholding are always
+off: the clamp would zero the gradient with respect to x_T.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
+from diffusers.schedulers.scheduling_utils import SchedulerMixin
+
+from engine.errors import JobError
+
+SCHEDULERS = ("ddim", "ddpm", "dpmsolver++")
+
+
+def build_scheduler(name: str, model_schedule: dict[str, Any], steps: int) -> SchedulerMixin:
+    """A fresh scheduler named `name` for a model trained with `model_schedule`, set to `steps` steps."""
+    base = {k: v for k, v in model_schedule.items()
+            if k in ("num_train_timesteps", "beta_schedule", "beta_start", "beta_end", "prediction_type",
+                     "trained_betas", "timestep_spacing", "steps_offset", "rescale_betas_zero_snr")}
+    if name == "ddim":
+        scheduler = DDIMScheduler(**base, clip_sample=False, set_alpha_to_one=True)
+    elif name == "ddpm":
+        scheduler = DDPMScheduler(**base, clip_sample=False, variance_type="fixed_small")
+    elif name == "dpmsolver++":
+        scheduler = DPMSolverMultistepScheduler(**base, algorithm_type="dpmsolver++", solver_order=2,
+                                                thresholding=False, lower_order_final=True)
+    else:
+        raise JobError(f"sampler.name: unknown sampler {name!r}; choose one of {', '.join(SCHEDULERS)}")
+    scheduler.set_timesteps(steps)
+    return scheduler
