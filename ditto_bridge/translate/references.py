@@ -1,0 +1,182 @@
+"""A clip's audio as the engine's reference: clip positions to file time, and windows rendered to WAV files.
+
+A clip has an *axis*: its own beats for warped audio clips (mapped to file seconds through the warp markers)
+and file seconds for unwarped ones (Live reports their loop brace and markers in seconds). At the song's tempo
+one beat of a warped clip lasts ``60 / tempo`` seconds of output; a second of an unwarped clip lasts one second.
+
+`render_window` reads the stretch of the file that a window of output plays, following the warp map sample by
+sample (linear interpolation, like Live's Re-Pitch warp mode; Live's Beats and Complex modes are not
+reproduced), and writes it at the file's own sample rate. The engine resamples references itself.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import soundfile as sf
+
+from ditto_bridge.errors import RequestError
+from ditto_bridge.translate.time import SongTime
+from ditto_bridge.translate.warp import WarpMap, WarpMarker
+
+AUDIO_SUFFIXES = (".wav", ".aif", ".aiff", ".flac", ".ogg", ".mp3")
+
+
+def inside(path: Path, roots: Iterable[Path]) -> bool:
+    """Whether `path` (resolved, links followed) lies inside one of `roots` (resolved)."""
+    resolved = path.resolve()
+    for root in roots:
+        try:
+            resolved.relative_to(Path(root).resolve())
+            return True
+        except ValueError:
+            continue
+    return False
+
+
+def checked_file(raw: str, where: str, roots: Iterable[Path], *, base: Path | None = None,
+                 suffixes: tuple[str, ...] | None = None) -> Path:
+    """An existing regular file inside one of `roots`; relative paths resolve against `base`."""
+    roots = list(roots)
+    if "\x00" in raw:
+        raise RequestError(f"{where}: a path must not contain NUL characters")
+    path = Path(raw).expanduser()
+    if not path.is_absolute():
+        if base is None:
+            raise RequestError(f"{where}: must be an absolute path, got {raw[:200]!r}")
+        path = base / path
+    if not inside(path, roots):
+        allowed = ", ".join(str(r) for r in roots)
+        raise RequestError(f"{where}: {str(path)[:200]!r} is outside the allowed folders ({allowed}); "
+                           f"move the file there or add its folder to audio_dirs in the config")
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        raise RequestError(f"{where}: expected one of {', '.join(suffixes)}, got {path.name[:100]!r}")
+    if not path.is_file():
+        raise RequestError(f"{where}: no such file {str(path)[:200]!r}")
+    return path.resolve()
+
+
+@dataclass(frozen=True)
+class ClipAudio:
+    """An audio clip's file and its axis (see the module docstring)."""
+
+    file_path: str
+    sample_rate: int
+    frames: int
+    warp: WarpMap | None
+
+    @classmethod
+    def open(cls, file_path: Path, warp: WarpMap | None) -> "ClipAudio":
+        try:
+            info = sf.info(str(file_path))
+        except (sf.LibsndfileError, RuntimeError, OSError) as error:
+            raise RequestError(f"clip.file_path: cannot read {file_path.name!r} as audio ({error}); "
+                               f"WAV, AIFF, FLAC, OGG and MP3 can be read: consolidate or freeze other formats"
+                               ) from None
+        if info.frames <= 0 or info.samplerate <= 0:
+            raise RequestError(f"clip.file_path: {file_path.name!r} holds no audio")
+        return cls(str(file_path), int(info.samplerate), int(info.frames), warp)
+
+    @property
+    def unit(self) -> str:
+        """``beats`` for a warped clip, ``seconds`` for an unwarped one."""
+        return "beats" if self.warp is not None else "seconds"
+
+    @property
+    def file_seconds(self) -> float:
+        return self.frames / self.sample_rate
+
+    def to_file_seconds(self, position: np.ndarray | float) -> np.ndarray:
+        """Clip axis position(s) -> file seconds."""
+        position = np.asarray(position, dtype=np.float64)
+        return self.warp.beats_to_seconds_array(position) if self.warp is not None else position
+
+    def axis_bounds(self) -> tuple[float, float]:
+        """The clip-axis positions of the file's first and last sample."""
+        if self.warp is None:
+            return 0.0, self.file_seconds
+        return self.warp.seconds_to_beat(0.0), self.warp.seconds_to_beat(self.file_seconds)
+
+    def axis_length(self, output_seconds: float, song: SongTime) -> float:
+        """How far along the clip axis `output_seconds` of output reach."""
+        return song.seconds_to_beats(output_seconds) if self.warp is not None else output_seconds
+
+    def output_seconds(self, axis_length: float, song: SongTime) -> float:
+        """Output seconds that an axis length takes to play."""
+        return song.beats_to_seconds(axis_length) if self.warp is not None else axis_length
+
+
+@dataclass(frozen=True)
+class ReferenceWindow:
+    """A stretch of a clip to render: from clip-axis position `axis_start`, `duration` seconds of output."""
+
+    file_path: str
+    axis_start: float
+    duration: float
+    tempo: float
+    warp_markers: tuple[tuple[float, float], ...] | None  # (beat_time, sample_time) or None when unwarped
+    fallback_seconds_per_beat: float
+
+    @classmethod
+    def of(cls, clip: ClipAudio, axis_start: float, duration: float, song: SongTime) -> "ReferenceWindow":
+        markers = None if clip.warp is None else tuple((m.beat_time, m.sample_time) for m in clip.warp.markers)
+        return cls(clip.file_path, axis_start, duration, song.tempo, markers, song.seconds_per_beat)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ReferenceWindow":
+        markers = data.get("warp_markers")
+        return cls(data["file_path"], float(data["axis_start"]), float(data["duration"]), float(data["tempo"]),
+                   None if markers is None else tuple((float(a), float(b)) for a, b in markers),
+                   float(data["fallback_seconds_per_beat"]))
+
+
+def render_window(window: ReferenceWindow, out_path: Path) -> Path:
+    """Write the audio a window plays to `out_path` (float WAV at the file's sample rate), atomically.
+
+    Output sample n (at the file's rate) plays clip-axis position ``axis_start + n / rate`` seconds (unwarped)
+    or ``axis_start + n / rate * tempo / 60`` beats (warped), read from the file through the warp map.
+    Positions outside the file are silent.
+    """
+    info = sf.info(window.file_path)
+    rate = int(info.samplerate)
+    count = max(1, int(math.ceil(window.duration * rate)))
+    t = np.arange(count, dtype=np.float64) / rate
+    if window.warp_markers is None:
+        file_seconds = window.axis_start + t
+    else:
+        warp = WarpMap(tuple(WarpMarker(a, b) for a, b in window.warp_markers), window.fallback_seconds_per_beat)
+        file_seconds = warp.beats_to_seconds_array(window.axis_start + t * window.tempo / 60.0)
+    position = file_seconds * rate
+    first = int(max(0, math.floor(position.min())))
+    last = int(min(info.frames, math.ceil(position.max()) + 2))
+    channels = int(info.channels)
+    if last <= first:
+        audio = np.zeros((count, channels), dtype=np.float32)
+    else:
+        block, _ = sf.read(window.file_path, start=first, stop=last, dtype="float32", always_2d=True)
+        local = position - first
+        inside_file = (position >= 0) & (position <= info.frames - 1)
+        audio = np.zeros((count, channels), dtype=np.float32)
+        if window.warp_markers is None and float(window.axis_start * rate).is_integer():
+            start = int(round(local[0]))
+            piece = block[start:start + count]
+            audio[:len(piece)] = piece
+        else:
+            index = np.clip(np.floor(local).astype(np.int64), 0, len(block) - 1)
+            nxt = np.clip(index + 1, 0, len(block) - 1)
+            frac = (local - np.floor(local)).astype(np.float32)[:, None]
+            audio = block[index] * (1.0 - frac) + block[nxt] * frac
+        audio[~inside_file] = 0.0
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.partial")
+    sf.write(str(tmp), audio, rate, format="WAV", subtype="FLOAT")
+    os.replace(tmp, out_path)
+    return out_path
