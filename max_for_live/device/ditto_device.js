@@ -1,0 +1,900 @@
+/*
+ * ditto_device.js: the JavaScript of the ditto-bridge Max for Live device (the `js` object).
+ *
+ * ES5 only: Max 8's `js` (what Live 11 and early Live 12 bundle) runs SpiderMonkey 1.8.5, so no
+ * let/const, arrow functions, classes, template literals or String.prototype.includes. There is
+ * no setTimeout in Max JavaScript: timing uses Max's Task.
+ *
+ * Layout of this file:
+ *   1. Protocol constants          the OSC addresses of docs/PROTOCOL.md that the device uses.
+ *   2. Pure functions              LOM values in, protocol messages and Live-units jobs out.
+ *                                  No LiveAPI, no Max objects: the tests call them directly.
+ *   3. Reading and writing the set the thin layer that touches LiveAPI.
+ *   4. Max glue                    inlets, outlets, Tasks, message handlers.
+ *
+ * Units: "beats" are Live's beats (quarter notes); positions of unwarped audio clips are seconds as
+ * Live reports them; the Intensity parameter and every intensity breakpoint value is in dB.
+ */
+
+/* ============================== 1. Protocol constants ============================== */
+
+var PROTOCOL_VERSION = 1;
+var DEFAULT_PORT = 9100;
+var DEFAULT_REPLY_PORT = 9101;
+
+var ADDR_PING = "/ditto/ping";
+var ADDR_GENERATE = "/ditto/generate";
+var ADDR_CANCEL = "/ditto/cancel";
+var ADDR_STATUS = "/ditto/status";
+var ADDR_PONG = "/ditto/pong";
+var ADDR_ACCEPTED = "/ditto/accepted";
+var ADDR_CANCELLED = "/ditto/cancelled";
+var ADDR_PROGRESS = "/ditto/progress";
+var ADDR_DONE = "/ditto/done";
+var ADDR_ERROR = "/ditto/error";
+
+/** OSC type tags of the arguments the device sends, per request address (checked against PROTOCOL.md by the tests). */
+var REQUEST_TYPES = {
+    "/ditto/ping": "",
+    "/ditto/generate": "s",
+    "/ditto/cancel": "s",
+    "/ditto/status": ""
+};
+
+/** Order of the task menu; the labels are what the producer sees. */
+var TASKS = ["generate", "inpaint", "continue", "loop", "melody", "structure"];
+var TASK_LABELS = ["Generate", "Inpaint", "Continue", "Loop", "Match melody", "Structure"];
+var QUALITIES = ["draft", "final"];
+var CURVE_SOURCES = ["off", "drawn", "recorded"];
+var RANGE_SOURCES = ["clip", "arrangement"];
+var PLACES = ["session_this", "session_selected", "arrangement_this"];
+
+/** The Intensity parameter's range (dB); the breakpoint editor uses the same range. */
+var INTENSITY_MIN_DB = -60;
+var INTENSITY_MAX_DB = 0;
+
+/** A /ditto/generate carrying JSON above this many UTF-8 bytes goes through a file in the inbox. */
+var MAX_INLINE_JSON_BYTES = 6000;
+
+/** Seconds between pings; pongs missed in a row before the light goes off. */
+var PING_INTERVAL_MS = 2000;
+var MISSED_PONGS_OFFLINE = 2;
+/** Sampling period of the Intensity recorder (ms) and its simplification tolerance (dB). */
+var RECORD_INTERVAL_MS = 50;
+var RECORD_TOLERANCE_DB = 0.25;
+
+/* ============================== 2. Pure functions ============================== */
+
+/** An error the producer can act on; `message` is in plain words. */
+function DeviceError(message) {
+    this.name = "DeviceError";
+    this.message = message;
+}
+DeviceError.prototype = new Error();
+DeviceError.prototype.constructor = DeviceError;
+
+/** Beats (quarter notes) in one bar of numerator/denominator. */
+function beatsPerBar(numerator, denominator) {
+    return numerator * 4 / denominator;
+}
+
+/** Rounds to `digits` decimals so JSON stays short (positions keep 1e-6 beat resolution). */
+function roundTo(x, digits) {
+    var f = Math.pow(10, digits);
+    return Math.round(x * f) / f;
+}
+
+/** First atom of a LiveAPI.get result as a number. */
+function atomNumber(atoms) {
+    if (atoms === undefined || atoms === null) return NaN;
+    if (typeof atoms === "number") return atoms;
+    return Number(atoms[0]);
+}
+
+/** A LiveAPI.get result as one string (a symbol may come back split at spaces). */
+function atomString(atoms) {
+    if (atoms === undefined || atoms === null) return "";
+    if (typeof atoms === "string") return atoms;
+    return atoms.join(" ");
+}
+
+/** The ids in a LiveAPI.get result for a child or list of children: ["id", 3, "id", 7] -> [3, 7]. */
+function atomIds(atoms) {
+    var ids = [];
+    var i;
+    for (i = 0; i + 1 < atoms.length; i += 2) {
+        if (atoms[i] === "id" && Number(atoms[i + 1]) !== 0) ids.push(Number(atoms[i + 1]));
+    }
+    return ids;
+}
+
+/** A dict-valued property or function result (warp_markers, get_notes_extended) as an object. */
+function atomDict(atoms) {
+    var text = atomString(atoms);
+    if (!text) return null;
+    try {
+        return JSON.parse(text);
+    } catch (e) {
+        return null;
+    }
+}
+
+/** UTF-8 byte length of a string (ES5: via encodeURIComponent). */
+function utf8Length(s) {
+    return unescape(encodeURIComponent(s)).length;
+}
+
+/**
+ * Clip positions in beats. Warped clips and MIDI clips report beats; unwarped audio clips report
+ * seconds, which play at the file's own speed, so `seconds * tempo / 60` beats of song time.
+ */
+function clipPositionToBeats(position, clip, tempo) {
+    if (clip.is_audio_clip && !clip.warping) return position * tempo / 60;
+    return position;
+}
+
+/**
+ * The range a task acts on, in the clip's own beat time.
+ *   rangeSource "clip": the loop brace when looping is on, else the start/end markers.
+ *   rangeSource "arrangement": the arrangement loop (Song.loop_start, loop_length) mapped onto an
+ *   Arrangement clip (clip beat = song beat - start_time + the clip's first played position).
+ * Returns {start, end} in beats.
+ */
+function clipRange(clip, rangeSource, song) {
+    var start;
+    var end;
+    var offset;
+    if (rangeSource === "arrangement") {
+        if (!clip.is_arrangement_clip) {
+            throw new DeviceError("The arrangement loop only maps onto a clip in the Arrangement. "
+                + "Select the range with the clip's loop brace, or set Range to Clip loop.");
+        }
+        offset = clipPositionToBeats(clip.looping ? clip.loop_start : clip.start_marker, clip, song.tempo);
+        start = song.loop_start - clip.start_time + offset;
+        end = start + song.loop_length;
+    } else if (clip.looping) {
+        start = clipPositionToBeats(clip.loop_start, clip, song.tempo);
+        end = clipPositionToBeats(clip.loop_end, clip, song.tempo);
+    } else {
+        start = clipPositionToBeats(clip.start_marker, clip, song.tempo);
+        end = clipPositionToBeats(clip.end_marker, clip, song.tempo);
+    }
+    if (!(end > start)) {
+        throw new DeviceError("The selected range is empty: widen the clip's loop brace or the arrangement loop.");
+    }
+    return { start: roundTo(start, 6), end: roundTo(end, 6) };
+}
+
+/** The arrangement loop as a range in song beats. */
+function arrangementRange(song) {
+    if (!(song.loop_length > 0)) {
+        throw new DeviceError("The arrangement loop is empty: drag the loop brace in the Arrangement first.");
+    }
+    return { start: roundTo(song.loop_start, 6), end: roundTo(song.loop_start + song.loop_length, 6) };
+}
+
+/**
+ * Notes of a MIDI clip inside [start, end) beats, with times made relative to `start` and cut at
+ * both ends; fields as get_notes_extended returns them (pitch, start_time, duration, velocity, mute).
+ */
+function notesInRange(notes, start, end) {
+    var out = [];
+    var i;
+    var n;
+    var s;
+    var e;
+    for (i = 0; i < notes.length; i += 1) {
+        n = notes[i];
+        s = Math.max(n.start_time, start);
+        e = Math.min(n.start_time + n.duration, end);
+        if (e > s) {
+            out.push({
+                pitch: n.pitch,
+                start_time: roundTo(s - start, 6),
+                duration: roundTo(e - s, 6),
+                velocity: roundTo(n.velocity, 3),
+                mute: n.mute ? 1 : 0
+            });
+        }
+    }
+    out.sort(function (a, b) { return a.start_time - b.start_time || a.pitch - b.pitch; });
+    return out;
+}
+
+/** Perpendicular distance (in value units) of point p from the line through a and b, measured vertically. */
+function verticalDistance(p, a, b) {
+    if (b[0] === a[0]) return Math.abs(p[1] - a[1]);
+    var y = a[1] + (b[1] - a[1]) * (p[0] - a[0]) / (b[0] - a[0]);
+    return Math.abs(p[1] - y);
+}
+
+/**
+ * Drops breakpoints that lie within `tolerance` (value units) of the line through their neighbours
+ * (Ramer-Douglas-Peucker with a vertical error), keeping the first and last. [[beat, value], ...].
+ */
+function simplifyBreakpoints(points, tolerance) {
+    if (points.length <= 2) return points.slice();
+    var keep = [];
+    var i;
+    for (i = 0; i < points.length; i += 1) keep.push(false);
+    keep[0] = true;
+    keep[points.length - 1] = true;
+    var stack = [[0, points.length - 1]];
+    var seg;
+    var worst;
+    var worstIndex;
+    var d;
+    while (stack.length) {
+        seg = stack.pop();
+        worst = -1;
+        worstIndex = -1;
+        for (i = seg[0] + 1; i < seg[1]; i += 1) {
+            d = verticalDistance(points[i], points[seg[0]], points[seg[1]]);
+            if (d > worst) { worst = d; worstIndex = i; }
+        }
+        if (worstIndex >= 0 && worst > tolerance) {
+            keep[worstIndex] = true;
+            stack.push([seg[0], worstIndex]);
+            stack.push([worstIndex, seg[1]]);
+        }
+    }
+    var out = [];
+    for (i = 0; i < points.length; i += 1) if (keep[i]) out.push(points[i]);
+    return out;
+}
+
+/**
+ * Adds one sample of the Intensity parameter at song time `beat` to a recording, in place.
+ * When playback jumps back (a loop, a restart), the samples from that point on are replaced by the
+ * new pass. Returns the recording.
+ */
+function recordIntensitySample(points, beat, valueDb) {
+    while (points.length && points[points.length - 1][0] >= beat) points.pop();
+    points.push([beat, valueDb]);
+    return points;
+}
+
+/** Clamps a dB value into the Intensity range. */
+function clampDb(v) {
+    return Math.max(INTENSITY_MIN_DB, Math.min(INTENSITY_MAX_DB, v));
+}
+
+/**
+ * The breakpoint editor's dump (`listdump` of Max's function object: x1 y1 x2 y2 ..., x in beats from
+ * the start of the render, y in dB) as breakpoints [[beat, dB], ...].
+ */
+function breakpointsFromFunctionDump(flat) {
+    var out = [];
+    var i;
+    for (i = 0; i + 1 < flat.length; i += 2) {
+        out.push([roundTo(Number(flat[i]), 4), roundTo(clampDb(Number(flat[i + 1])), 3)]);
+    }
+    out.sort(function (a, b) { return a[0] - b[0]; });
+    return out;
+}
+
+/**
+ * A recording in song beats as breakpoints relative to `origin` (the start of the render), limited
+ * to [0, lengthBeats], simplified to RECORD_TOLERANCE_DB.
+ */
+function breakpointsFromRecording(recording, origin, lengthBeats) {
+    var shifted = [];
+    var i;
+    var x;
+    for (i = 0; i < recording.length; i += 1) {
+        x = recording[i][0] - origin;
+        if (x >= 0 && x <= lengthBeats) shifted.push([roundTo(x, 4), roundTo(clampDb(recording[i][1]), 3)]);
+    }
+    return simplifyBreakpoints(shifted, RECORD_TOLERANCE_DB);
+}
+
+/** The `intensity` object of a job: {breakpoints, min, max}, or null when there are fewer than one point. */
+function intensityObject(breakpoints) {
+    if (!breakpoints || !breakpoints.length) return null;
+    return { breakpoints: breakpoints, min: INTENSITY_MIN_DB, max: INTENSITY_MAX_DB };
+}
+
+/** The `clip` object of a job from the clip values read through LiveAPI. */
+function jobClip(clip) {
+    var out = {
+        is_audio_clip: clip.is_audio_clip ? true : false,
+        loop_start: roundTo(clip.loop_start, 6),
+        loop_end: roundTo(clip.loop_end, 6),
+        start_marker: roundTo(clip.start_marker, 6),
+        end_marker: roundTo(clip.end_marker, 6),
+        length: roundTo(clip.length, 6)
+    };
+    if (clip.is_audio_clip) {
+        out.file_path = clip.file_path;
+        out.warping = clip.warping ? true : false;
+        out.warp_markers = [];
+        var i;
+        for (i = 0; i < clip.warp_markers.length; i += 1) {
+            out.warp_markers.push({
+                beat_time: roundTo(clip.warp_markers[i].beat_time, 6),
+                sample_time: roundTo(clip.warp_markers[i].sample_time, 6)
+            });
+        }
+    }
+    return out;
+}
+
+function requireAudioClip(clip, taskLabel) {
+    if (!clip) {
+        throw new DeviceError(taskLabel + " needs an audio clip: click one so that it shows in Live's clip view, then press Generate.");
+    }
+    if (!clip.is_audio_clip) {
+        throw new DeviceError(taskLabel + " works on audio: the selected clip is a MIDI clip. Select an audio clip.");
+    }
+    if (!clip.file_path) {
+        throw new DeviceError("The selected audio clip has no file on disk. Consolidate or freeze it first.");
+    }
+}
+
+/**
+ * Builds the /ditto/generate job (Live units, docs/PROTOCOL.md "A job in Live units").
+ *
+ * input = {
+ *   task: one of TASKS,
+ *   settings: {tags, bars, steps, quality (0|1), seed, variations, rangeSource, curveSource},
+ *   song: {tempo, signature_numerator, signature_denominator, sample_rate, loop_start, loop_length, cue_points},
+ *   clip: clip values from readClip() or null,
+ *   notes: notes of the MIDI clip (get_notes_extended) or null,
+ *   drawn: breakpoint editor dump as [[beat, dB]...] (relative to the render start),
+ *   recorded: Intensity recording as [[song beat, dB]...]
+ * }
+ * Returns {job, anchor}: anchor = {songBeat} is where the result belongs in the Arrangement, when known.
+ * Throws DeviceError with a message in plain words when the set lacks what the task needs.
+ */
+function buildJob(input) {
+    var task = input.task;
+    var s = input.settings;
+    var song = input.song;
+    var clip = input.clip;
+    var label = TASK_LABELS[TASKS.indexOf(task)];
+    if (!label) throw new DeviceError("Unknown task '" + task + "'.");
+    if (!(song.tempo > 0)) throw new DeviceError("Live reported no tempo; is a set open?");
+    var bar = beatsPerBar(song.signature_numerator, song.signature_denominator);
+    var bars = Math.max(1, Math.round(s.bars));
+    var job = {
+        task: task,
+        name: (clip && clip.name) ? clip.name : task,
+        tags: s.tags || "",
+        song: {
+            tempo: roundTo(song.tempo, 6),
+            signature_numerator: song.signature_numerator,
+            signature_denominator: song.signature_denominator,
+            sample_rate: Math.round(song.sample_rate || 44100)
+        },
+        length_bars: bars,
+        quality: QUALITIES[s.quality] || "final",
+        seed: Math.max(0, Math.round(s.seed)),
+        variations: Math.max(1, Math.round(s.variations))
+    };
+    if (s.steps > 0) job.steps = Math.round(s.steps);
+    var anchor = null;
+    var range = null;
+    var lengthBeats = bars * bar;
+
+    if (task === "inpaint" || task === "continue" || task === "loop") {
+        requireAudioClip(clip, label);
+        range = clipRange(clip, RANGE_SOURCES[s.rangeSource] || "clip", song);
+        job.clip = jobClip(clip);
+        job.range = range;
+        if (task !== "inpaint") job.overlap_beats = roundTo(Math.min(bar, range.end - range.start), 6);
+        if (clip.is_arrangement_clip) {
+            anchor = clip.start_time + (range.start - clipPositionToBeats(clip.looping ? clip.loop_start : clip.start_marker, clip, song.tempo));
+            if (task === "continue") anchor += range.end - range.start;
+        }
+    } else if (task === "melody") {
+        if (!clip || clip.is_audio_clip) {
+            throw new DeviceError("Match melody needs a MIDI clip: click a MIDI clip with the melody so it shows in Live's clip view.");
+        }
+        range = clipRange(clip, RANGE_SOURCES[s.rangeSource] || "clip", song);
+        var notes = notesInRange(input.notes || [], range.start, range.end);
+        var audible = 0;
+        var i;
+        for (i = 0; i < notes.length; i += 1) if (!notes[i].mute) audible += 1;
+        if (!audible) {
+            throw new DeviceError("The MIDI clip has no unmuted notes inside its loop brace: draw a melody there first.");
+        }
+        job.clip = jobClip(clip);
+        job.range = range;
+        job.notes = notes;
+        if (clip.is_arrangement_clip) anchor = clip.start_time + (range.start - (clip.looping ? clip.loop_start : clip.start_marker));
+    } else if (task === "structure") {
+        var cues = song.cue_points || [];
+        if (cues.length < 2) {
+            throw new DeviceError("Structure needs at least two locators in the Arrangement: their names label the sections (e.g. verse, chorus).");
+        }
+        if ((RANGE_SOURCES[s.rangeSource] || "clip") === "arrangement") {
+            range = arrangementRange(song);
+        } else {
+            range = { start: roundTo(cues[0].time, 6), end: roundTo(cues[0].time + lengthBeats, 6) };
+        }
+        job.range = range;
+        job.cue_points = [];
+        var c;
+        for (c = 0; c < cues.length; c += 1) job.cue_points.push({ name: cues[c].name, time: roundTo(cues[c].time, 6) });
+        anchor = range.start;
+    } else if ((RANGE_SOURCES[s.rangeSource] || "clip") === "arrangement") {
+        // generate: the arrangement loop only says where the result goes and where the curve starts.
+        anchor = arrangementRange(song).start;
+    }
+
+    var curveSource = CURVE_SOURCES[s.curveSource] || "off";
+    var breakpoints = null;
+    if (curveSource === "drawn") {
+        breakpoints = input.drawn || [];
+    } else if (curveSource === "recorded") {
+        var rec = input.recorded || [];
+        if (!rec.length) {
+            throw new DeviceError("No Intensity recording yet: arm Rec, play the set with the Intensity automation, then press Generate.");
+        }
+        var origin = range && task === "structure" ? range.start : (anchor !== null ? anchor : Math.floor(rec[0][0] / bar) * bar);
+        breakpoints = breakpointsFromRecording(rec, origin, lengthBeats);
+    }
+    var intensity = intensityObject(breakpoints);
+    if (intensity) job.intensity = intensity;
+    return { job: job, anchor: anchor === null ? null : { songBeat: roundTo(anchor, 6) } };
+}
+
+/**
+ * The OSC message for a job: {address, args}. JSON above MAX_INLINE_JSON_BYTES is written to the
+ * inbox instead (`writeFile(path, text)` is given by the caller) and the message carries its path.
+ */
+function generateMessage(job, inboxFolder, fileName, writeFile) {
+    var text = JSON.stringify(job);
+    if (utf8Length(text) <= MAX_INLINE_JSON_BYTES) return { address: ADDR_GENERATE, args: [text] };
+    if (!inboxFolder) {
+        throw new DeviceError("This job is too large for one OSC message (" + utf8Length(text)
+            + " bytes). Click Inbox… and choose the daemon's inbox folder so the device can hand it over as a file.");
+    }
+    var path = inboxFolder.replace(/[\/\\]+$/, "") + "/" + fileName;
+    writeFile(path, text);
+    return { address: ADDR_GENERATE, args: [path] };
+}
+
+/**
+ * How to move the last visible warp marker so that the imported file plays at the set's tempo:
+ * the file was rendered at `tempo`, so sample time t belongs at beat t * tempo / 60.
+ * markers: [{beat_time, sample_time}, ...] as Live reports them (the last one is hidden).
+ * Returns {beat_time, distance} for Clip.move_warp_marker, or null when nothing needs to move.
+ */
+function warpCorrection(markers, tempo) {
+    if (!markers || markers.length < 2) return null;
+    var visible = markers.length >= 3 ? markers[markers.length - 2] : markers[markers.length - 1];
+    if (!(visible.beat_time > 0)) return null;
+    var target = visible.sample_time * tempo / 60;
+    var distance = target - visible.beat_time;
+    if (Math.abs(distance) < 1e-6) return null;
+    return { beat_time: visible.beat_time, distance: distance };
+}
+
+/** The first empty clip slot at or after `from`, given has_clip flags; -1 if none. */
+function firstEmptySlot(hasClip, from) {
+    var i;
+    for (i = from || 0; i < hasClip.length; i += 1) if (!hasClip[i]) return i;
+    return -1;
+}
+
+/** The file name of a path, for the status line. */
+function baseName(path) {
+    var parts = String(path).split(/[\/\\]/);
+    return parts[parts.length - 1];
+}
+
+/** The status line for a /ditto/progress message. */
+function progressText(fraction, step, loss) {
+    var pct = Math.round(Math.max(0, Math.min(1, fraction)) * 100);
+    var lossText = isFinite(loss) ? (Math.abs(loss) >= 0.01 ? loss.toFixed(3) : loss.toExponential(2)) : "n/a";
+    return "Optimizing: " + pct + "% (step " + step + ", loss " + lossText + ")";
+}
+
+/** A one-line description of the clip in the clip view, for the status line. */
+function clipSummary(clip, song) {
+    if (!clip) return "No clip selected";
+    var kind = clip.is_audio_clip ? (clip.warping ? "audio, warped" : "audio, unwarped") : "MIDI";
+    var where = clip.is_arrangement_clip ? "Arrangement" : "Session";
+    var r;
+    try {
+        r = clipRange(clip, "clip", song);
+    } catch (e) {
+        r = null;
+    }
+    var span = r ? (" · range " + roundTo(r.start, 3) + "–" + roundTo(r.end, 3) + " beats") : "";
+    return "Clip: " + (clip.name || "(unnamed)") + " (" + kind + ", " + where + ")" + span;
+}
+
+/* ============================== 3. Reading and writing the set (LiveAPI) ============================== */
+
+/** Song values the job needs. Creates LiveAPI objects: call only after live.thisdevice has banged. */
+function readSong() {
+    var api = new LiveAPI("live_set");
+    var song = {
+        tempo: atomNumber(api.get("tempo")),
+        signature_numerator: atomNumber(api.get("signature_numerator")),
+        signature_denominator: atomNumber(api.get("signature_denominator")),
+        loop_start: atomNumber(api.get("loop_start")),
+        loop_length: atomNumber(api.get("loop_length")),
+        cue_points: []
+    };
+    var count = api.getcount("cue_points");
+    var cue = new LiveAPI("live_set");
+    var i;
+    for (i = 0; i < count; i += 1) {
+        cue.goto("live_set cue_points " + i);
+        song.cue_points.push({ name: atomString(cue.get("name")), time: atomNumber(cue.get("time")) });
+    }
+    song.cue_points.sort(function (a, b) { return a.time - b.time; });
+    return song;
+}
+
+/** The clip in Live's clip view (Song.View.detail_clip) as plain values, or null. */
+function readDetailClip() {
+    var api = new LiveAPI("live_set view detail_clip");
+    if (!api || Number(api.id) === 0) return null;
+    return readClip(api);
+}
+
+function readClip(api) {
+    var clip = {
+        id: Number(api.id),
+        name: atomString(api.get("name")),
+        is_audio_clip: atomNumber(api.get("is_audio_clip")) === 1,
+        is_arrangement_clip: atomNumber(api.get("is_arrangement_clip")) === 1,
+        looping: atomNumber(api.get("looping")) === 1,
+        loop_start: atomNumber(api.get("loop_start")),
+        loop_end: atomNumber(api.get("loop_end")),
+        start_marker: atomNumber(api.get("start_marker")),
+        end_marker: atomNumber(api.get("end_marker")),
+        length: atomNumber(api.get("length")),
+        start_time: atomNumber(api.get("start_time")) || 0
+    };
+    if (clip.is_audio_clip) {
+        clip.file_path = atomString(api.get("file_path"));
+        clip.warping = atomNumber(api.get("warping")) === 1;
+        var dict = atomDict(api.get("warp_markers"));
+        clip.warp_markers = dict && dict.warp_markers ? dict.warp_markers : [];
+    }
+    return clip;
+}
+
+/** Notes of the MIDI clip with LiveAPI id `clipId` between `start` and `end` beats (all pitches). */
+function readNotes(clipId, start, end) {
+    var api = new LiveAPI("id " + clipId);
+    var dict = atomDict(api.call("get_notes_extended", 0, 128, start, end - start));
+    return dict && dict.notes ? dict.notes : [];
+}
+
+/** Live's major version (11, 12, ...). */
+function liveMajorVersion() {
+    var app = new LiveAPI("live_app");
+    return atomNumber(app.call("get_major_version"));
+}
+
+/** The LiveAPI path of the track the result goes to: this device's track or the selected track. */
+function targetTrackPath(place) {
+    if (place === "session_selected") {
+        var view = new LiveAPI("live_set view");
+        var ids = atomIds(view.get("selected_track"));
+        if (!ids.length) throw new DeviceError("No track is selected in Live.");
+        return new LiveAPI("id " + ids[0]).unquotedpath;
+    }
+    return new LiveAPI("this_device canonical_parent").unquotedpath;
+}
+
+/**
+ * Puts the WAV at `path` into the set (Live 12): a new audio clip in the next empty clip slot of the
+ * target track, or in the Arrangement at `anchor.songBeat`; then warps it to the set's tempo.
+ * Returns a sentence for the status line. Throws DeviceError when Live cannot take the clip.
+ */
+function importIntoLive(path, place, anchor, tempo) {
+    var trackPath = targetTrackPath(place);
+    var track = new LiveAPI(trackPath);
+    var trackName = atomString(track.get("name"));
+    if (atomNumber(track.get("has_audio_input")) !== 1) {
+        throw new DeviceError("Track '" + trackName + "' is a MIDI track and cannot hold audio: put the device on an audio track or choose another Import target.");
+    }
+    var result;
+    var where;
+    if (place === "arrangement_this") {
+        var position = anchor ? anchor.songBeat : atomNumber(new LiveAPI("live_set").get("current_song_time"));
+        result = track.call("create_audio_clip", path, position);
+        where = trackName + " in the Arrangement at beat " + roundTo(position, 3);
+    } else {
+        var count = track.getcount("clip_slots");
+        var flags = [];
+        var slot = new LiveAPI(trackPath);
+        var i;
+        for (i = 0; i < count; i += 1) {
+            slot.goto(trackPath + " clip_slots " + i);
+            flags.push(atomNumber(slot.get("has_clip")) === 1);
+        }
+        var index = firstEmptySlot(flags, 0);
+        if (index < 0) throw new DeviceError("Track '" + trackName + "' has no empty clip slot: add a scene, then press Generate again.");
+        slot.goto(trackPath + " clip_slots " + index);
+        result = slot.call("create_audio_clip", path);
+        where = trackName + ", slot " + (index + 1);
+    }
+    var ids = result ? atomIds(result) : [];
+    if (!ids.length) throw new DeviceError("Live did not create the clip (see Max's console). The file is at " + path);
+    var clip = new LiveAPI("id " + ids[0]);
+    clip.set("warping", 1);
+    var dict = atomDict(clip.get("warp_markers"));
+    var fix = warpCorrection(dict && dict.warp_markers, tempo);
+    if (fix) clip.call("move_warp_marker", fix.beat_time, fix.distance);
+    return "Imported " + baseName(path) + " into " + where;
+}
+
+/* ============================== 4. Max glue ============================== */
+
+autowatch = 0;
+inlets = 1;
+outlets = 2;
+setinletassist(0, "UI values, live.thisdevice bang, OSC replies from udpreceive");
+setoutletassist(0, "OSC messages to udpsend");
+setoutletassist(1, "UI updates: status, error, progress, connected, domain, dumpcurve");
+
+var settings = {
+    task: 0, tags: "", bars: 4, steps: 0, quality: 1, seed: 0, variations: 1,
+    curveSource: 0, rangeSource: 0, place: 0, intensityDb: -12, record: 0
+};
+var state = {
+    ready: false, sampleRate: 44100, inbox: "", connected: false, missedPongs: 0,
+    pending: [], jobs: {}, currentJob: "", drawn: [], recorded: [], fileCounter: 0,
+    lastSong: null
+};
+var pingTask = null;
+var recordTask = null;
+var clipWatcher = null;
+var songApi = null;
+
+function ui() {
+    outlet(1, arrayfromargs(arguments));
+}
+
+function sendOsc(address, args) {
+    outlet(0, [address].concat(args || []));
+}
+
+function showError(message) {
+    ui("error", message);
+}
+
+function clearError() {
+    ui("error", " ");
+}
+
+/** live.thisdevice has banged: the Live API is ready. */
+function bang() {
+    if (state.ready) return;
+    state.ready = true;
+    songApi = new LiveAPI("live_set");
+    clipWatcher = new LiveAPI(onDetailClip, "live_set view");
+    clipWatcher.property = "detail_clip";
+    pingTask = new Task(pingTick, this);
+    pingTask.interval = PING_INTERVAL_MS;
+    pingTask.repeat(-1);
+    recordTask = new Task(recordTick, this);
+    recordTask.interval = RECORD_INTERVAL_MS;
+    updateDomain();
+    ui("connected", 0);
+    ui("progress", 0);
+    clearError();
+    ui("dumpcurve");
+    pingTick();
+}
+
+/** Observer of Song.View.detail_clip: shows what the device will read. Never writes to the set. */
+function onDetailClip(args) {
+    if (!state.ready || args[0] !== "detail_clip") return;
+    var ids = atomIds(args.slice(1));
+    try {
+        var song = { tempo: atomNumber(songApi.get("tempo")) };
+        var clip = ids.length ? readClip(new LiveAPI("id " + ids[0])) : null;
+        if (!state.currentJob) ui("status", clipSummary(clip, song));
+    } catch (e) {
+        post("ditto: " + e.message + "\n");
+    }
+}
+
+function pingTick() {
+    if (state.missedPongs >= MISSED_PONGS_OFFLINE && state.connected !== false) {
+        state.connected = false;
+        ui("connected", 0);
+    }
+    if (state.missedPongs >= MISSED_PONGS_OFFLINE && !state.currentJob) {
+        ui("status", "No answer from the daemon on port " + DEFAULT_PORT + ": start it with 'ditto-bridge serve'.");
+    }
+    state.missedPongs += 1;
+    sendOsc(ADDR_PING, []);
+}
+
+function recordTick() {
+    if (!songApi) return;
+    if (atomNumber(songApi.get("is_playing")) !== 1) return;
+    recordIntensitySample(state.recorded, atomNumber(songApi.get("current_song_time")), settings.intensityDb);
+}
+
+function updateDomain() {
+    var song = state.lastSong || { signature_numerator: 4, signature_denominator: 4 };
+    if (songApi) {
+        song = {
+            signature_numerator: atomNumber(songApi.get("signature_numerator")),
+            signature_denominator: atomNumber(songApi.get("signature_denominator"))
+        };
+    }
+    ui("domain", Math.max(1, settings.bars) * beatsPerBar(song.signature_numerator, song.signature_denominator));
+}
+
+/* UI inputs (one message per control, see src/DittoBridge.maxpat) */
+
+function task(i) { settings.task = Math.max(0, Math.min(TASKS.length - 1, Math.round(i))); }
+function tags() { settings.tags = arrayfromargs(arguments).join(" "); }
+function bars(n) { settings.bars = Math.max(1, Math.round(n)); updateDomain(); }
+function steps(n) { settings.steps = Math.max(0, Math.round(n)); }
+function quality(i) { settings.quality = Math.round(i) === 0 ? 0 : 1; }
+function seed(n) { settings.seed = Math.max(0, Math.round(n)); }
+function variations(n) { settings.variations = Math.max(1, Math.round(n)); }
+function curve(i) { settings.curveSource = Math.max(0, Math.min(CURVE_SOURCES.length - 1, Math.round(i))); }
+function range(i) { settings.rangeSource = Math.round(i) === 1 ? 1 : 0; }
+function place(i) { settings.place = Math.max(0, Math.min(PLACES.length - 1, Math.round(i))); }
+function samplerate(sr) { if (sr > 0) state.sampleRate = sr; }
+function inbox() { state.inbox = arrayfromargs(arguments).join(" "); ui("status", "Inbox: " + state.inbox); }
+
+/** The Intensity parameter (dB): its automation plays through here. */
+function intensity(db) { settings.intensityDb = clampDb(Number(db)); }
+
+/** Rec toggle: on starts a new Intensity recording (sampled while the transport plays). */
+function record(on) {
+    settings.record = Number(on) ? 1 : 0;
+    if (!recordTask) return;
+    if (settings.record) {
+        state.recorded = [];
+        recordTask.repeat(-1);
+        ui("status", "Recording Intensity: play the set.");
+    } else {
+        recordTask.cancel();
+        state.recorded = simplifyBreakpoints(state.recorded, RECORD_TOLERANCE_DB);
+        ui("status", "Intensity recorded: " + state.recorded.length + " breakpoints.");
+    }
+}
+
+/** The breakpoint editor's listdump: x y pairs, x in beats from the render start, y in dB. */
+function breakpoints() {
+    state.drawn = breakpointsFromFunctionDump(arrayfromargs(arguments));
+}
+
+/** Generate button. */
+function generate(v) {
+    if (v !== undefined && Number(v) === 0) return;
+    if (!state.ready) {
+        showError("The device is still loading: try again in a moment.");
+        return;
+    }
+    try {
+        var taskName = TASKS[settings.task];
+        var song = readSong();
+        song.sample_rate = state.sampleRate;
+        state.lastSong = song;
+        var clip = readDetailClip();
+        var notes = null;
+        if (taskName === "melody" && clip && !clip.is_audio_clip) {
+            var r = clipRange(clip, RANGE_SOURCES[settings.rangeSource], song);
+            notes = readNotes(clip.id, r.start, r.end);
+        }
+        var built = buildJob({
+            task: taskName, settings: settings, song: song, clip: clip, notes: notes,
+            drawn: state.drawn, recorded: state.recorded
+        });
+        state.fileCounter += 1;
+        var fileName = "ditto-job-" + new Date().getTime() + "-" + state.fileCounter + ".json";
+        var message = generateMessage(built.job, state.inbox, fileName, writeTextFile);
+        state.pending.push({
+            task: taskName, tempo: song.tempo, anchor: built.anchor, place: PLACES[settings.place],
+            lengthBeats: built.job.length_bars * beatsPerBar(song.signature_numerator, song.signature_denominator),
+            imported: 0
+        });
+        sendOsc(message.address, message.args);
+        clearError();
+        ui("progress", 0);
+        ui("status", "Sent " + TASK_LABELS[settings.task] + " to the daemon: waiting for it to accept.");
+    } catch (e) {
+        if (e instanceof DeviceError) showError(e.message);
+        else {
+            showError("Unexpected error: " + e.message);
+            post("ditto: " + e + "\n");
+        }
+    }
+}
+
+/** Cancel button. */
+function cancel(v) {
+    if (v !== undefined && Number(v) === 0) return;
+    if (!state.currentJob) {
+        ui("status", "Nothing to cancel.");
+        return;
+    }
+    sendOsc(ADDR_CANCEL, [state.currentJob]);
+    ui("status", "Cancelling " + state.currentJob + "…");
+}
+
+/** Writes a job file into the inbox with Max's File object. */
+function writeTextFile(path, text) {
+    var f = new File(path, "write", "TEXT");
+    if (!f.isopen) throw new DeviceError("Cannot write to the inbox folder " + path + ": choose it again with Inbox….");
+    var i;
+    for (i = 0; i < text.length; i += 4096) f.writestring(text.substring(i, i + 4096));
+    f.eof = f.position;
+    f.close();
+}
+
+/** Replies from udpreceive arrive as messages whose selector is the OSC address. */
+function anything() {
+    var args = arrayfromargs(arguments);
+    handleReply(messagename, args);
+}
+
+function handleReply(address, args) {
+    var id = args.length ? String(args[0]) : "";
+    var ctx;
+    if (address === ADDR_PONG) {
+        state.missedPongs = 0;
+        if (!state.connected) {
+            state.connected = true;
+            ui("connected", 1);
+            if (!state.currentJob) ui("status", "Connected: ditto-bridge " + args[0] + ", model " + args[1] + " on " + args[2] + ".");
+        }
+    } else if (address === ADDR_ACCEPTED) {
+        ctx = state.pending.length ? state.pending.shift() : { task: "", tempo: 120, anchor: null, place: PLACES[settings.place], imported: 0 };
+        state.jobs[id] = ctx;
+        state.currentJob = id;
+        ui("status", "Job " + id + " accepted: queued.");
+    } else if (address === ADDR_PROGRESS) {
+        if (id !== state.currentJob && !state.jobs[id]) return;
+        ui("progress", Math.max(0, Math.min(1, Number(args[1]))));
+        ui("status", progressText(Number(args[1]), Number(args[2]), Number(args[3])));
+    } else if (address === ADDR_DONE) {
+        ctx = state.jobs[id] || { tempo: 120, anchor: null, place: PLACES[settings.place], imported: 0 };
+        var path = String(args[1]);
+        ui("progress", 1);
+        // Writes to the set are deferred: never made from inside a notification.
+        var t = new Task(function () { finishImport(id, ctx, path); }, this);
+        t.schedule(0);
+    } else if (address === ADDR_CANCELLED) {
+        if (id === state.currentJob) state.currentJob = "";
+        ui("progress", 0);
+        ui("status", "Job " + id + " cancelled.");
+    } else if (address === ADDR_ERROR) {
+        if (id && id === state.currentJob) state.currentJob = "";
+        if (!id && state.pending.length) state.pending.shift();
+        showError(args.length > 1 ? String(args[1]) : "The daemon reported an error.");
+    }
+}
+
+function finishImport(id, ctx, path) {
+    if (id === state.currentJob) state.currentJob = "";
+    try {
+        var major = liveMajorVersion();
+        if (!(major >= 12)) {
+            ui("status", "Saved " + baseName(path) + ". Live " + major + " cannot import from a device: drag it in from the browser (add the outbox as a Place).");
+            post("ditto: result at " + path + "\n");
+            return;
+        }
+        if (!ctx.anchor && ctx.place === "arrangement_this") {
+            ctx.anchor = { songBeat: atomNumber(new LiveAPI("live_set").get("current_song_time")) };
+        }
+        // Further takes of one job go after the previous one in the Arrangement (next slots in Session).
+        var anchor = ctx.anchor ? { songBeat: ctx.anchor.songBeat + ctx.imported * (ctx.lengthBeats || 0) } : null;
+        ctx.imported += 1;
+        ui("status", importIntoLive(path, ctx.place, anchor, ctx.tempo));
+        clearError();
+    } catch (e) {
+        if (e instanceof DeviceError) showError(e.message);
+        else {
+            showError("Could not import " + baseName(path) + ": " + e.message);
+            post("ditto: " + e + "\n");
+        }
+    }
+}
