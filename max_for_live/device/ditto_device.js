@@ -124,45 +124,67 @@ function utf8Length(s) {
     return unescape(encodeURIComponent(s)).length;
 }
 
-/**
- * Clip positions in beats. Warped clips and MIDI clips report beats; unwarped audio clips report
- * seconds, which play at the file's own speed, so `seconds * tempo / 60` beats of song time.
- */
-function clipPositionToBeats(position, clip, tempo) {
-    if (clip.is_audio_clip && !clip.warping) return position * tempo / 60;
-    return position;
+/** The axis of a clip's positions: "seconds" for unwarped audio clips, "beats" otherwise (as Live reports them). */
+function clipUnit(clip) {
+    return clip.is_audio_clip && !clip.warping ? "seconds" : "beats";
+}
+
+/** The clip position Live plays first (loop start when looping, else the start marker), in clip units. */
+function clipFirstPosition(clip) {
+    return clip.looping ? clip.loop_start : clip.start_marker;
 }
 
 /**
- * The range a task acts on, in the clip's own beat time.
+ * A length on the clip's axis as song beats: unwarped audio plays at the file's own speed, so one
+ * second of it lasts tempo / 60 beats; warped and MIDI clips are already in beats.
+ */
+function clipLengthToBeats(length, clip, tempo) {
+    return clipUnit(clip) === "seconds" ? length * tempo / 60 : length;
+}
+
+/** A length in song beats on the clip's axis (the inverse of clipLengthToBeats). */
+function beatsToClipLength(beats, clip, tempo) {
+    return clipUnit(clip) === "seconds" ? beats * 60 / tempo : beats;
+}
+
+/** The song position (beats) of clip position `pos` for an Arrangement clip. */
+function clipToSongBeat(pos, clip, tempo) {
+    return clip.start_time + clipLengthToBeats(pos - clipFirstPosition(clip), clip, tempo);
+}
+
+/**
+ * The range a task acts on, on the clip's own axis (beats, or seconds for unwarped audio, as Live
+ * reports the clip's positions):
  *   rangeSource "clip": the loop brace when looping is on, else the start/end markers.
  *   rangeSource "arrangement": the arrangement loop (Song.loop_start, loop_length) mapped onto an
- *   Arrangement clip (clip beat = song beat - start_time + the clip's first played position).
- * Returns {start, end} in beats.
+ *   Arrangement clip (the clip's first played position sits at its start_time in the song).
+ * Returns {start, end, unit}.
  */
 function clipRange(clip, rangeSource, song) {
     var start;
     var end;
-    var offset;
     if (rangeSource === "arrangement") {
         if (!clip.is_arrangement_clip) {
             throw new DeviceError("The arrangement loop only maps onto a clip in the Arrangement. "
                 + "Select the range with the clip's loop brace, or set Range to Clip loop.");
         }
-        offset = clipPositionToBeats(clip.looping ? clip.loop_start : clip.start_marker, clip, song.tempo);
-        start = song.loop_start - clip.start_time + offset;
-        end = start + song.loop_length;
+        start = clipFirstPosition(clip) + beatsToClipLength(song.loop_start - clip.start_time, clip, song.tempo);
+        end = start + beatsToClipLength(song.loop_length, clip, song.tempo);
+        if (start < clip.start_marker - 1e-6 || end > clip.end_marker + 1e-6) {
+            throw new DeviceError("The arrangement loop reaches outside the clip '" + (clip.name || "(unnamed)")
+                + "': move the loop brace so that it lies inside the clip.");
+        }
     } else if (clip.looping) {
-        start = clipPositionToBeats(clip.loop_start, clip, song.tempo);
-        end = clipPositionToBeats(clip.loop_end, clip, song.tempo);
+        start = clip.loop_start;
+        end = clip.loop_end;
     } else {
-        start = clipPositionToBeats(clip.start_marker, clip, song.tempo);
-        end = clipPositionToBeats(clip.end_marker, clip, song.tempo);
+        start = clip.start_marker;
+        end = clip.end_marker;
     }
     if (!(end > start)) {
         throw new DeviceError("The selected range is empty: widen the clip's loop brace or the arrangement loop.");
     }
-    return { start: roundTo(start, 6), end: roundTo(end, 6) };
+    return { start: roundTo(start, 6), end: roundTo(end, 6), unit: clipUnit(clip) };
 }
 
 /** The arrangement loop as a range in song beats. */
@@ -170,7 +192,7 @@ function arrangementRange(song) {
     if (!(song.loop_length > 0)) {
         throw new DeviceError("The arrangement loop is empty: drag the loop brace in the Arrangement first.");
     }
-    return { start: roundTo(song.loop_start, 6), end: roundTo(song.loop_start + song.loop_length, 6) };
+    return { start: roundTo(song.loop_start, 6), end: roundTo(song.loop_start + song.loop_length, 6), unit: "beats" };
 }
 
 /**
@@ -291,7 +313,7 @@ function breakpointsFromRecording(recording, origin, lengthBeats) {
 /** The `intensity` object of a job: {breakpoints, min, max}, or null when there are fewer than one point. */
 function intensityObject(breakpoints) {
     if (!breakpoints || !breakpoints.length) return null;
-    return { breakpoints: breakpoints, min: INTENSITY_MIN_DB, max: INTENSITY_MAX_DB };
+    return { breakpoints: breakpoints, min: INTENSITY_MIN_DB, max: INTENSITY_MAX_DB, unit: "db" };
 }
 
 /** The `clip` object of a job from the clip values read through LiveAPI. */
@@ -381,10 +403,18 @@ function buildJob(input) {
         range = clipRange(clip, RANGE_SOURCES[s.rangeSource] || "clip", song);
         job.clip = jobClip(clip);
         job.range = range;
-        if (task !== "inpaint") job.overlap_beats = roundTo(Math.min(bar, range.end - range.start), 6);
+        var rangeBeats = clipLengthToBeats(range.end - range.start, clip, song.tempo);
+        var overlap = Math.min(bar, rangeBeats);
+        if (task !== "inpaint") job.overlap_beats = roundTo(overlap, 6);
         if (clip.is_arrangement_clip) {
-            anchor = clip.start_time + (range.start - clipPositionToBeats(clip.looping ? clip.loop_start : clip.start_marker, clip, song.tempo));
-            if (task === "continue") anchor += range.end - range.start;
+            // Where the daemon's output starts (its time origins, docs/PROTOCOL.md): inpaint centres the
+            // gap in the rendered window; continue and loop start one overlap before the range's end.
+            if (task === "inpaint") {
+                anchor = clipToSongBeat(range.start, clip, song.tempo) - (lengthBeats - rangeBeats) / 2;
+            } else {
+                anchor = clipToSongBeat(range.end, clip, song.tempo) - overlap;
+            }
+            anchor = Math.max(0, anchor);
         }
     } else if (task === "melody") {
         if (!clip || clip.is_audio_clip) {
@@ -401,7 +431,7 @@ function buildJob(input) {
         job.clip = jobClip(clip);
         job.range = range;
         job.notes = notes;
-        if (clip.is_arrangement_clip) anchor = clip.start_time + (range.start - (clip.looping ? clip.loop_start : clip.start_marker));
+        if (clip.is_arrangement_clip) anchor = clipToSongBeat(range.start, clip, song.tempo);
     } else if (task === "structure") {
         var cues = song.cue_points || [];
         if (cues.length < 2) {
@@ -410,7 +440,7 @@ function buildJob(input) {
         if ((RANGE_SOURCES[s.rangeSource] || "clip") === "arrangement") {
             range = arrangementRange(song);
         } else {
-            range = { start: roundTo(cues[0].time, 6), end: roundTo(cues[0].time + lengthBeats, 6) };
+            range = { start: roundTo(cues[0].time, 6), end: roundTo(cues[0].time + lengthBeats, 6), unit: "beats" };
         }
         job.range = range;
         job.cue_points = [];
@@ -418,8 +448,10 @@ function buildJob(input) {
         for (c = 0; c < cues.length; c += 1) job.cue_points.push({ name: cues[c].name, time: roundTo(cues[c].time, 6) });
         anchor = range.start;
     } else if ((RANGE_SOURCES[s.rangeSource] || "clip") === "arrangement") {
-        // generate: the arrangement loop only says where the result goes and where the curve starts.
-        anchor = arrangementRange(song).start;
+        // generate: the arrangement loop says where the result goes and where the curve starts.
+        range = arrangementRange(song);
+        job.range = range;
+        anchor = range.start;
     }
 
     var curveSource = CURVE_SOURCES[s.curveSource] || "off";
@@ -431,7 +463,8 @@ function buildJob(input) {
         if (!rec.length) {
             throw new DeviceError("No Intensity recording yet: arm Rec, play the set with the Intensity automation, then press Generate.");
         }
-        var origin = range && task === "structure" ? range.start : (anchor !== null ? anchor : Math.floor(rec[0][0] / bar) * bar);
+        // The recording is in song beats; the curve starts where the output starts in the song.
+        var origin = anchor !== null ? anchor : Math.floor(rec[0][0] / bar) * bar;
         breakpoints = breakpointsFromRecording(rec, origin, lengthBeats);
     }
     var intensity = intensityObject(breakpoints);

@@ -132,7 +132,8 @@ function loadDevice(sim, opts) {
     File: makeFileClass(),
     post(...args) { env.console.push(args.join(' ')); },
     outlet(index, ...values) {
-      const atoms = values.length === 1 && Array.isArray(values[0]) ? values[0] : values;
+      // Arrays made inside the script belong to its realm: copy them into this one.
+      const atoms = Array.from(values.length === 1 && Array.isArray(values[0]) ? values[0] : values);
       if (index === 0) {
         const msg = { address: String(atoms[0]), args: atoms.slice(1) };
         env.osc.push(msg);

@@ -1,0 +1,170 @@
+'use strict';
+/** The LOM simulator answers as the Live Object Model reference and Max's LiveAPI describe. */
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('fs');
+const path = require('path');
+const { buildSet, writeWav } = require('./fixtures');
+const { LiveSim, NOTIFICATION_ERROR, wavDurationSeconds } = require('./lom_sim');
+
+function ready(opts) {
+  const set = buildSet(opts);
+  set.sim.markDeviceReady();
+  return set;
+}
+
+test('LiveAPI made before live.thisdevice bangs has id 0 and Max prints the initialisation error', () => {
+  const { sim } = buildSet();
+  const api = new sim.LiveAPI('live_set');
+  assert.equal(api.id, 0);
+  assert.match(sim.console[0], /live\.thisdevice/);
+});
+
+test('get returns arrays: numbers, strings, child ids and lists of ids', () => {
+  const { sim, tracks } = ready();
+  const song = new sim.LiveAPI('live_set');
+  assert.deepEqual(song.get('tempo'), [100]);
+  assert.deepEqual(song.get('signature_numerator'), [4]);
+  const cues = song.get('cue_points');
+  assert.equal(cues.length, 8);
+  assert.deepEqual(cues.filter((_, i) => i % 2 === 0), ['id', 'id', 'id', 'id']);
+  assert.deepEqual(song.get('tracks'), ['id', tracks.drums.id, 'id', tracks.keys.id, 'id', tracks.vox.id]);
+  const name = new sim.LiveAPI('live_set tracks 2');
+  assert.deepEqual(name.get('name'), ['Vox']);
+});
+
+test('path is quoted, unquotedpath is not, and paths resolve through children and list indices', () => {
+  const { sim, clips } = ready();
+  const clip = new sim.LiveAPI('live_set tracks 0 clip_slots 0 clip');
+  assert.equal(clip.id, clips.breakClip.id);
+  assert.equal(clip.path, '"live_set tracks 0 clip_slots 0 clip"');
+  assert.equal(clip.unquotedpath, 'live_set tracks 0 clip_slots 0 clip');
+  assert.equal(clip.type, 'Clip');
+  const byId = new sim.LiveAPI(`id ${clips.voxClip.id}`);
+  assert.equal(byId.unquotedpath, 'live_set tracks 2 arrangement_clips 0');
+  const empty = new sim.LiveAPI('live_set tracks 0 clip_slots 1 clip');
+  assert.equal(empty.id, 0);
+});
+
+test('cue points come back sorted by time, getcount counts them, goto re-points the object', () => {
+  const { sim } = ready();
+  const api = new sim.LiveAPI('live_set');
+  assert.equal(api.getcount('cue_points'), 4);
+  api.goto('live_set cue_points 1');
+  assert.equal(api.type, 'CuePoint');
+  assert.deepEqual(api.get('name'), ['Verse 1']);
+  assert.deepEqual(api.get('time'), [16]);
+});
+
+test('detail_clip and selected_track are children of live_set view', () => {
+  const { sim, clips, tracks } = ready();
+  sim.selectClip(clips.lead);
+  const view = new sim.LiveAPI('live_set view');
+  assert.deepEqual(view.get('detail_clip'), ['id', clips.lead.id]);
+  assert.deepEqual(view.get('selected_track'), ['id', tracks.drums.id]);
+  sim.selectClip(null);
+  assert.deepEqual(view.get('detail_clip'), ['id', 0]);
+});
+
+test('warp_markers is a dict: one atom holding its JSON; audio-only properties fail on MIDI clips', () => {
+  const { sim, clips } = ready();
+  const audio = new sim.LiveAPI(`id ${clips.breakClip.id}`);
+  const atoms = audio.get('warp_markers');
+  assert.equal(atoms.length, 1);
+  assert.deepEqual(JSON.parse(atoms[0]).warp_markers[1], { sample_time: 8.0, beat_time: 13.333333 });
+  const midi = new sim.LiveAPI(`id ${clips.lead.id}`);
+  assert.deepEqual(midi.get('file_path'), []);
+  assert.match(sim.console.at(-1), /only available for audio clips/);
+});
+
+test('get_notes_extended returns the dict of notes overlapping the time span, as JSON', () => {
+  const { sim, clips } = ready();
+  const midi = new sim.LiveAPI(`id ${clips.lead.id}`);
+  const dict = JSON.parse(midi.call('get_notes_extended', 0, 128, 2, 3.5));
+  assert.deepEqual(dict.notes.map((n) => n.pitch), [67, 72, 48]);
+  assert.ok(dict.notes.every((n) => 'note_id' in n && 'mute' in n && 'velocity' in n));
+});
+
+test('ClipSlot.create_audio_clip makes a clip from a real file in an empty slot of an audio track (Live 12)', () => {
+  const { sim, dir, tracks } = ready();
+  const wav = writeWav(path.join(dir, 'new.wav'), 2.0);
+  const slot = new sim.LiveAPI('live_set tracks 0 clip_slots 1');
+  const result = slot.call('create_audio_clip', wav);
+  assert.equal(result[0], 'id');
+  assert.deepEqual(slot.get('has_clip'), [1]);
+  assert.equal(tracks.drums.clipSlots[1].clip.props.file_path, wav);
+  assert.deepEqual(sim.writes.at(-1), { fn: 'ClipSlot.create_audio_clip', path: 'live_set tracks 0 clip_slots 1', file_path: wav });
+  // occupied slot, MIDI track, missing file: errors in Max's console, nothing created
+  slot.call('create_audio_clip', wav);
+  assert.match(sim.console.at(-1), /not empty/);
+  new sim.LiveAPI('live_set tracks 1 clip_slots 1').call('create_audio_clip', wav);
+  assert.match(sim.console.at(-1), /not on an audio track/);
+  new sim.LiveAPI('live_set tracks 0 clip_slots 2').call('create_audio_clip', path.join(dir, 'missing.wav'));
+  assert.match(sim.console.at(-1), /file not found/);
+});
+
+test('Track.create_audio_clip places a clip in the Arrangement at a beat position (Live 12)', () => {
+  const { sim, dir, tracks } = ready();
+  const wav = writeWav(path.join(dir, 'arr.wav'), 1.0);
+  new sim.LiveAPI('live_set tracks 2').call('create_audio_clip', wav, 64);
+  const clip = tracks.vox.arrangementClips.at(-1);
+  assert.equal(clip.props.start_time, 64);
+  assert.equal(clip.props.is_arrangement_clip, 1);
+});
+
+test('create_audio_clip does not exist in Live 11', () => {
+  const { sim, dir } = ready({ liveVersion: '11.3.20' });
+  const wav = writeWav(path.join(dir, 'x.wav'), 1.0);
+  const result = new sim.LiveAPI('live_set tracks 0 clip_slots 1').call('create_audio_clip', wav);
+  assert.equal(result, undefined);
+  assert.match(sim.console.at(-1), /invalid function create_audio_clip/);
+  assert.equal(new sim.LiveAPI('live_app').call('get_major_version'), 11);
+});
+
+test('observing a property calls back with [name, value...]; writing to the set from the callback fails', () => {
+  const { sim } = ready();
+  const seen = [];
+  const song = new sim.LiveAPI('live_set');
+  const observer = new sim.LiveAPI(function onTempo(args) {
+    seen.push(args);
+    song.set('loop_start', 8);
+  }, 'live_set');
+  observer.property = 'tempo';
+  song.set('tempo', 128);
+  assert.deepEqual(seen, [['tempo', 100], ['tempo', 128]]);
+  assert.equal(sim.console.filter((m) => m === NOTIFICATION_ERROR).length, 2);
+  assert.deepEqual(song.get('loop_start'), [32]);
+});
+
+test('turning warping on places markers at the simulated tempo guess; move_warp_marker moves them', () => {
+  const { sim, dir } = ready({ autoWarpBpm: 120 });
+  const wav = writeWav(path.join(dir, 'w.wav'), 4.8);
+  const [, id] = new sim.LiveAPI('live_set tracks 0 clip_slots 1').call('create_audio_clip', wav);
+  const clip = new sim.LiveAPI(`id ${id}`);
+  assert.deepEqual(clip.get('warping'), [0]);
+  clip.set('warping', 1);
+  let markers = JSON.parse(clip.get('warp_markers')[0]).warp_markers;
+  assert.ok(Math.abs(markers[1].beat_time - 9.6) < 1e-9);
+  clip.call('move_warp_marker', markers[1].beat_time, -1.6);
+  markers = JSON.parse(clip.get('warp_markers')[0]).warp_markers;
+  assert.ok(Math.abs(markers[1].beat_time - 8.0) < 1e-9);
+  assert.ok(Math.abs(markers[1].sample_time - 4.8) < 1e-9);
+});
+
+test('wavDurationSeconds reads the RIFF header of a real file', () => {
+  const { dir } = ready();
+  const wav = writeWav(path.join(dir, 'd.wav'), 1.5, 48000, 1);
+  assert.ok(Math.abs(wavDurationSeconds(wav) - 1.5) < 1e-6);
+  fs.writeFileSync(path.join(dir, 'no.wav'), 'not a wav');
+  assert.equal(wavDurationSeconds(path.join(dir, 'no.wav')), null);
+});
+
+test('read-only properties refuse set, as in Live', () => {
+  const sim = new LiveSim();
+  sim.markDeviceReady();
+  sim.addTrack('A');
+  const track = new sim.LiveAPI('live_set tracks 0');
+  track.set('has_audio_input', 0);
+  assert.match(sim.console.at(-1), /read-only/);
+});
