@@ -535,7 +535,7 @@ function clipSummary(clip, song) {
     } catch (e) {
         r = null;
     }
-    var span = r ? (" · range " + roundTo(r.start, 3) + "–" + roundTo(r.end, 3) + " beats") : "";
+    var span = r ? (" · range " + roundTo(r.start, 3) + "–" + roundTo(r.end, 3) + " " + r.unit) : "";
     return "Clip: " + (clip.name || "(unnamed)") + " (" + kind + ", " + where + ")" + span;
 }
 
@@ -708,7 +708,7 @@ function bang() {
     clipWatcher.property = "detail_clip";
     pingTask = new Task(pingTick, this);
     pingTask.interval = PING_INTERVAL_MS;
-    pingTask.repeat(-1);
+    pingTask.repeat(-1, PING_INTERVAL_MS);
     recordTask = new Task(recordTick, this);
     recordTask.interval = RECORD_INTERVAL_MS;
     updateDomain();

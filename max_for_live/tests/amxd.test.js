@@ -1,0 +1,210 @@
+'use strict';
+/**
+ * The built device: device/DittoBridge.amxd parses back into the patcher source, every patch cord
+ * joins existing boxes at existing inlets and outlets, the presentation view holds the controls of
+ * the issue, parameters are named for Live, and the wiring agrees with the device JavaScript.
+ */
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('fs');
+const path = require('path');
+const { spawnSync } = require('child_process');
+const { loadProtocolTable } = require('./protocol_table');
+const { DEVICE_JS } = require('./max_env');
+
+const ROOT = path.join(__dirname, '..');
+const AMXD = path.join(ROOT, 'device', 'DittoBridge.amxd');
+const SOURCE = path.join(ROOT, 'src', 'DittoBridge.maxpat');
+const TABLE = loadProtocolTable();
+const JS_SOURCE = fs.readFileSync(DEVICE_JS, 'utf8');
+
+/** Splits .amxd bytes into chunks: [{tag, data}] (4-byte tag, little-endian uint32 size). */
+function readChunks(buf) {
+  const chunks = [];
+  let offset = 0;
+  while (offset + 8 <= buf.length) {
+    const tag = buf.toString('ascii', offset, offset + 4);
+    const size = buf.readUInt32LE(offset + 4);
+    chunks.push({ tag, data: buf.subarray(offset + 8, offset + 8 + size) });
+    offset += 8 + size;
+  }
+  assert.equal(offset, buf.length, 'chunks must cover the whole file');
+  return chunks;
+}
+
+function readAmxd() {
+  const chunks = readChunks(fs.readFileSync(AMXD));
+  const byTag = Object.fromEntries(chunks.map((c) => [c.tag, c.data]));
+  const ptch = byTag.ptch;
+  assert.equal(ptch[ptch.length - 1], 0, 'ptch ends with a NUL byte');
+  return { chunks, type: byTag.ampf.toString('ascii'), patcher: JSON.parse(ptch.subarray(0, -1).toString('utf8')) };
+}
+
+const { chunks, type, patcher: PATCHER } = readAmxd();
+const P = PATCHER.patcher;
+const BOXES = new Map(P.boxes.map((b) => [b.box.id, b.box]));
+const boxesWhere = (pred) => P.boxes.map((b) => b.box).filter(pred);
+const objectName = (b) => (b.maxclass === 'newobj' ? b.text.split(/\s+/)[0] : b.maxclass);
+
+/**
+ * Inlets and outlets of the Max objects the device uses, from Max's reference pages
+ * (route: 2 inlets, one outlet per argument plus the reject outlet).
+ */
+function expectedIo(b) {
+  const args = b.maxclass === 'newobj' ? b.text.split(/\s+/).slice(1) : [];
+  const table = {
+    'plugin~': [2, 2], 'plugout~': [2, 2], 'live.thisdevice': [1, 3], loadbang: [1, 1], 'dspstate~': [1, 4],
+    udpsend: [1, 0], udpreceive: [1, 1], s: [1, 0], r: [0, 1], prepend: [1, 1], t: [1, args.length],
+    opendialog: [1, 2], route: [2, args.length + 1], message: [2, 1], comment: [1, 0],
+    'live.menu': [1, 3], 'live.tab': [1, 3], 'live.numbox': [1, 2], 'live.dial': [1, 2], 'live.text': [1, 2],
+    textedit: [1, 4], function: [1, 4], led: [1, 1], slider: [1, 1],
+  };
+  const name = objectName(b);
+  if (name === 'js') {
+    return [Number(JS_SOURCE.match(/^inlets = (\d+);$/m)[1]), Number(JS_SOURCE.match(/^outlets = (\d+);$/m)[1])];
+  }
+  assert.ok(table[name], `no inlet/outlet count known for ${name} (${b.id})`);
+  return table[name];
+}
+
+test('the .amxd is an Audio Effect: ampf "aaaa", then meta, then ptch', () => {
+  assert.deepEqual(chunks.map((c) => c.tag), ['ampf', 'meta', 'ptch']);
+  assert.equal(type, 'aaaa');
+  assert.equal(chunks[1].data.length, 4);
+  assert.equal(P.project.amxdtype, Buffer.from('aaaa').readUInt32BE(0));
+});
+
+test('the .amxd parses back into the patcher source', () => {
+  assert.deepEqual(PATCHER, JSON.parse(fs.readFileSync(SOURCE, 'utf8')));
+});
+
+test('the committed .amxd is what build_amxd.py makes from the source today', () => {
+  const run = spawnSync('python3', [path.join(ROOT, 'build_amxd.py'), '--check'], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr || run.stdout);
+});
+
+test('every box has the inlets and outlets its Max object has', () => {
+  for (const b of BOXES.values()) {
+    const [inlets, outlets] = expectedIo(b);
+    assert.equal(b.numinlets, inlets, `${b.id} (${objectName(b)}) inlets`);
+    assert.equal(b.numoutlets, outlets, `${b.id} (${objectName(b)}) outlets`);
+    assert.equal((b.outlettype || []).length, outlets, `${b.id} outlettype`);
+  }
+});
+
+test('every patch cord joins existing boxes at existing outlets and inlets', () => {
+  assert.ok(P.lines.length > 40);
+  for (const { patchline } of P.lines) {
+    const [src, outlet] = patchline.source;
+    const [dst, inlet] = patchline.destination;
+    assert.ok(BOXES.has(src), `cord from missing box ${src}`);
+    assert.ok(BOXES.has(dst), `cord to missing box ${dst}`);
+    assert.ok(outlet >= 0 && outlet < BOXES.get(src).numoutlets, `${src} has no outlet ${outlet}`);
+    assert.ok(inlet >= 0 && inlet < BOXES.get(dst).numinlets, `${dst} has no inlet ${inlet}`);
+  }
+});
+
+test('the device opens in Presentation mode and shows every control the issue asks for', () => {
+  assert.equal(P.openinpresentation, 1);
+  const shown = boxesWhere((b) => b.presentation === 1);
+  const byVar = (name) => shown.find((b) => b.varname === name);
+  const enumOf = (b) => b.saved_attribute_attributes.valueof.parameter_enum;
+  assert.deepEqual(enumOf(byVar('Task')), ['Generate', 'Inpaint', 'Continue', 'Loop', 'Match melody', 'Structure']);
+  assert.equal(byVar('Task').maxclass, 'live.menu');
+  assert.equal(byVar('tags').maxclass, 'textedit');
+  assert.equal(byVar('Length (bars)').maxclass, 'live.numbox');
+  assert.equal(byVar('Steps').maxclass, 'live.numbox');
+  assert.deepEqual(enumOf(byVar('Quality')), TABLE.qualities);
+  assert.equal(byVar('Seed').maxclass, 'live.numbox');
+  assert.equal(byVar('Variations').maxclass, 'live.numbox');
+  assert.equal(byVar('Generate').text, 'Generate');
+  assert.equal(byVar('Cancel').text, 'Cancel');
+  assert.equal(byVar('progress').maxclass, 'slider');
+  assert.equal(byVar('status').maxclass, 'comment');
+  assert.equal(byVar('error').maxclass, 'comment');
+  assert.equal(byVar('connection').maxclass, 'led');
+  assert.equal(byVar('intensity_curve').maxclass, 'function');
+  assert.equal(byVar('Intensity').maxclass, 'live.dial');
+  assert.deepEqual(enumOf(byVar('Intensity Source')), ['Off', 'Drawn', 'Recorded']);
+  assert.equal(byVar('Record Intensity').maxclass, 'live.text');
+  assert.equal(byVar('Range Source').maxclass, 'live.tab');
+  assert.equal(byVar('Import Target').maxclass, 'live.menu');
+  for (const b of shown) {
+    const [x, y, w, h] = b.presentation_rect;
+    assert.ok(x >= 0 && y >= 0 && x + w <= P.devicewidth && y + h <= 169, `${b.id} lies outside the device (${b.presentation_rect})`);
+  }
+});
+
+test('parameters have Long and Short names; Intensity is automatable, in dB, -60 to 0', () => {
+  const params = boxesWhere((b) => b.maxclass.startsWith('live.') && b.maxclass !== 'live.thisdevice' && b.maxclass !== 'newobj');
+  assert.ok(params.length >= 13);
+  for (const b of params) {
+    const v = b.saved_attribute_attributes.valueof;
+    assert.equal(b.parameter_enable, 1, b.id);
+    assert.ok(v.parameter_longname && v.parameter_shortname, `${b.id} needs Long and Short names`);
+    assert.ok(v.parameter_shortname.length <= 8, `${b.id} short name too long`);
+    assert.deepEqual(P.parameters[b.id], [v.parameter_longname, v.parameter_shortname, 0]);
+  }
+  const intensity = params.find((b) => b.varname === 'Intensity').saved_attribute_attributes.valueof;
+  assert.equal(intensity.parameter_invisible, undefined, 'Intensity must be Automated and Stored');
+  assert.equal(intensity.parameter_unitstyle, 4, 'dB');
+  assert.equal(intensity.parameter_mmin, -60);
+  assert.equal(intensity.parameter_mmax, 0);
+  for (const name of ['Generate', 'Cancel', 'Choose Inbox']) {
+    assert.equal(params.find((b) => b.varname === name).saved_attribute_attributes.valueof.parameter_invisible, 2, `${name} is hidden from automation`);
+  }
+});
+
+test('named sends and receives start with --- and come in pairs', () => {
+  const named = boxesWhere((b) => b.maxclass === 'newobj' && /^(s|r|send|receive) /.test(b.text));
+  assert.ok(named.length >= 2);
+  const names = { s: new Set(), r: new Set() };
+  for (const b of named) {
+    const [kind, name] = b.text.split(/\s+/);
+    assert.ok(name.startsWith('---'), `${b.text} must start with ---`);
+    names[kind[0]].add(name);
+  }
+  assert.deepEqual([...names.s].sort(), [...names.r].sort());
+});
+
+test('OSC objects use the table\'s ports: udpsend to the daemon port, udpreceive on the reply port', () => {
+  const send = boxesWhere((b) => b.maxclass === 'newobj' && b.text.startsWith('udpsend'))[0];
+  const recv = boxesWhere((b) => b.maxclass === 'newobj' && b.text.startsWith('udpreceive'))[0];
+  assert.equal(send.text, `udpsend 127.0.0.1 ${TABLE.default_port}`);
+  assert.equal(recv.text, `udpreceive ${TABLE.default_reply_port}`);
+});
+
+test('the wiring agrees with the script: js loads ditto_device.js, prepends name its functions, route names its UI selectors', () => {
+  const js = boxesWhere((b) => b.maxclass === 'newobj' && b.text.startsWith('js '))[0];
+  assert.equal(js.text, 'js ditto_device.js');
+  assert.ok(fs.existsSync(path.join(path.dirname(AMXD), 'ditto_device.js')), 'ditto_device.js sits next to the .amxd');
+  const intoJs = P.lines.filter((l) => l.patchline.destination[0] === js.id).map((l) => BOXES.get(l.patchline.source[0]));
+  for (const b of intoJs) {
+    if (b.maxclass === 'newobj' && b.text.startsWith('prepend ')) {
+      const fn = b.text.split(' ')[1];
+      assert.match(JS_SOURCE, new RegExp(`^function ${fn}\\(`, 'm'), `js has no function ${fn} for ${b.text}`);
+    }
+  }
+  const sources = new Set(intoJs.map(objectName));
+  for (const needed of ['live.thisdevice', 'udpreceive', 'prepend']) assert.ok(sources.has(needed), `${needed} feeds js`);
+  const route = boxesWhere((b) => b.maxclass === 'newobj' && b.text.startsWith('route status'))[0];
+  const selectors = new Set([...JS_SOURCE.matchAll(/\bui\("([a-z]+)"/g)].map((m) => m[1]));
+  assert.deepEqual(route.text.split(/\s+/).slice(1).sort(), [...selectors].sort());
+});
+
+test('the breakpoint editor reports its points to the script and uses the Intensity range', () => {
+  const fn = boxesWhere((b) => b.maxclass === 'function')[0];
+  assert.deepEqual(fn.range, [-60, 0]);
+  const fromFn = P.lines.filter((l) => l.patchline.source[0] === fn.id);
+  const dumpTarget = BOXES.get(fromFn.find((l) => l.patchline.source[1] === 2).patchline.destination[0]);
+  assert.equal(dumpTarget.text, 'prepend breakpoints');
+  const onEdit = BOXES.get(fromFn.find((l) => l.patchline.source[1] === 3).patchline.destination[0]);
+  assert.equal(onEdit.text, 'listdump');
+});
+
+test('audio passes through unchanged: plugin~ feeds plugout~ on both channels', () => {
+  const into = P.lines.filter((l) => BOXES.get(l.patchline.source[0]).text === 'plugin~')
+    .map((l) => [l.patchline.source[1], BOXES.get(l.patchline.destination[0]).text, l.patchline.destination[1]]);
+  assert.deepEqual(into.sort(), [[0, 'plugout~', 0], [1, 'plugout~', 1]]);
+});

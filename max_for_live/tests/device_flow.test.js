@@ -1,0 +1,241 @@
+'use strict';
+/**
+ * The device's behaviour in a simulated Live: connection light, progress and status, errors in plain
+ * words, import of results (Live 12 clip slots and Arrangement, Live 11 fallback), the Intensity
+ * recorder, and the Live rules it must respect (no LiveAPI before live.thisdevice, deferred writes).
+ */
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const path = require('path');
+const { buildSet, writeWav } = require('./fixtures');
+const { loadDevice } = require('./max_env');
+const { NOTIFICATION_ERROR } = require('./lom_sim');
+
+function device(opts) {
+  const set = buildSet(opts);
+  const env = loadDevice(set.sim);
+  env.deviceLoaded();
+  return { set, env };
+}
+
+/** A result WAV as the daemon writes it: `bars` of 4/4 at 100 BPM. */
+function resultWav(set, name, bars) {
+  return writeWav(path.join(set.dir, name), (bars * 4 * 60) / 100, 48000, 2);
+}
+
+function runJob(env, taskIndex, id) {
+  env.send('task', taskIndex);
+  env.send('generate', 1);
+  env.send('/ditto/accepted', id);
+}
+
+test('the script makes no LiveAPI object before live.thisdevice bangs', () => {
+  const set = buildSet();
+  const env = loadDevice(set.sim);
+  assert.deepEqual(set.sim.console, []);
+  env.send('generate', 1);
+  assert.match(env.uiState.error, /still loading/);
+  assert.deepEqual(set.sim.console, []);
+});
+
+test('the connection light follows pongs: on at the first pong, off after two unanswered pings', () => {
+  const { env } = device();
+  assert.equal(env.uiState.connected, 0);
+  env.send('/ditto/pong', '0.1.0', 'builtin-tiny', 'cpu');
+  assert.equal(env.uiState.connected, 1);
+  assert.match(env.uiState.status, /Connected: ditto-bridge 0\.1\.0, model builtin-tiny on cpu/);
+  const pings = () => env.osc.filter((m) => m.address === '/ditto/ping').length;
+  const before = pings();
+  env.clock.advance(2000);
+  assert.equal(pings(), before + 1);
+  assert.equal(env.uiState.connected, 1);
+  env.clock.advance(4000);
+  assert.equal(env.uiState.connected, 0);
+  assert.match(env.uiState.status, /No answer from the daemon on port 9100: start it with 'ditto-bridge serve'/);
+  env.send('/ditto/pong', '0.1.0', 'builtin-tiny', 'cpu');
+  assert.equal(env.uiState.connected, 1);
+});
+
+test('progress drives the bar and the status line; done imports into the next empty slot, deferred', () => {
+  const { set, env } = device();
+  runJob(env, 0, 'j1');
+  assert.match(env.uiState.status, /Job j1 accepted/);
+  env.send('/ditto/progress', 'j1', 0.25, 10, 0.0123);
+  assert.equal(env.uiState.progress, 0.25);
+  assert.equal(env.uiState.status, 'Optimizing: 25% (step 10, loss 0.012)');
+  const wav = resultWav(set, 'generate_take1.wav', 4);
+  env.send('/ditto/done', 'j1', wav);
+  assert.equal(set.sim.writes.filter((w) => w.fn === 'ClipSlot.create_audio_clip').length, 0, 'import must be deferred');
+  env.clock.flush();
+  const created = set.sim.writes.filter((w) => w.fn === 'ClipSlot.create_audio_clip');
+  assert.deepEqual(created, [{ fn: 'ClipSlot.create_audio_clip', path: 'live_set tracks 0 clip_slots 1', file_path: wav }]);
+  assert.equal(env.uiState.progress, 1);
+  assert.equal(env.uiState.status, 'Imported generate_take1.wav into Drums, slot 2');
+  // warped to the set's tempo: 9.6 s at 100 BPM is 16 beats
+  const clip = set.tracks.drums.clipSlots[1].clip;
+  assert.equal(clip.props.warping, 1);
+  const markers = clip.props.warp_markers;
+  assert.ok(Math.abs(markers[1].beat_time - 16) < 1e-6, JSON.stringify(markers));
+  assert.ok(Math.abs(markers[1].sample_time - 9.6) < 1e-6);
+  // a second take of the same job goes to the following slot
+  const wav2 = resultWav(set, 'generate_take2.wav', 4);
+  env.send('/ditto/done', 'j1', wav2);
+  env.clock.flush();
+  assert.equal(set.tracks.drums.clipSlots[2].clip.props.file_path, wav2);
+  assert.ok(!set.sim.console.includes(NOTIFICATION_ERROR));
+});
+
+test('Session: selected track imports into the track selected in Live', () => {
+  const { set, env } = device();
+  set.sim.selectedTrack = set.tracks.vox;
+  env.send('place', 1);
+  runJob(env, 0, 'j2');
+  const wav = resultWav(set, 'sel.wav', 1);
+  env.send('/ditto/done', 'j2', wav);
+  env.clock.flush();
+  assert.equal(set.tracks.vox.clipSlots[0].clip.props.file_path, wav);
+});
+
+test('Arrangement import puts a continuation one overlap before the end of the source range', () => {
+  const { set, env } = device();
+  set.sim.selectClip(set.clips.voxClip);
+  env.send('place', 2);
+  runJob(env, 2, 'j3');
+  const wav = resultWav(set, 'cont.wav', 4);
+  env.send('/ditto/done', 'j3', wav);
+  env.clock.flush();
+  // Vox take: unwarped, starts at beat 32 with its start marker at 1.0 s, end marker 7.0 s (10 beats at 100 BPM)
+  // -> the range ends at song beat 42; one bar (4 beats) of overlap -> 38.
+  const created = set.sim.writes.filter((w) => w.fn === 'Track.create_audio_clip');
+  assert.deepEqual(created, [{ fn: 'Track.create_audio_clip', path: 'live_set tracks 0', file_path: wav, position: 38 }]);
+  assert.match(env.uiState.status, /Imported cont\.wav into Drums in the Arrangement at beat 38/);
+  // a second take goes right after the first
+  const wav2 = resultWav(set, 'cont2.wav', 4);
+  env.send('/ditto/done', 'j3', wav2);
+  env.clock.flush();
+  assert.equal(set.sim.writes.filter((w) => w.fn === 'Track.create_audio_clip')[1].position, 38 + 16);
+});
+
+test('Live 11: nothing is created; the status line says where the file is and how to bring it in', () => {
+  const { set, env } = device({ liveVersion: '11.3.25' });
+  runJob(env, 0, 'j4');
+  const wav = resultWav(set, 'old.wav', 1);
+  env.send('/ditto/done', 'j4', wav);
+  env.clock.flush();
+  assert.equal(set.sim.writes.length, 0);
+  assert.match(env.uiState.status, /Saved old\.wav\. Live 11 cannot import from a device: drag it in from the browser \(add the outbox as a Place\)/);
+  assert.ok(env.console.some((line) => line.includes(wav)));
+});
+
+test('a device on a MIDI track explains that the result needs an audio track', () => {
+  const { set, env } = device({ deviceTrack: 'keys' });
+  runJob(env, 0, 'j5');
+  env.send('/ditto/done', 'j5', resultWav(set, 'm.wav', 1));
+  env.clock.flush();
+  assert.match(env.uiState.error, /Track 'Keys' is a MIDI track and cannot hold audio/);
+});
+
+test('a track without an empty slot asks for a new scene', () => {
+  const { set, env } = device({ drumSlots: 1 });
+  runJob(env, 0, 'j6');
+  env.send('/ditto/done', 'j6', resultWav(set, 'full.wav', 1));
+  env.clock.flush();
+  assert.match(env.uiState.error, /Track 'Drums' has no empty clip slot: add a scene/);
+});
+
+test('daemon errors show in the error line; cancelled jobs say so', () => {
+  const { env } = device();
+  env.send('generate', 1);
+  env.send('/ditto/error', '', 'song.tempo: must be a number greater than 0, got -3');
+  assert.equal(env.uiState.error, 'song.tempo: must be a number greater than 0, got -3');
+  runJob(env, 0, 'j7');
+  env.send('cancel', 1);
+  assert.deepEqual(env.osc.at(-1), { address: '/ditto/cancel', args: ['j7'] });
+  env.send('/ditto/cancelled', 'j7');
+  assert.equal(env.uiState.status, 'Job j7 cancelled.');
+  env.send('cancel', 1);
+  assert.equal(env.uiState.status, 'Nothing to cancel.');
+});
+
+test('the Intensity recorder samples the parameter against song time while the transport plays', () => {
+  const { set, env } = device();
+  const song = set.sim.song;
+  env.send('record', 1);
+  // stopped: nothing is recorded
+  env.clock.advance(200);
+  assert.equal(env.context.state.recorded.length, 0);
+  song.props.is_playing = 1;
+  // play 8 beats: a ramp from -40 dB to -10 dB over beats 32..36, then flat
+  for (let t = 0; t <= 160; t += 1) {
+    const beat = 32 + t * 0.05;
+    song.props.current_song_time = beat;
+    env.send('intensity', beat <= 36 ? -40 + (beat - 32) * 7.5 : -10);
+    env.clock.advance(50);
+  }
+  song.props.is_playing = 0;
+  env.send('record', 0);
+  const rec = env.context.state.recorded;
+  assert.ok(rec.length >= 3 && rec.length <= 6, `simplified to ${rec.length} breakpoints`);
+  assert.match(env.uiState.status, /Intensity recorded: \d+ breakpoints/);
+  // Generate with Curve = Recorded and Range = Arr. loop (32..48): breakpoints relative to beat 32
+  env.send('curve', 2);
+  env.send('range', 1);
+  env.send('task', 0);
+  env.send('generate', 1);
+  const job = JSON.parse(env.osc.at(-1).args[0]);
+  const bp = job.intensity.breakpoints;
+  assert.ok(Math.abs(bp[0][0]) < 0.06 && Math.abs(bp[0][1] + 40) < 0.5, JSON.stringify(bp));
+  const at4 = bp.find((p) => Math.abs(p[0] - 4) < 0.06);
+  assert.ok(at4 && Math.abs(at4[1] + 10) < 0.5, JSON.stringify(bp));
+  assert.ok(bp.every((p) => p[0] >= 0 && p[0] <= 16));
+});
+
+test('replaying a passage replaces what was recorded from that point on', () => {
+  const { set, env } = device();
+  const song = set.sim.song;
+  env.send('record', 1);
+  song.props.is_playing = 1;
+  const play = (from, to, db) => {
+    for (let beat = from; beat <= to; beat += 0.5) {
+      song.props.current_song_time = beat;
+      env.send('intensity', db);
+      env.clock.advance(50);
+    }
+  };
+  play(0, 8, -30);
+  play(4, 8, -5);
+  env.send('record', 0);
+  const rec = env.context.state.recorded;
+  const at = (b) => rec.filter((p) => p[0] <= b).at(-1)[1];
+  assert.equal(at(3.5), -30);
+  assert.equal(at(8), -5);
+});
+
+test('Curve = Recorded without a recording asks for one', () => {
+  const { env } = device();
+  env.send('curve', 2);
+  env.send('generate', 1);
+  assert.match(env.uiState.error, /No Intensity recording yet: arm Rec/);
+});
+
+test('selecting a clip shows what the device will read, without writing to the set', () => {
+  const { set, env } = device();
+  set.sim.selectClip(set.clips.breakClip);
+  assert.equal(env.uiState.status, 'Clip: Break (audio, warped, Session) · range 4–8 beats');
+  set.sim.selectClip(set.clips.voxClip);
+  assert.equal(env.uiState.status, 'Clip: Vox take (audio, unwarped, Arrangement) · range 1–7 seconds');
+  assert.equal(set.sim.writes.length, 0);
+  assert.ok(!set.sim.console.includes(NOTIFICATION_ERROR));
+});
+
+test('changing the length or the time signature rescales the breakpoint editor\'s domain (beats)', () => {
+  const { set, env } = device();
+  assert.equal(env.uiState.domain, 16);
+  env.send('bars', 3);
+  assert.equal(env.uiState.domain, 12);
+  set.sim.song.props.signature_numerator = 6;
+  set.sim.song.props.signature_denominator = 8;
+  env.send('bars', 2);
+  assert.equal(env.uiState.domain, 6);
+});

@@ -1,0 +1,107 @@
+'use strict';
+/** The device's pure functions: LOM values in, ranges, notes, curves and warp fixes out. */
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { loadDevice } = require('./max_env');
+
+const f = loadDevice(null).context;
+const plain = (x) => JSON.parse(JSON.stringify(x));
+
+test('beatsPerBar counts quarter notes: 4/4 -> 4, 6/8 -> 3, 7/4 -> 7', () => {
+  assert.equal(f.beatsPerBar(4, 4), 4);
+  assert.equal(f.beatsPerBar(6, 8), 3);
+  assert.equal(f.beatsPerBar(7, 4), 7);
+});
+
+test('atom helpers read LiveAPI results: numbers, split symbols, id lists, dicts', () => {
+  assert.equal(f.atomNumber([120]), 120);
+  assert.equal(f.atomString(['my', 'clip']), 'my clip');
+  assert.deepEqual(plain(f.atomIds(['id', 3, 'id', 0, 'id', 9])), [3, 9]);
+  assert.deepEqual(plain(f.atomDict(['{"a":', '1}'])), { a: 1 });
+  assert.equal(f.atomDict(['not json']), null);
+});
+
+test('clipRange: loop brace when looping, markers otherwise, on the clip\'s own axis', () => {
+  const song = { tempo: 120, loop_start: 8, loop_length: 4 };
+  const warped = { is_audio_clip: true, warping: true, looping: true, loop_start: 2, loop_end: 6, start_marker: 0, end_marker: 8 };
+  assert.deepEqual(plain(f.clipRange(warped, 'clip', song)), { start: 2, end: 6, unit: 'beats' });
+  const unwarped = { is_audio_clip: true, warping: false, looping: false, loop_start: 0, loop_end: 3, start_marker: 0.5, end_marker: 2.5 };
+  assert.deepEqual(plain(f.clipRange(unwarped, 'clip', song)), { start: 0.5, end: 2.5, unit: 'seconds' });
+  // Arrangement: clip at song beat 4 playing from 0.5 s; loop 8..12 beats at 120 BPM = 2 s after its start
+  const arr = Object.assign({}, unwarped, { is_arrangement_clip: true, start_time: 4, end_marker: 5 });
+  assert.deepEqual(plain(f.clipRange(arr, 'arrangement', song)), { start: 2.5, end: 4.5, unit: 'seconds' });
+  assert.throws(() => f.clipRange(warped, 'arrangement', song), /only maps onto a clip in the Arrangement/);
+  assert.throws(() => f.clipRange(Object.assign({}, warped, { loop_end: 2 }), 'clip', song), /range is empty/);
+});
+
+test('notesInRange cuts notes at the range edges and makes times relative to its start', () => {
+  const notes = [
+    { pitch: 60, start_time: 0.5, duration: 1, velocity: 100, mute: 0 },
+    { pitch: 62, start_time: 1.5, duration: 4, velocity: 90, mute: 1 },
+    { pitch: 64, start_time: 6, duration: 1, velocity: 80, mute: 0 },
+  ];
+  assert.deepEqual(plain(f.notesInRange(notes, 1, 4)), [
+    { pitch: 60, start_time: 0, duration: 0.5, velocity: 100, mute: 0 },
+    { pitch: 62, start_time: 0.5, duration: 2.5, velocity: 90, mute: 1 },
+  ]);
+});
+
+test('simplifyBreakpoints keeps corners and drops points on straight lines', () => {
+  const ramp = [];
+  for (let i = 0; i <= 20; i += 1) ramp.push([i, i <= 10 ? -40 + 3 * i : -10]);
+  assert.deepEqual(plain(f.simplifyBreakpoints(ramp, 0.25)), [[0, -40], [10, -10], [20, -10]]);
+  assert.deepEqual(plain(f.simplifyBreakpoints([[0, 1]], 0.25)), [[0, 1]]);
+});
+
+test('recordIntensitySample replaces samples at or after a point playback jumps back to', () => {
+  const rec = [];
+  f.recordIntensitySample(rec, 0, -10);
+  f.recordIntensitySample(rec, 1, -10);
+  f.recordIntensitySample(rec, 2, -10);
+  f.recordIntensitySample(rec, 1, -3);
+  assert.deepEqual(plain(rec), [[0, -10], [1, -3]]);
+});
+
+test('breakpointsFromFunctionDump pairs x y values, sorts by beat and clamps to the dB range', () => {
+  assert.deepEqual(plain(f.breakpointsFromFunctionDump([8, -6, 0, -80, 16, 3])), [[0, -60], [8, -6], [16, 0]]);
+});
+
+test('breakpointsFromRecording shifts song beats to the render start and keeps the render span', () => {
+  const rec = [[30, -20], [32, -20], [40, -5], [50, -5]];
+  assert.deepEqual(plain(f.breakpointsFromRecording(rec, 32, 16)), [[0, -20], [8, -5]]);
+});
+
+test('warpCorrection moves the last visible marker to sample_time x tempo / 60', () => {
+  const markers = [{ beat_time: 0, sample_time: 0 }, { beat_time: 19.2, sample_time: 9.6 }, { beat_time: 19.25, sample_time: 9.625 }];
+  assert.deepEqual(plain(f.warpCorrection(markers, 100)), { beat_time: 19.2, distance: 16 - 19.2 });
+  assert.equal(f.warpCorrection([{ beat_time: 0, sample_time: 0 }, { beat_time: 16, sample_time: 9.6 }, { beat_time: 17, sample_time: 10 }], 100), null);
+  assert.equal(f.warpCorrection([], 100), null);
+});
+
+test('generateMessage sends JSON inline up to the limit, else writes the inbox file and sends its path', () => {
+  const small = { task: 'generate' };
+  assert.deepEqual(plain(f.generateMessage(small, '', 'x.json', null)), { address: '/ditto/generate', args: ['{"task":"generate"}'] });
+  const big = { tags: 'x'.repeat(7000) };
+  const written = {};
+  const msg = f.generateMessage(big, '/inbox/', 'job.json', (p, text) => { written[p] = text; });
+  assert.deepEqual(plain(msg), { address: '/ditto/generate', args: ['/inbox/job.json'] });
+  assert.equal(JSON.parse(written['/inbox/job.json']).tags.length, 7000);
+  assert.throws(() => f.generateMessage(big, '', 'job.json', null), /too large for one OSC message/);
+});
+
+test('utf8Length counts bytes, not characters', () => {
+  assert.equal(f.utf8Length('aé€'), 1 + 2 + 3);
+});
+
+test('firstEmptySlot and baseName', () => {
+  assert.equal(f.firstEmptySlot([true, false, true, false], 0), 1);
+  assert.equal(f.firstEmptySlot([true, true], 0), -1);
+  assert.equal(f.baseName('/a/b/c.wav'), 'c.wav');
+  assert.equal(f.baseName('C:\\x\\y.wav'), 'y.wav');
+});
+
+test('progressText shows percent, step and loss in plain words', () => {
+  assert.equal(f.progressText(0.5, 35, 1.23456), 'Optimizing: 50% (step 35, loss 1.235)');
+  assert.equal(f.progressText(1.2, 70, 0.0001234), 'Optimizing: 100% (step 70, loss 1.23e-4)');
+});
