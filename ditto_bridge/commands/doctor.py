@@ -1,0 +1,128 @@
+"""`ditto-bridge doctor`: check what the daemon needs, each line OK, WARN or FAIL, and say what to do.
+
+Checks: the config file, the folders (writable), the UDP port (free), the compute device, the model (loads;
+random weights are a warning), the audio libraries, the MIDI backend. Exit status 1 when anything FAILs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from ditto_bridge.commands.serve import add_config_arguments, config_from_args
+from ditto_bridge.errors import ConfigError
+
+Check = tuple[str, str, str]  # (status, what, detail)
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("doctor", help="check the model, ports, folders, MIDI and compute device",
+                                   description=__doc__.splitlines()[0])
+    add_config_arguments(parser)
+    parser.add_argument("--skip-model", action="store_true", help="do not load the model (faster)")
+    parser.set_defaults(func=run)
+
+
+def check_folder(name: str, folder: Path) -> Check:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-", delete=True) as handle:
+            handle.write(b"ok")
+    except OSError as error:
+        return "FAIL", f"{name} folder", f"{folder}: not writable ({error.strerror or error}); choose another " \
+                                         f"with --{name.replace('_', '-')}"
+    return "OK", f"{name} folder", str(folder)
+
+
+def check_port(host: str, port: int, what: str) -> Check:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as error:
+            return "FAIL", what, f"udp://{host}:{port} is taken ({error.strerror or error}): is ditto-bridge " \
+                                 f"already running? Stop it or choose --port"
+    return "OK", what, f"udp://{host}:{port} is free"
+
+
+def check_device(preference: str) -> Check:
+    import torch
+
+    from engine.device import DeviceUnavailableError, pick_device
+
+    try:
+        device = pick_device(preference)
+    except DeviceUnavailableError as error:
+        return "FAIL", "compute device", str(error)
+    detail = str(device)
+    if device.type == "cuda":
+        detail += f" ({torch.cuda.get_device_name(device)})"
+    elif device.type == "cpu":
+        detail += f" ({torch.get_num_threads()} threads; no CUDA or Apple GPU found: renders will be slow)"
+        return "WARN" if preference in ("auto", None) else "OK", "compute device", detail
+    return "OK", "compute device", detail
+
+
+def check_model(name: str, preference: str) -> Check:
+    from engine.api import load_model
+    from engine.errors import EngineError
+
+    started = time.perf_counter()
+    try:
+        model = load_model(name, preference)
+    except EngineError as error:
+        return "FAIL", "model", str(error)
+    seconds = time.perf_counter() - started
+    detail = f"{model.info.name}: {model.info.description} ({model.info.sample_rate} Hz, loaded in {seconds:.1f} s)"
+    if not model.info.trained:
+        return "WARN", "model", detail + " - random weights: the audio is not music until the model is trained"
+    return "OK", "model", detail
+
+
+def check_audio_libraries() -> Check:
+    import soundfile
+    import soxr
+
+    return "OK", "audio libraries", f"libsndfile {soundfile.__libsndfile_version__}, soxr {soxr.__version__}"
+
+
+def check_midi(port_name: str | None) -> Check:
+    from ditto_bridge.midi import backend_status
+
+    ok, text = backend_status()
+    if ok:
+        return "OK", "MIDI backend", text + (f"; midi_in {port_name!r}" if port_name else "")
+    status = "WARN"  # MIDI is optional: the daemon serves OSC without it
+    return status, "MIDI backend", f"{text}. MIDI input is off; OSC keeps working"
+
+
+def run(args: argparse.Namespace) -> int:
+    results: list[Check] = []
+    try:
+        config = config_from_args(args)
+    except ConfigError as error:
+        print(f"FAIL  config: {error}")
+        return 1
+    results.append(("OK", "config", config.source))
+    for name in ("data_dir", "inbox", "outbox"):
+        results.append(check_folder(name, Path(getattr(config, name))))
+    results.append(check_port(config.host, config.port, "OSC port") if config.port else
+                   ("OK", "OSC port", "0: any free port"))
+    steps: list[Callable[[], Check]] = [lambda: check_device(config.device), check_audio_libraries,
+                                        lambda: check_midi(config.midi_in)]
+    if not args.skip_model:
+        steps.insert(1, lambda: check_model(config.model, config.device))
+    for step in steps:
+        results.append(step())
+    width = max(len(what) for _, what, _ in results)
+    for status, what, detail in results:
+        print(f"{status:<5} {what:<{width}}  {detail}")
+    failed = sum(1 for status, _, _ in results if status == "FAIL")
+    print(f"\n{'all checks passed' if not failed else f'{failed} check(s) failed'}")
+    sys.stdout.flush()
+    return 1 if failed else 0

@@ -1,0 +1,367 @@
+"""The daemon: the OSC server, the job queue and its worker, the inbox watcher and the MIDI input, together.
+
+Use it as a context manager (it always stops what it started)::
+
+    with Daemon(load_config(flags={"port": 0})) as daemon:
+        print(daemon.address)        # ('127.0.0.1', 53122)
+        daemon.wait()                # until stop_event is set (a signal handler sets it)
+
+One daemon per data folder: a lock file in the folder keeps a second one from sharing the queue.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ditto_bridge import __version__
+from ditto_bridge.config import Config
+from ditto_bridge.errors import BridgeError, MidiUnavailableError, QueueFullError, RequestError, UnknownJobError
+from ditto_bridge.inbox import Inbox, all_settled, referenced_files
+from ditto_bridge.job_queue import JobQueue, JobRecord
+from ditto_bridge.midi import MidiCapture, MidiSettings, open_input
+from ditto_bridge.outbox import remove_partials
+from ditto_bridge.server import Address, Dispatcher, UdpServer
+from ditto_bridge.translate.live_job import TranslateContext, parse_json_text, requested_id, translate_request
+from ditto_bridge.translate.references import checked_file
+from ditto_bridge.worker import Worker
+
+log = logging.getLogger("ditto_bridge.daemon")
+MAX_JOB_FILE_BYTES = 5_000_000
+KNOWN_MODELS = ("builtin", "builtin-tiny")
+
+
+class DataDirLock:
+    """An exclusive lock on ``<data_dir>/daemon.lock`` held while the daemon runs (released if it dies)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "daemon.lock"
+        self._file: Any = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.path, "a+")
+        try:
+            if os.name == "nt":
+                import msvcrt
+
+                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise BridgeError(f"another ditto-bridge daemon uses {self.path.parent}; stop it first, or give this "
+                              f"one its own --data-dir") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._file = handle
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class Daemon:
+    """Everything `ditto-bridge serve` runs; also the `Service` the OSC dispatcher calls."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.stop_event = threading.Event()
+        self.midi_status = "off (no midi_in configured)"
+        self._lock = DataDirLock(Path(config.data_dir))
+        self._submit_lock = threading.RLock()
+        self._claimed: dict[Path, str] = {}
+        self._cancel_requesters: dict[str, Address] = {}
+        self._midi_port: Any = None
+        self.capture: MidiCapture | None = None
+        self.queue: JobQueue | None = None
+        self.worker: Worker | None = None
+        self.server: UdpServer | None = None
+        self.inbox: Inbox | None = None
+        self.context = TranslateContext(model=config.model, audio_roots=tuple(config.audio_dirs),
+                                        inbox=Path(config.inbox), reference_dir=config.reference_dir)
+
+    # ------------------------------------------------------------------------------------------- life cycle
+    def __enter__(self) -> "Daemon":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def address(self) -> Address:
+        assert self.server is not None, "start() the daemon first"
+        return self.server.address
+
+    def start(self) -> "Daemon":
+        config = self.config
+        self._lock.acquire()
+        try:
+            for folder in (Path(config.data_dir), Path(config.inbox), Path(config.outbox), config.reference_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+            for path in remove_partials(Path(config.outbox)):
+                log.info("removed an unfinished file a stopped daemon left: %s", path.name)
+            self.queue = JobQueue(config.queue_path, max_queued=config.max_queue)
+            requeued, failed = self.queue.recover(config.max_attempts)
+            self.server = UdpServer(Dispatcher(self, reply_port=config.reply_port), config.host, config.port)
+            for record in requeued:
+                log.warning("job %s was interrupted; it runs again (attempt %d of %d)", record.id,
+                            record.attempts + 1, config.max_attempts, extra={"job_id": record.id})
+            self.worker = Worker(self.queue, config, self._notify)
+            self.server.start()
+            for record in failed:
+                log.error("job %s failed: %s", record.id, record.error, extra={"job_id": record.id})
+                self._notify(record, "/ditto/error", (record.id, record.error))
+            self.worker.start()
+            self.inbox = Inbox(Path(config.inbox), self.take_inbox_file, self.inbox_gave_up,
+                               settle_seconds=config.settle_seconds,
+                               reference_wait_seconds=config.reference_wait_seconds).start()
+            self._start_midi()
+        except BaseException:
+            self.stop()
+            raise
+        host, port = self.server.address
+        log.info("ditto-bridge %s listening on udp://%s:%d (replies to %s); inbox %s; outbox %s; MIDI: %s",
+                 __version__, host, port, f"port {config.reply_port}" if config.reply_port else "the sender",
+                 config.inbox, config.outbox, self.midi_status)
+        return self
+
+    def stop(self) -> None:
+        """Stop taking jobs, persist the running one (or let it finish its step), close everything."""
+        self.stop_event.set()
+        if self.inbox is not None:
+            self.inbox.stop()
+        if self._midi_port is not None:
+            self._midi_port.close()
+            self._midi_port = None
+        if self.worker is not None and not self.worker.stop(timeout=120.0):
+            log.error("the running job did not stop in time; it will run again at the next start")
+        if self.server is not None:
+            self.server.stop()
+        if self.queue is not None:
+            self.queue.close()
+        self._lock.release()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.stop_event.wait(timeout)
+
+    # -------------------------------------------------------------------------------------------- the service
+    def ping(self) -> tuple[str, str, str]:
+        return __version__, self.config.model, self.worker.device_name if self.worker else self.config.device
+
+    def status(self) -> tuple[int, str]:
+        assert self.queue is not None
+        return self.queue.counts()
+
+    def job_state(self, job_id: str) -> tuple[str, str]:
+        assert self.queue is not None
+        record = self.queue.get(job_id)
+        if record is None:
+            return "unknown", ""
+        if record.state == "done":
+            return "done", record.outputs[0] if record.outputs else ""
+        return record.state, record.error
+
+    def cancel(self, job_id: str, reply_to: Address) -> bool:
+        assert self.queue is not None and self.worker is not None
+        record = self.queue.get(job_id)
+        if record is None:
+            raise UnknownJobError(f"no job {job_id[:100]!r} is known to this daemon")
+        if record.state == "queued" and self.queue.cancel_queued(job_id):
+            for path in record.references:
+                Path(path).unlink(missing_ok=True)
+            log.info("job %s cancelled before it started", job_id, extra={"job_id": job_id})
+            return True
+        if self.worker.request_cancel(job_id):
+            if record.reply_to != reply_to:
+                self._cancel_requesters[job_id] = reply_to
+            return False
+        state = self.queue.get(job_id).state  # type: ignore[union-attr]
+        error = RequestError(f"job {job_id} is already {state}; nothing to cancel")
+        error.job_id = job_id  # type: ignore[attr-defined]
+        raise error
+
+    def submit(self, text: str, reply_to: Address) -> str:
+        """``/ditto/generate``: JSON text, or the path of a .json job file in the inbox."""
+        text = text.strip()
+        if not text:
+            raise RequestError("/ditto/generate: send a job as JSON, or the path of a .json job file in the inbox")
+        if text[0] in "{[":
+            return self.submit_request(parse_json_text(text), reply_to=reply_to, source="osc")
+        return self._submit_file(text, reply_to)
+
+    def submit_request(self, data: Any, *, reply_to: Address | None, source: str, base_dir: Path | None = None) -> str:
+        """Validate, translate and queue one request; returns the job id. Raises with ``error.job_id`` set."""
+        assert self.queue is not None and self.worker is not None
+        own_id = requested_id(data) if isinstance(data, dict) else None
+        try:
+            with self._submit_lock:
+                queued, _ = self.queue.counts()
+                if queued >= self.queue.max_queued:
+                    raise QueueFullError(f"busy: {queued} jobs are waiting, the most this daemon takes (max_queue); "
+                                         f"wait for one to finish or cancel one")
+                job_id = own_id or uuid.uuid4().hex[:12]
+                if own_id and self.queue.get(own_id) is not None:
+                    raise RequestError(f"id: a job called {own_id!r} exists already; send a new id")
+                translation = translate_request(data, self.context, job_id, base_dir=base_dir)
+                try:
+                    self._check_model(translation.job.get("model", ""))
+                    self.queue.submit(job_id, job=translation.job, output=translation.output.to_dict(),
+                                      references=translation.references, reply_to=reply_to, source=source)
+                except BaseException:
+                    for path in translation.references:
+                        Path(path).unlink(missing_ok=True)
+                    raise
+        except (RequestError, QueueFullError) as error:
+            error.job_id = own_id or ""  # type: ignore[attr-defined]
+            raise
+        log.info("job %s accepted from %s (%s, %.2f s)", job_id, source, translation.output.task,
+                 translation.job["duration"], extra={"job_id": job_id})
+        self.worker.wake()
+        return job_id
+
+    def _check_model(self, name: str) -> None:
+        if name in (self.config.model, *KNOWN_MODELS):
+            return
+        from engine.models.registry import model_names
+
+        if name not in model_names():
+            raise RequestError(f"model: {name[:100]!r} is not a model this daemon knows "
+                               f"({', '.join(sorted({self.config.model, *model_names()}))})")
+
+    # -------------------------------------------------------------------------------------------- job files
+    def _submit_file(self, text: str, reply_to: Address) -> str:
+        inbox = Path(self.config.inbox)
+        path = checked_file(text, "/ditto/generate", [inbox], base=inbox, suffixes=(".json",))
+        with self._submit_lock:
+            if path in self._claimed:  # the watcher took it first: same job, and this sender hears of it
+                job_id = self._claimed[path]
+                assert self.queue is not None
+                self.queue.set_reply(job_id, reply_to)
+                return job_id
+            data = self._read_job_file(path)
+            taken = self._claim(path)
+            try:
+                job_id = self.submit_request(data, reply_to=reply_to, source="osc-file", base_dir=inbox)
+            except (RequestError, QueueFullError) as error:
+                self._move_failed(taken, str(error))
+                raise
+            self._claimed[path] = job_id
+            return job_id
+
+    def take_inbox_file(self, path: Path) -> bool | str:
+        """The inbox's callback: True when the file was taken (or failed for good), else why it waits."""
+        inbox = Path(self.config.inbox)
+        try:
+            data = self._read_job_file(path)
+        except RequestError as error:
+            self._move_failed(path, str(error))
+            return True
+        needed = referenced_files(data, inbox)
+        missing = [p for p in needed if not p.is_file()]
+        if missing:
+            return f"waiting for {', '.join(p.name for p in missing[:3])}"
+        if not all_settled(needed, self.config.settle_seconds):
+            return "waiting for referenced files to finish writing"
+        with self._submit_lock:
+            if not path.exists() or path in self._claimed:
+                return True
+            try:
+                job_id = self.submit_request(data, reply_to=self._default_reply(), source="inbox", base_dir=inbox)
+            except QueueFullError as error:
+                return str(error)
+            except RequestError as error:
+                self._move_failed(path, str(error))
+                self._notify_default("/ditto/error", (getattr(error, "job_id", ""), f"{path.name}: {error}"))
+                return True
+            self._claimed[path] = job_id
+            self._claim(path, job_id)
+        return True
+
+    def inbox_gave_up(self, path: Path, message: str) -> None:
+        self._move_failed(path, message)
+        self._notify_default("/ditto/error", ("", f"{path.name}: {message}"))
+
+    def _read_job_file(self, path: Path) -> Any:
+        try:
+            size = path.stat().st_size
+            if size > MAX_JOB_FILE_BYTES:
+                raise RequestError(f"{path.name}: job file of {size} bytes is larger than {MAX_JOB_FILE_BYTES}")
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise RequestError(f"{path.name}: cannot read the job file ({error})") from None
+        return parse_json_text(text, where=path.name)
+
+    def _claim(self, path: Path, job_id: str | None = None) -> Path:
+        taken = Path(self.config.inbox) / "taken" / f"{path.stem}-{job_id or uuid.uuid4().hex[:8]}{path.suffix}"
+        taken.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, taken)
+        return taken
+
+    def _move_failed(self, path: Path, message: str) -> None:
+        failed_dir = Path(self.config.inbox) / "failed"
+        failed_dir.mkdir(parents=True, exist_ok=True)
+        target = failed_dir / path.name
+        if path.exists():
+            shutil.move(str(path), target)
+        (failed_dir / f"{path.name}.error.txt").write_text(message + "\n", encoding="utf-8")
+        log.warning("inbox job %s failed: %s", path.name, message)
+
+    # ------------------------------------------------------------------------------------------------- MIDI
+    def _start_midi(self) -> None:
+        config = self.config
+        if not config.midi_in:
+            return
+        template: dict[str, Any] = {}
+        if config.midi_job is not None:
+            try:
+                template = json.loads(Path(config.midi_job).read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError) as error:
+                log.error("midi_job %s cannot be read (%s); MIDI jobs use the defaults", config.midi_job, error)
+        settings = MidiSettings(config.midi_trigger_note, config.midi_trigger_cc, config.midi_intensity_cc,
+                                config.midi_min_db, config.midi_max_db, config.midi_tempo, template)
+        self.capture = MidiCapture(settings, self.submit_midi_job)
+        try:
+            self._midi_port = open_input(config.midi_in, virtual=config.midi_virtual, callback=self.capture.handle)
+            self.midi_status = f"listening on {config.midi_in!r}"
+        except MidiUnavailableError as error:
+            self.midi_status = f"unavailable ({error}); OSC keeps working"
+            log.warning("MIDI input unavailable: %s. OSC keeps working.", error)
+
+    def submit_midi_job(self, job: dict[str, Any]) -> str | None:
+        try:
+            return self.submit_request(job, reply_to=self._default_reply(), source="midi")
+        except (RequestError, QueueFullError) as error:
+            log.warning("MIDI-triggered job refused: %s", error)
+            self._notify_default("/ditto/error", ("", f"MIDI: {error}"))
+            return None
+
+    # ------------------------------------------------------------------------------------------------ replies
+    def _default_reply(self) -> Address | None:
+        return ("127.0.0.1", self.config.reply_port) if self.config.reply_port else None
+
+    def _notify_default(self, address: str, args: tuple) -> None:
+        to = self._default_reply()
+        if to is not None and self.server is not None:
+            self.server.send(address, args, to)
+
+    def _notify(self, record: JobRecord, address: str, args: tuple) -> None:
+        if self.server is None:
+            return
+        if record.reply_to is not None:
+            self.server.send(address, args, record.reply_to)
+        if address == "/ditto/cancelled":
+            other = self._cancel_requesters.pop(record.id, None)
+            if other is not None:
+                self.server.send(address, args, other)

@@ -1,0 +1,206 @@
+"""The worker: one thread per compute device that runs queued jobs through the engine, one at a time.
+
+For each job it sends ``/ditto/progress`` per optimization step, writes every take to the outbox, marks the job
+done and sends one ``/ditto/done`` per take. A failing job is logged with its id, marked failed and answered
+with ``/ditto/error``; it never stops the worker. Cancellation and shutdown are checked between optimization
+steps: a cancelled job ends ``cancelled``; on shutdown the running job goes back to the queue (persisted) and
+runs again at the next start.
+
+The engine (and torch) are imported in the worker's thread, so the OSC server answers at once while the model
+loads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from ditto_bridge import __version__
+from ditto_bridge.config import Config
+from ditto_bridge.errors import BridgeError
+from ditto_bridge.job_queue import JobQueue, JobRecord
+from ditto_bridge.outbox import take_stem, write_take
+from ditto_bridge.translate.live_job import OutputSpec
+
+log = logging.getLogger("ditto_bridge.worker")
+Notify = Callable[[JobRecord, str, tuple], None]
+
+OPTIMIZE_SHARE = 0.9
+"""Fraction of the progress bar the optimization fills; rendering and writing fill the rest."""
+
+
+class Worker:
+    """Runs jobs from `queue` on one compute device; `notify(record, address, args)` sends replies."""
+
+    def __init__(self, queue: JobQueue, config: Config, notify: Notify) -> None:
+        self.queue = queue
+        self.config = config
+        self.notify = notify
+        self.device_name = config.device
+        self.model_name = config.model
+        self.ready = threading.Event()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._cancel: set[str] = set()
+        self._lock = threading.Lock()
+        self._running: str | None = None
+        self._device: Any = None
+        self._startup_error: str | None = None
+        self._thread = threading.Thread(target=self._run, name="worker", daemon=True)
+
+    # ------------------------------------------------------------------------------------------------ control
+    def start(self) -> "Worker":
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def request_cancel(self, job_id: str) -> bool:
+        """Ask the running job to stop; False if `job_id` is not the one running."""
+        with self._lock:
+            if self._running != job_id:
+                return False
+            self._cancel.add(job_id)
+            return True
+
+    @property
+    def running(self) -> str | None:
+        return self._running
+
+    def stop(self, timeout: float = 60.0) -> bool:
+        """Stop after the current optimization step (the running job is persisted); False if it did not end."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=timeout)
+        return not self._thread.is_alive()
+
+    # --------------------------------------------------------------------------------------------------- loop
+    def _run(self) -> None:
+        self._prepare()
+        self.ready.set()
+        while not self._stop.is_set():
+            record = self.queue.claim_next()
+            if record is None:
+                self._wake.wait(timeout=0.5)
+                self._wake.clear()
+                continue
+            with self._lock:
+                self._running = record.id
+            try:
+                self._run_job(record)
+            finally:
+                with self._lock:
+                    self._running = None
+                    self._cancel.discard(record.id)
+
+    def _prepare(self) -> None:
+        """Import the engine, pick the compute device, load the default model (errors are kept for each job)."""
+        try:
+            import torch
+
+            from engine.api import load_model
+            from engine.device import pick_device
+            from engine.errors import EngineError
+
+            if self.config.torch_threads:
+                torch.set_num_threads(self.config.torch_threads)
+            self._device = pick_device(self.config.device)
+            self.device_name = str(self._device)
+            started = time.perf_counter()
+            model = load_model(self.config.model, self._device)
+            log.info("model %s loaded on %s in %.1f s (%s)", model.info.name, self.device_name,
+                     time.perf_counter() - started, model.info.description)
+        except EngineError as error:
+            self._startup_error = str(error)
+            log.error("the engine is not ready: %s; jobs will fail until this is fixed", error)
+
+    def _should_cancel(self, job_id: str) -> Callable[[], bool]:
+        return lambda: self._stop.is_set() or job_id in self._cancel
+
+    def _run_job(self, record: JobRecord) -> None:
+        from engine.api import generate, load_model
+        from engine.errors import CancelledError, EngineError
+        from engine.job import Job
+
+        started = time.perf_counter()
+        log.info("job %s started (attempt %d, %s)", record.id, record.attempts, record.output.get("task"),
+                 extra={"job_id": record.id})
+        try:
+            if self._device is None:
+                raise BridgeError(f"the engine could not start: {self._startup_error}")
+            job = Job.from_dict(record.job)
+            model = load_model(job.model, self._device)
+
+            def progress(event: dict[str, Any]) -> None:
+                total = max(int(event.get("total") or 0), 1)
+                step = int(event.get("step") or 0)
+                if event.get("phase") == "optimize":
+                    fraction = OPTIMIZE_SHARE * min(step, total) / total
+                else:
+                    fraction = OPTIMIZE_SHARE + (1 - OPTIMIZE_SHARE) / 2
+                self.notify(record, "/ditto/progress", (record.id, fraction, step, float(event.get("loss", 0.0))))
+
+            result = generate(job, model=model, progress=progress, should_cancel=self._should_cancel(record.id))
+            paths = self._write(record, result)
+        except CancelledError:
+            if self._stop.is_set() and record.id not in self._cancel:
+                self.queue.requeue(record.id)
+                log.info("job %s put back in the queue (shutdown)", record.id, extra={"job_id": record.id})
+            else:
+                self.queue.mark_cancelled(record.id)
+                self._remove_references(record)
+                log.info("job %s cancelled", record.id, extra={"job_id": record.id})
+                self.notify(record, "/ditto/cancelled", (record.id,))
+            return
+        except (EngineError, BridgeError) as error:
+            self._failed(record, str(error))
+            return
+        except Exception as error:  # noqa: BLE001 - one bad job must never stop the worker
+            log.exception("job %s: internal error", record.id, extra={"job_id": record.id})
+            self._failed(record, f"internal error: {type(error).__name__}: {error}")
+            return
+        self.queue.finish(record.id, [str(p) for p in paths])
+        self._remove_references(record)
+        log.info("job %s done in %.1f s: %s", record.id, time.perf_counter() - started,
+                 ", ".join(p.name for p in paths), extra={"job_id": record.id})
+        for path in paths:
+            self.notify(record, "/ditto/done", (record.id, str(path)))
+
+    def _write(self, record: JobRecord, result: Any) -> list[Path]:
+        spec = OutputSpec.from_dict(record.output)
+        base = result.to_sidecar()
+        paths = []
+        for take in range(result.audio.shape[0]):
+            audio = result.audio[take]
+            if spec.keep_seconds:
+                audio = audio[:, : int(round(spec.keep_seconds * result.sample_rate))]
+            seed = result.seeds[take]
+            sidecar = {
+                "ditto_bridge": {"version": __version__, "job_id": record.id, "take": take + 1, "seed": seed,
+                                 "task": spec.task, "placement": spec.placement, "device_request": spec.device,
+                                 "source": record.source, "attempts": record.attempts},
+                **base,
+            }
+            stem = take_stem(spec.name, spec.task, seed, take + 1)
+            paths.append(write_take(Path(self.config.outbox), stem, audio, in_rate=result.sample_rate,
+                                    out_rate=spec.sample_rate, channels=spec.channels, sidecar=sidecar,
+                                    subtype=self.config.wav_subtype))
+            self.notify(record, "/ditto/progress", (record.id, OPTIMIZE_SHARE + (1 - OPTIMIZE_SHARE) *
+                                                    (take + 1) / result.audio.shape[0], result.steps_run,
+                                                    result.loss_history[-1]["total"] if result.loss_history else 0.0))
+        return paths
+
+    def _failed(self, record: JobRecord, message: str) -> None:
+        self.queue.fail(record.id, message)
+        self._remove_references(record)
+        log.warning("job %s failed: %s", record.id, message, extra={"job_id": record.id})
+        self.notify(record, "/ditto/error", (record.id, message[:1000]))
+
+    @staticmethod
+    def _remove_references(record: JobRecord) -> None:
+        for path in record.references:
+            Path(path).unlink(missing_ok=True)
