@@ -420,18 +420,29 @@ function buildJob(input) {
         if (!clip || clip.is_audio_clip) {
             throw new DeviceError("Match melody needs a MIDI clip: click a MIDI clip with the melody so it shows in Live's clip view.");
         }
-        range = clipRange(clip, RANGE_SOURCES[s.rangeSource] || "clip", song);
-        var notes = notesInRange(input.notes || [], range.start, range.end);
+        var clipSpan = clipRange(clip, RANGE_SOURCES[s.rangeSource] || "clip", song);
+        var notes = notesInRange(input.notes || [], clipSpan.start, clipSpan.end);
         var audible = 0;
         var i;
         for (i = 0; i < notes.length; i += 1) if (!notes[i].mute) audible += 1;
         if (!audible) {
             throw new DeviceError("The MIDI clip has no unmuted notes inside its loop brace: draw a melody there first.");
         }
+        // melody is not a clip task for the daemon: its range is in song beats when the clip has a song
+        // position (Arrangement), else the clip's own beats; the notes are relative to its start either way.
+        if (clip.is_arrangement_clip) {
+            range = {
+                start: roundTo(clipToSongBeat(clipSpan.start, clip, song.tempo), 6),
+                end: roundTo(clipToSongBeat(clipSpan.end, clip, song.tempo), 6),
+                unit: "beats"
+            };
+            anchor = range.start;
+        } else {
+            range = clipSpan;
+        }
         job.clip = jobClip(clip);
         job.range = range;
         job.notes = notes;
-        if (clip.is_arrangement_clip) anchor = clipToSongBeat(range.start, clip, song.tempo);
     } else if (task === "structure") {
         var cues = song.cue_points || [];
         if (cues.length < 2) {
@@ -502,6 +513,26 @@ function warpCorrection(markers, tempo) {
     var distance = target - visible.beat_time;
     if (Math.abs(distance) < 1e-6) return null;
     return { beat_time: visible.beat_time, distance: distance };
+}
+
+/**
+ * The song beat where a result belongs in the Arrangement, from the `placement` the daemon writes into
+ * the WAV's sidecar JSON ({axis, start, length_beats, tempo}; axis "song_beats", "clip_beats",
+ * "clip_seconds" or "none"). Clip axes need the source clip (its values when the job was sent) and
+ * only map onto the song for an Arrangement clip. Returns `fallback` when the placement says nothing.
+ */
+function placementSongBeat(placement, source, tempo, fallback) {
+    if (!placement || typeof placement.start !== "number") return fallback;
+    if (placement.axis === "song_beats") return placement.start;
+    if ((placement.axis === "clip_beats" || placement.axis === "clip_seconds") && source && source.is_arrangement_clip) {
+        return Math.max(0, clipToSongBeat(placement.start, source, placement.tempo || tempo));
+    }
+    return fallback;
+}
+
+/** The sidecar JSON the daemon writes next to a WAV: same name, .json. */
+function sidecarPath(wavPath) {
+    return String(wavPath).replace(/\.wav$/i, ".json");
 }
 
 /** The first empty clip slot at or after `from`, given has_clip flags; -1 if none. */
@@ -826,6 +857,11 @@ function generate(v) {
         var message = generateMessage(built.job, state.inbox, fileName, writeTextFile);
         state.pending.push({
             task: taskName, tempo: song.tempo, anchor: built.anchor, place: PLACES[settings.place],
+            source: clip ? {
+                is_arrangement_clip: clip.is_arrangement_clip, is_audio_clip: clip.is_audio_clip,
+                warping: clip.warping, looping: clip.looping, loop_start: clip.loop_start,
+                start_marker: clip.start_marker, start_time: clip.start_time
+            } : null,
             lengthBeats: built.job.length_bars * beatsPerBar(song.signature_numerator, song.signature_denominator),
             imported: 0
         });
@@ -861,6 +897,21 @@ function writeTextFile(path, text) {
     for (i = 0; i < text.length; i += 4096) f.writestring(text.substring(i, i + 4096));
     f.eof = f.position;
     f.close();
+}
+
+/** Reads a text file with Max's File object; "" when it cannot be opened. */
+function readTextFile(path) {
+    var f = new File(path, "read", "TEXT");
+    if (!f.isopen) return "";
+    var out = "";
+    var chunk;
+    while (f.position < f.eof) {
+        chunk = f.readstring(4096);
+        if (!chunk) break;
+        out += chunk;
+    }
+    f.close();
+    return out;
 }
 
 /** Replies from udpreceive arrive as messages whose selector is the OSC address. */
@@ -915,8 +966,13 @@ function finishImport(id, ctx, path) {
             post("ditto: result at " + path + "\n");
             return;
         }
-        if (!ctx.anchor && ctx.place === "arrangement_this") {
-            ctx.anchor = { songBeat: atomNumber(new LiveAPI("live_set").get("current_song_time")) };
+        if (ctx.place === "arrangement_this" && !ctx.placed) {
+            // The daemon's placement (sidecar) is exact; the device's own estimate is the fallback.
+            var sidecar = atomDict(readTextFile(sidecarPath(path)));
+            var placement = sidecar && sidecar.ditto_bridge ? sidecar.ditto_bridge.placement : null;
+            var fallback = ctx.anchor ? ctx.anchor.songBeat : atomNumber(new LiveAPI("live_set").get("current_song_time"));
+            ctx.anchor = { songBeat: roundTo(placementSongBeat(placement, ctx.source, ctx.tempo, fallback), 6) };
+            ctx.placed = true;
         }
         // Further takes of one job go after the previous one in the Arrangement (next slots in Session).
         var anchor = ctx.anchor ? { songBeat: ctx.anchor.songBeat + ctx.imported * (ctx.lengthBeats || 0) } : null;

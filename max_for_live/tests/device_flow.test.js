@@ -239,3 +239,23 @@ test('changing the length or the time signature rescales the breakpoint editor\'
   env.send('bars', 2);
   assert.equal(env.uiState.domain, 6);
 });
+
+test('Arrangement import follows the placement in the daemon\'s sidecar JSON when there is one', () => {
+  const fs = require('fs');
+  const { set, env } = device();
+  set.sim.selectClip(set.clips.voxClip);
+  env.send('place', 2);
+  env.send('bars', 8);
+  runJob(env, 1, 'j8');
+  const wav = resultWav(set, 'inp.wav', 8);
+  // the daemon centred the gap in a window starting 2.0 s into the (unwarped) clip's audio
+  fs.writeFileSync(wav.replace(/\.wav$/, '.json'), JSON.stringify({
+    ditto_bridge: { job_id: 'j8', take: 1, placement: { axis: 'clip_seconds', start: 2.0, length_beats: 32, tempo: 100 } },
+  }));
+  env.send('/ditto/done', 'j8', wav);
+  env.clock.flush();
+  const created = set.sim.writes.filter((w) => w.fn === 'Track.create_audio_clip');
+  // the clip plays 1.0 s at song beat 32; 2.0 s is one second (5/3 beats at 100 BPM) later
+  assert.equal(created.length, 1);
+  assert.ok(Math.abs(created[0].position - (32 + 100 / 60)) < 1e-5, String(created[0].position));
+});

@@ -89,8 +89,17 @@ function makeFileClass() {
   function File(filePath, access) {
     this._path = String(filePath);
     this._text = '';
+    this._read = 0;
     this.isopen = false;
-    if (access === 'write' || access === 'readwrite') {
+    if (access === 'read') {
+      try {
+        this._text = fs.readFileSync(this._path, 'utf8');
+        this._reading = true;
+        this.isopen = true;
+      } catch (e) {
+        this.isopen = false;
+      }
+    } else if (access === 'write' || access === 'readwrite') {
       try {
         fs.writeFileSync(this._path, '');
         this.isopen = true;
@@ -100,10 +109,15 @@ function makeFileClass() {
     }
   }
   File.prototype.writestring = function writestring(s) { this._text += String(s); };
-  Object.defineProperty(File.prototype, 'position', { get() { return this._text.length; } });
+  File.prototype.readstring = function readstring(count) {
+    const out = this._text.substr(this._read, count);
+    this._read += out.length;
+    return out;
+  };
+  Object.defineProperty(File.prototype, 'position', { get() { return this._reading ? this._read : this._text.length; } });
   Object.defineProperty(File.prototype, 'eof', { get() { return this._text.length; }, set() {} });
   File.prototype.close = function close() {
-    if (this.isopen) fs.writeFileSync(this._path, this._text);
+    if (this.isopen && !this._reading) fs.writeFileSync(this._path, this._text);
     this.isopen = false;
   };
   return File;

@@ -105,3 +105,16 @@ test('progressText shows percent, step and loss in plain words', () => {
   assert.equal(f.progressText(0.5, 35, 1.23456), 'Optimizing: 50% (step 35, loss 1.235)');
   assert.equal(f.progressText(1.2, 70, 0.0001234), 'Optimizing: 100% (step 70, loss 1.23e-4)');
 });
+
+test('placementSongBeat maps the sidecar placement onto the song', () => {
+  const arrClip = { is_arrangement_clip: true, is_audio_clip: true, warping: true, looping: false, start_marker: 2, loop_start: 0, start_time: 16 };
+  assert.equal(f.placementSongBeat({ axis: 'song_beats', start: 40 }, null, 120, 0), 40);
+  assert.equal(f.placementSongBeat({ axis: 'clip_beats', start: 6, tempo: 120 }, arrClip, 120, 0), 20);
+  const unwarped = Object.assign({}, arrClip, { warping: false, start_marker: 1 });
+  assert.equal(f.placementSongBeat({ axis: 'clip_seconds', start: 3, tempo: 120 }, unwarped, 120, 0), 20);
+  const session = Object.assign({}, arrClip, { is_arrangement_clip: false });
+  assert.equal(f.placementSongBeat({ axis: 'clip_beats', start: 6 }, session, 120, 7), 7);
+  assert.equal(f.placementSongBeat({ axis: 'none', start: 0 }, null, 120, 9), 9);
+  assert.equal(f.placementSongBeat(null, null, 120, 9), 9);
+  assert.equal(f.sidecarPath('/out/take.wav'), '/out/take.json');
+});
