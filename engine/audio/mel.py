@@ -109,6 +109,11 @@ def log_mel(audio: torch.Tensor, spec: MelSpec = MelSpec()) -> torch.Tensor:
 
 def mel_to_linear_magnitude(logmel: torch.Tensor, spec: MelSpec) -> torch.Tensor:
     """Approximate linear magnitude `(..., n_fft // 2 + 1, frames)` from log-mel via the filterbank's pseudo-inverse."""
-    fb = mel_filterbank(spec)
-    inverse = torch.as_tensor(np.linalg.pinv(fb), device=logmel.device, dtype=logmel.dtype)
+    inverse = torch.as_tensor(_pseudo_inverse(spec), device=logmel.device, dtype=logmel.dtype)
     return torch.clamp(torch.matmul(inverse, torch.exp(logmel)), min=0.0)
+
+
+@functools.lru_cache(maxsize=16)
+def _pseudo_inverse(spec: MelSpec) -> np.ndarray:
+    """`(n_fft // 2 + 1, n_mels)` Moore-Penrose pseudo-inverse of the filterbank."""
+    return np.linalg.pinv(mel_filterbank(spec))

@@ -55,7 +55,7 @@ class BuiltinModel(DiffusionModel):
     # ---- shapes
     def latent_shape(self, seconds: float) -> tuple[int, ...]:
         multiple = self.network.config.frame_multiple
-        frames = math.ceil(self.mel.frames_for(seconds) / multiple) * multiple
+        frames = math.ceil(math.ceil(seconds * self.mel.frame_rate - 1e-9) / multiple) * multiple
         return (self.mel.n_mels, frames)
 
     def feature_frames(self, seconds: float) -> int:

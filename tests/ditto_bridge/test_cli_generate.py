@@ -1,0 +1,63 @@
+"""`ditto-bridge generate`: writes WAV + sidecar for a good job; a bad one exits non-zero and writes nothing."""
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+GOOD = {"name": "swell", "duration": 1.0, "model": "builtin-tiny", "sampler": {"steps": 3},
+        "optimizer": {"steps": 3}, "controls": [{"type": "intensity", "times": [0, 1], "db": [-40, -10]}]}
+
+
+def _run(tmp_path, job):
+    path = tmp_path / "job.json"
+    path.write_text(job if isinstance(job, str) else json.dumps(job))
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "ditto_bridge.cli", "generate", str(path), "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    return proc, out
+
+
+def test_generate_writes_wav_and_sidecar_and_warns_about_random_weights(tmp_path):
+    proc, out = _run(tmp_path, GOOD)
+    assert proc.returncode == 0, proc.stderr
+    audio, rate = sf.read(out / "swell.wav")
+    assert rate == 22050 and len(audio) == 22050 and np.isfinite(audio).all()
+    sidecar = json.loads((out / "swell.json").read_text())
+    assert sidecar["job"]["controls"][0]["type"] == "intensity"
+    assert len(sidecar["loss_history"]) == 4 and sidecar["seed"] == 0 and "timings" in sidecar
+    assert "RANDOM WEIGHTS" in proc.stderr
+
+
+def test_a_second_run_never_overwrites_the_first(tmp_path):
+    _run(tmp_path, GOOD)
+    proc, out = _run(tmp_path, GOOD)
+    assert proc.returncode == 0
+    assert (out / "swell.wav").exists() and (out / "swell-2.wav").exists()
+
+
+@pytest.mark.parametrize("job, field", [
+    ({**GOOD, "controls": [{"type": "intensity", "db": [-3]}]}, "controls[0].times: is required"),
+    ({**GOOD, "controls": [{"type": "intensity", "times": [0, 1], "db": [-3, math.nan]}]}, "controls[0].db[1]"),
+    ({**GOOD, "controls": [{"type": "intensity", "times": [0, 5], "db": [-3, -4]}]}, "lies outside the clip"),
+    ({**GOOD, "controls": [{"type": "reverse"}]}, "controls[0].type"),
+    ({**GOOD, "controls": [{"type": "inpaint", "reference": "missing.wav", "gap": [0.2, 0.5]}]}, "no such audio file"),
+    ("{not json", "not valid JSON"),
+])
+def test_bad_input_names_the_field_exits_nonzero_and_writes_nothing(tmp_path, job, field):
+    proc, out = _run(tmp_path, job)
+    assert proc.returncode != 0
+    assert field in proc.stderr
+    assert not out.exists()
+
+
+def test_an_unreadable_reference_file_is_reported_and_nothing_written(tmp_path):
+    bad = tmp_path / "garbage.wav"
+    bad.write_bytes(b"this is not audio")
+    proc, out = _run(tmp_path, {**GOOD, "controls": [{"type": "outpaint", "reference": str(bad), "overlap": 0.3}]})
+    assert proc.returncode != 0 and "cannot be read" in proc.stderr
+    assert not out.exists()
