@@ -1,0 +1,150 @@
+'use strict';
+/**
+ * End to end: the device JavaScript (in the Max harness, against the LOM simulator) talks to the real
+ * daemon over real UDP on 127.0.0.1, as Max's udpsend/udpreceive would. Generate -> /ditto/accepted ->
+ * /ditto/progress -> /ditto/done, and the simulated Live receives a create_audio_clip call with the path
+ * of a WAV that exists.
+ *
+ * The daemon runs as a subprocess: python3 -m ditto_bridge.cli serve --port P --reply-port R
+ * --model builtin-tiny --data-dir DIR. The test is skipped only when `ditto_bridge.commands.serve`
+ * cannot be imported.
+ */
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const dgram = require('dgram');
+const fs = require('fs');
+const path = require('path');
+const { spawn, spawnSync } = require('child_process');
+const { buildSet, tempDir } = require('./fixtures');
+const { loadDevice } = require('./max_env');
+const { MaxUdpBridge } = require('./osc');
+const { wavDurationSeconds } = require('./lom_sim');
+
+const REPO = path.join(__dirname, '..', '..');
+const PYTHON = process.env.PYTHON || 'python3';
+
+function serveImportError() {
+  const probe = spawnSync(PYTHON, ['-c', 'import ditto_bridge.commands.serve'], { cwd: REPO, encoding: 'utf8' });
+  if (probe.error) return `${PYTHON} cannot run: ${probe.error.message}`;
+  return probe.status === 0 ? null : probe.stderr.trim().split('\n').pop();
+}
+
+async function freeUdpPort() {
+  const sock = dgram.createSocket('udp4');
+  await new Promise((resolve) => sock.bind(0, '127.0.0.1', resolve));
+  const { port } = sock.address();
+  await new Promise((resolve) => sock.close(resolve));
+  return port;
+}
+
+function startDaemon(port, replyPort, dataDir, audioDir) {
+  const args = ['-m', 'ditto_bridge.cli', 'serve', '--port', String(port), '--reply-port', String(replyPort),
+    '--model', 'builtin-tiny', '--data-dir', dataDir, '--audio-dir', audioDir];
+  const env = Object.assign({}, process.env, { OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1', PYTHONUNBUFFERED: '1' });
+  const child = spawn(PYTHON, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.output = '';
+  child.stdout.on('data', (d) => { child.output += d; });
+  child.stderr.on('data', (d) => { child.output += d; });
+  child.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  return child;
+}
+
+async function stopDaemon(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20000);
+  await child.exited;
+  clearTimeout(timer);
+}
+
+const skipReason = serveImportError();
+
+test('Generate -> accepted -> progress -> done -> the simulated Live imports the WAV (real daemon, real UDP)',
+  { skip: skipReason ? `ditto-bridge serve cannot be imported yet: ${skipReason}` : false, timeout: 600000 },
+  async () => {
+    const dataDir = tempDir('ditto-e2e-');
+    const port = await freeUdpPort();
+    const replyPort = await freeUdpPort();
+    const set = buildSet();
+    const daemon = startDaemon(port, replyPort, dataDir, set.dir);
+    const env = loadDevice(set.sim);
+    const bridge = new MaxUdpBridge(env, { daemonPort: port, replyPort });
+    // Max's scheduler: Tasks run on real time while the test waits.
+    let last = Date.now();
+    const ticker = setInterval(() => { const now = Date.now(); env.clock.advance(now - last); last = now; }, 10);
+    try {
+      await bridge.start();
+      env.deviceLoaded();
+      env.send('samplerate', 44100);
+
+      // the connection light comes on once the daemon answers a ping
+      const deadline = Date.now() + 240000;
+      while (!bridge.received.some((m) => m.address === '/ditto/pong')) {
+        if (daemon.exitCode !== null) assert.fail(`the daemon exited early:\n${daemon.output}`);
+        if (Date.now() > deadline) assert.fail(`no /ditto/pong within 240 s:\n${daemon.output}`);
+        env.context.pingTick();
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      const pong = bridge.received.find((m) => m.address === '/ditto/pong');
+      assert.equal(pong.types, 'sss');
+      assert.equal(env.uiState.connected, 1);
+
+      // a small, quick job: one bar, draft quality, two optimization steps
+      env.send('tags', 'drums');
+      env.send('bars', 1);
+      env.send('quality', 0);
+      env.send('steps', 2);
+      env.send('seed', 7);
+      env.send('task', 0);
+      env.send('generate', 1);
+      assert.equal(env.uiState.error, ' ', `the device refused to send: ${env.uiState.error}`);
+
+      const accepted = await bridge.waitFor((m) => m.address === '/ditto/accepted' || m.address === '/ditto/error', 60000, '/ditto/accepted');
+      assert.equal(accepted.address, '/ditto/accepted', `daemon error: ${accepted.args.join(' ')}\n${daemon.output}`);
+      assert.equal(accepted.types, 's');
+      const id = accepted.args[0];
+
+      const progress = await bridge.waitFor((m) => m.address === '/ditto/progress' && m.args[0] === id, 300000, '/ditto/progress');
+      assert.equal(progress.types, 'sfif');
+      const done = await bridge.waitFor((m) => (m.address === '/ditto/done' || m.address === '/ditto/error') && m.args[0] === id, 400000, '/ditto/done');
+      assert.equal(done.address, '/ditto/done', `job failed: ${done.args.join(' ')}\n${daemon.output}`);
+      assert.equal(done.types, 'ss');
+      const wav = done.args[1];
+      assert.ok(fs.existsSync(wav), `the WAV ${wav} exists`);
+
+      // the device imports it (deferred) into the next empty slot of its own track
+      const importDeadline = Date.now() + 5000;
+      while (!set.sim.writes.some((w) => w.fn === 'ClipSlot.create_audio_clip') && Date.now() < importDeadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const created = set.sim.writes.filter((w) => w.fn === 'ClipSlot.create_audio_clip');
+      assert.deepEqual(created, [{ fn: 'ClipSlot.create_audio_clip', path: 'live_set tracks 0 clip_slots 1', file_path: wav }]);
+      assert.match(env.uiState.status, /^Imported .*\.wav into Drums, slot 2$/);
+      // one bar of 4/4 at 100 BPM is 2.4 s
+      assert.ok(Math.abs(wavDurationSeconds(wav) - 2.4) < 0.05, `WAV lasts ${wavDurationSeconds(wav)} s`);
+
+      // Continue the selected warped clip: its file, warp markers and loop brace travel in Live units
+      set.sim.selectClip(set.clips.breakClip);
+      env.send('bars', 2);
+      env.send('task', 2);
+      env.send('generate', 1);
+      assert.equal(env.uiState.error, ' ', `the device refused to send: ${env.uiState.error}`);
+      const accepted2 = await bridge.waitFor((m) => (m.address === '/ditto/accepted' && m.args[0] !== id) || m.address === '/ditto/error', 60000, 'a second /ditto/accepted');
+      assert.equal(accepted2.address, '/ditto/accepted', `daemon error: ${accepted2.args.join(' ')}`);
+      const id2 = accepted2.args[0];
+      const done2 = await bridge.waitFor((m) => (m.address === '/ditto/done' || m.address === '/ditto/error') && m.args[0] === id2, 400000, 'the continuation');
+      assert.equal(done2.address, '/ditto/done', `job failed: ${done2.args.join(' ')}\n${daemon.output}`);
+      const until = Date.now() + 5000;
+      while (set.sim.writes.filter((w) => w.fn === 'ClipSlot.create_audio_clip').length < 2 && Date.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const created2 = set.sim.writes.filter((w) => w.fn === 'ClipSlot.create_audio_clip');
+      assert.deepEqual(created2[1], { fn: 'ClipSlot.create_audio_clip', path: 'live_set tracks 0 clip_slots 2', file_path: done2.args[1] });
+      assert.ok(Math.abs(wavDurationSeconds(done2.args[1]) - 4.8) < 0.05, `continuation lasts ${wavDurationSeconds(done2.args[1])} s`);
+    } finally {
+      clearInterval(ticker);
+      bridge.close();
+      await stopDaemon(daemon);
+    }
+  });
