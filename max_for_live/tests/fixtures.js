@@ -32,8 +32,16 @@ function writeWav(file, seconds, sampleRate = 44100, channels = 2) {
   return file;
 }
 
+const createdDirs = [];
+process.on('exit', () => {
+  for (const dir of createdDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temporary folder, removed when the test process exits. */
 function tempDir(prefix) {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix || 'ditto-m4l-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix || 'ditto-m4l-'));
+  createdDirs.push(dir);
+  return dir;
 }
 
 /**
