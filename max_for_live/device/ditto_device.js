@@ -542,6 +542,19 @@ function firstEmptySlot(hasClip, from) {
     return -1;
 }
 
+/**
+ * A folder or file path as the daemon needs it. Max's dialogs give Max-style paths ("Macintosh HD:/Users/me")
+ * on macOS; /Volumes/<volume> reaches every volume there (the startup volume too, through its link to /).
+ * Windows drive paths ("C:/Users/me") and POSIX paths are returned unchanged.
+ */
+function nativePath(path) {
+    var p = String(path);
+    if (/^[A-Za-z]:[\/\\]/.test(p)) return p;
+    var m = /^([^\/:]+):\/(.*)$/.exec(p);
+    if (m) return "/Volumes/" + m[1] + "/" + m[2];
+    return p;
+}
+
 /** The file name of a path, for the status line. */
 function baseName(path) {
     var parts = String(path).split(/[\/\\]/);
@@ -805,7 +818,7 @@ function curve(i) { settings.curveSource = Math.max(0, Math.min(CURVE_SOURCES.le
 function range(i) { settings.rangeSource = Math.round(i) === 1 ? 1 : 0; }
 function place(i) { settings.place = Math.max(0, Math.min(PLACES.length - 1, Math.round(i))); }
 function samplerate(sr) { if (sr > 0) state.sampleRate = sr; }
-function inbox() { state.inbox = arrayfromargs(arguments).join(" "); ui("status", "Inbox: " + state.inbox); }
+function inbox() { state.inbox = nativePath(arrayfromargs(arguments).join(" ")); ui("status", "Inbox: " + state.inbox); }
 
 /** The Intensity parameter (dB): its automation plays through here. */
 function intensity(db) { settings.intensityDb = clampDb(Number(db)); }

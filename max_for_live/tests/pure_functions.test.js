@@ -118,3 +118,11 @@ test('placementSongBeat maps the sidecar placement onto the song', () => {
   assert.equal(f.placementSongBeat(null, null, 120, 9), 9);
   assert.equal(f.sidecarPath('/out/take.wav'), '/out/take.json');
 });
+
+test('nativePath turns Max-style macOS paths into POSIX paths and leaves others alone', () => {
+  assert.equal(f.nativePath('Macintosh HD:/Users/me/inbox'), '/Volumes/Macintosh HD/Users/me/inbox');
+  assert.equal(f.nativePath('Samples:/drums'), '/Volumes/Samples/drums');
+  assert.equal(f.nativePath('/Users/me/inbox'), '/Users/me/inbox');
+  assert.equal(f.nativePath('C:/Users/me/inbox'), 'C:/Users/me/inbox');
+  assert.equal(f.nativePath('D:\\data\\inbox'), 'D:\\data\\inbox');
+});
