@@ -404,7 +404,12 @@ function buildJob(input) {
         job.clip = jobClip(clip);
         job.range = range;
         var rangeBeats = clipLengthToBeats(range.end - range.start, clip, song.tempo);
-        var overlap = Math.min(bar, rangeBeats);
+        if (task === "inpaint" && rangeBeats >= lengthBeats) {
+            throw new DeviceError("The gap (" + roundTo(rangeBeats, 3) + " beats) must be shorter than the rendered length ("
+                + lengthBeats + " beats): raise Bars or shorten the loop brace.");
+        }
+        // One bar of overlap, at most the range and half the rendered length (the daemon's limits).
+        var overlap = Math.min(bar, rangeBeats, lengthBeats / 2);
         if (task !== "inpaint") job.overlap_beats = roundTo(overlap, 6);
         if (clip.is_arrangement_clip) {
             // Where the daemon's output starts (its time origins, docs/PROTOCOL.md): inpaint centres the

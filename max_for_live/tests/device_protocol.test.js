@@ -251,3 +251,16 @@ test('tasks that need a clip say which clip to select when none or the wrong kin
   assert.match(env.uiState.error, /Match melody needs a MIDI clip/);
   assert.equal(env.osc.filter((m) => m.address === '/ditto/generate').length, 0);
 });
+
+test('the overlap never exceeds half the rendered length; an inpaint gap must be shorter than it', () => {
+  const { set, env } = device();
+  set.sim.selectClip(set.clips.breakClip);
+  env.send('bars', 1);
+  const job = generate(env, 3);
+  assert.equal(job.overlap_beats, 2);
+  env.send('task', 1);
+  const before = env.osc.length;
+  env.send('generate', 1);
+  assert.equal(env.osc.length, before);
+  assert.match(env.uiState.error, /The gap \(4 beats\) must be shorter than the rendered length \(4 beats\): raise Bars/);
+});
