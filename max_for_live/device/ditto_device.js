@@ -560,6 +560,11 @@ function nativePath(path) {
     return p;
 }
 
+/** A job id the daemon accepts (1-64 of A-Z a-z 0-9 _ - .): "m4l-" + time in base 36 + "-" + a counter. */
+function jobIdFor(timeMs, counter) {
+    return "m4l-" + Math.floor(timeMs).toString(36) + "-" + counter;
+}
+
 /** The file name of a path, for the status line. */
 function baseName(path) {
     var parts = String(path).split(/[\/\\]/);
@@ -871,9 +876,11 @@ function generate(v) {
             drawn: state.drawn, recorded: state.recorded
         });
         state.fileCounter += 1;
-        var fileName = "ditto-job-" + new Date().getTime() + "-" + state.fileCounter + ".json";
-        var message = generateMessage(built.job, state.inbox, fileName, writeTextFile);
-        state.pending.push({
+        // The job names itself, so replies can be matched to it (docs/PROTOCOL.md, field `id`).
+        var jobId = jobIdFor(new Date().getTime(), state.fileCounter);
+        built.job.id = jobId;
+        var message = generateMessage(built.job, state.inbox, jobId + ".json", writeTextFile);
+        state.jobs[jobId] = {
             task: taskName, tempo: song.tempo, anchor: built.anchor, place: PLACES[settings.place],
             source: clip ? {
                 is_arrangement_clip: clip.is_arrangement_clip, is_audio_clip: clip.is_audio_clip,
@@ -882,7 +889,8 @@ function generate(v) {
             } : null,
             lengthBeats: built.job.length_bars * beatsPerBar(song.signature_numerator, song.signature_denominator),
             imported: 0
-        });
+        };
+        state.pending.push(jobId);
         sendOsc(message.address, message.args);
         clearError();
         ui("progress", 0);
@@ -932,6 +940,11 @@ function readTextFile(path) {
     return out;
 }
 
+function removePending(id) {
+    var i = state.pending.indexOf(id);
+    if (i >= 0) state.pending.splice(i, 1);
+}
+
 /** Replies from udpreceive arrive as messages whose selector is the OSC address. */
 function anything() {
     var args = arrayfromargs(arguments);
@@ -949,8 +962,8 @@ function handleReply(address, args) {
             if (!state.currentJob) ui("status", "Connected: ditto-bridge " + args[0] + ", model " + args[1] + " on " + args[2] + ".");
         }
     } else if (address === ADDR_ACCEPTED) {
-        ctx = state.pending.length ? state.pending.shift() : { task: "", tempo: 120, anchor: null, place: PLACES[settings.place], imported: 0 };
-        state.jobs[id] = ctx;
+        removePending(id);
+        if (!state.jobs[id]) state.jobs[id] = { task: "", tempo: 120, anchor: null, place: PLACES[settings.place], imported: 0 };
         state.currentJob = id;
         ui("status", "Job " + id + " accepted: queued.");
     } else if (address === ADDR_PROGRESS) {
@@ -970,7 +983,8 @@ function handleReply(address, args) {
         ui("status", "Job " + id + " cancelled.");
     } else if (address === ADDR_ERROR) {
         if (id && id === state.currentJob) state.currentJob = "";
-        if (!id && state.pending.length) state.pending.shift();
+        if (id) removePending(id);
+        else if (state.pending.length) state.pending.shift();
         showError(args.length > 1 ? String(args[1]) : "The daemon reported an error.");
     }
 }

@@ -24,10 +24,14 @@ function resultWav(set, name, bars) {
   return writeWav(path.join(set.dir, name), (bars * 4 * 60) / 100, 48000, 2);
 }
 
-function runJob(env, taskIndex, id) {
+/** Presses Generate; the daemon accepts the job under the id the device gave it. Returns that id. */
+function runJob(env, taskIndex) {
   env.send('task', taskIndex);
   env.send('generate', 1);
+  const sent = env.osc.filter((m) => m.address === '/ditto/generate').at(-1);
+  const { id } = JSON.parse(sent.args[0]);
   env.send('/ditto/accepted', id);
+  return id;
 }
 
 test('the script makes no LiveAPI object before live.thisdevice bangs', () => {
@@ -59,13 +63,13 @@ test('the connection light follows pongs: on at the first pong, off after two un
 
 test('progress drives the bar and the status line; done imports into the next empty slot, deferred', () => {
   const { set, env } = device();
-  runJob(env, 0, 'j1');
-  assert.match(env.uiState.status, /Job j1 accepted/);
-  env.send('/ditto/progress', 'j1', 0.25, 10, 0.0123);
+  const j1 = runJob(env, 0);
+  assert.equal(env.uiState.status, `Job ${j1} accepted: queued.`);
+  env.send('/ditto/progress', j1, 0.25, 10, 0.0123);
   assert.equal(env.uiState.progress, 0.25);
   assert.equal(env.uiState.status, 'Optimizing: 25% (step 10, loss 0.012)');
   const wav = resultWav(set, 'generate_take1.wav', 4);
-  env.send('/ditto/done', 'j1', wav);
+  env.send('/ditto/done', j1, wav);
   assert.equal(set.sim.writes.filter((w) => w.fn === 'ClipSlot.create_audio_clip').length, 0, 'import must be deferred');
   env.clock.flush();
   const created = set.sim.writes.filter((w) => w.fn === 'ClipSlot.create_audio_clip');
@@ -80,7 +84,7 @@ test('progress drives the bar and the status line; done imports into the next em
   assert.ok(Math.abs(markers[1].sample_time - 9.6) < 1e-6);
   // a second take of the same job goes to the following slot
   const wav2 = resultWav(set, 'generate_take2.wav', 4);
-  env.send('/ditto/done', 'j1', wav2);
+  env.send('/ditto/done', j1, wav2);
   env.clock.flush();
   assert.equal(set.tracks.drums.clipSlots[2].clip.props.file_path, wav2);
   assert.ok(!set.sim.console.includes(NOTIFICATION_ERROR));
@@ -90,9 +94,9 @@ test('Session: selected track imports into the track selected in Live', () => {
   const { set, env } = device();
   set.sim.selectedTrack = set.tracks.vox;
   env.send('place', 1);
-  runJob(env, 0, 'j2');
+  const j2 = runJob(env, 0);
   const wav = resultWav(set, 'sel.wav', 1);
-  env.send('/ditto/done', 'j2', wav);
+  env.send('/ditto/done', j2, wav);
   env.clock.flush();
   assert.equal(set.tracks.vox.clipSlots[0].clip.props.file_path, wav);
 });
@@ -101,9 +105,9 @@ test('Arrangement import puts a continuation one overlap before the end of the s
   const { set, env } = device();
   set.sim.selectClip(set.clips.voxClip);
   env.send('place', 2);
-  runJob(env, 2, 'j3');
+  const j3 = runJob(env, 2);
   const wav = resultWav(set, 'cont.wav', 4);
-  env.send('/ditto/done', 'j3', wav);
+  env.send('/ditto/done', j3, wav);
   env.clock.flush();
   // Vox take: unwarped, starts at beat 32 with its start marker at 1.0 s, end marker 7.0 s (10 beats at 100 BPM)
   // -> the range ends at song beat 42; one bar (4 beats) of overlap -> 38.
@@ -112,16 +116,16 @@ test('Arrangement import puts a continuation one overlap before the end of the s
   assert.match(env.uiState.status, /Imported cont\.wav into Drums in the Arrangement at beat 38/);
   // a second take goes right after the first
   const wav2 = resultWav(set, 'cont2.wav', 4);
-  env.send('/ditto/done', 'j3', wav2);
+  env.send('/ditto/done', j3, wav2);
   env.clock.flush();
   assert.equal(set.sim.writes.filter((w) => w.fn === 'Track.create_audio_clip')[1].position, 38 + 16);
 });
 
 test('Live 11: nothing is created; the status line says where the file is and how to bring it in', () => {
   const { set, env } = device({ liveVersion: '11.3.25' });
-  runJob(env, 0, 'j4');
+  const j4 = runJob(env, 0);
   const wav = resultWav(set, 'old.wav', 1);
-  env.send('/ditto/done', 'j4', wav);
+  env.send('/ditto/done', j4, wav);
   env.clock.flush();
   assert.equal(set.sim.writes.length, 0);
   assert.match(env.uiState.status, /Saved old\.wav\. Live 11 cannot import from a device: drag it in from the browser \(add the outbox as a Place\)/);
@@ -130,16 +134,16 @@ test('Live 11: nothing is created; the status line says where the file is and ho
 
 test('a device on a MIDI track explains that the result needs an audio track', () => {
   const { set, env } = device({ deviceTrack: 'keys' });
-  runJob(env, 0, 'j5');
-  env.send('/ditto/done', 'j5', resultWav(set, 'm.wav', 1));
+  const j5 = runJob(env, 0);
+  env.send('/ditto/done', j5, resultWav(set, 'm.wav', 1));
   env.clock.flush();
   assert.match(env.uiState.error, /Track 'Keys' is a MIDI track and cannot hold audio/);
 });
 
 test('a track without an empty slot asks for a new scene', () => {
   const { set, env } = device({ drumSlots: 1 });
-  runJob(env, 0, 'j6');
-  env.send('/ditto/done', 'j6', resultWav(set, 'full.wav', 1));
+  const j6 = runJob(env, 0);
+  env.send('/ditto/done', j6, resultWav(set, 'full.wav', 1));
   env.clock.flush();
   assert.match(env.uiState.error, /Track 'Drums' has no empty clip slot: add a scene/);
 });
@@ -149,11 +153,11 @@ test('daemon errors show in the error line; cancelled jobs say so', () => {
   env.send('generate', 1);
   env.send('/ditto/error', '', 'song.tempo: must be a number greater than 0, got -3');
   assert.equal(env.uiState.error, 'song.tempo: must be a number greater than 0, got -3');
-  runJob(env, 0, 'j7');
+  const j7 = runJob(env, 0);
   env.send('cancel', 1);
-  assert.deepEqual(env.osc.at(-1), { address: '/ditto/cancel', args: ['j7'] });
-  env.send('/ditto/cancelled', 'j7');
-  assert.equal(env.uiState.status, 'Job j7 cancelled.');
+  assert.deepEqual(env.osc.at(-1), { address: '/ditto/cancel', args: [j7] });
+  env.send('/ditto/cancelled', j7);
+  assert.equal(env.uiState.status, `Job ${j7} cancelled.`);
   env.send('cancel', 1);
   assert.equal(env.uiState.status, 'Nothing to cancel.');
 });
@@ -246,13 +250,13 @@ test('Arrangement import follows the placement in the daemon\'s sidecar JSON whe
   set.sim.selectClip(set.clips.voxClip);
   env.send('place', 2);
   env.send('bars', 8);
-  runJob(env, 1, 'j8');
+  const j8 = runJob(env, 1);
   const wav = resultWav(set, 'inp.wav', 8);
   // the daemon centred the gap in a window starting 2.0 s into the (unwarped) clip's audio
   fs.writeFileSync(wav.replace(/\.wav$/, '.json'), JSON.stringify({
-    ditto_bridge: { job_id: 'j8', take: 1, placement: { axis: 'clip_seconds', start: 2.0, length_beats: 32, tempo: 100 } },
+    ditto_bridge: { job_id: j8, take: 1, placement: { axis: 'clip_seconds', start: 2.0, length_beats: 32, tempo: 100 } },
   }));
-  env.send('/ditto/done', 'j8', wav);
+  env.send('/ditto/done', j8, wav);
   env.clock.flush();
   const created = set.sim.writes.filter((w) => w.fn === 'Track.create_audio_clip');
   // the clip plays 1.0 s at song beat 32; 2.0 s is one second (5/3 beats at 100 BPM) later

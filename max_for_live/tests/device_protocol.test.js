@@ -94,6 +94,8 @@ test('generate: tags, length, quality, steps, seed and takes; no clip, range or 
   env.send('seed', 1234);
   env.send('variations', 3);
   const job = generate(env, 0);
+  assert.match(job.id, /^m4l-[0-9a-z]+-\d+$/);
+  delete job.id;
   assert.deepEqual(job, {
     task: 'generate', name: 'generate', tags: 'dusty funk, drums',
     song: { tempo: 100, signature_numerator: 4, signature_denominator: 4, sample_rate: 48000 },
@@ -187,11 +189,11 @@ test('a drawn intensity curve travels as dB breakpoints with the parameter range
 
 test('cancel sends /ditto/cancel with the current job id as a string', () => {
   const { env } = device();
-  generate(env, 0);
-  env.send('/ditto/accepted', 'job-7');
+  const { id } = generate(env, 0);
+  env.send('/ditto/accepted', id);
   env.send('cancel', 1);
   const msg = env.osc.at(-1);
-  assert.deepEqual(msg, { address: '/ditto/cancel', args: ['job-7'] });
+  assert.deepEqual(msg, { address: '/ditto/cancel', args: [id] });
   assertMatchesTable(msg);
 });
 

@@ -104,6 +104,8 @@ test('Generate -> accepted -> progress -> done -> the simulated Live imports the
       assert.equal(accepted.address, '/ditto/accepted', `daemon error: ${accepted.args.join(' ')}\n${daemon.output}`);
       assert.equal(accepted.types, 's');
       const id = accepted.args[0];
+      const sentJob = JSON.parse(env.osc.filter((m) => m.address === '/ditto/generate').at(-1).args[0]);
+      assert.equal(id, sentJob.id, 'the daemon accepts the job under the id the device gave it');
 
       const progress = await bridge.waitFor((m) => m.address === '/ditto/progress' && m.args[0] === id, 300000, '/ditto/progress');
       assert.equal(progress.types, 'sfif');
