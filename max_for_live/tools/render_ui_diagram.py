@@ -111,7 +111,8 @@ def render(source: Path, output: Path) -> None:
             draw_box(ax, box)
     output.parent.mkdir(parents=True, exist_ok=True)
     plt.rcParams["svg.fonttype"] = "none"
-    fig.savefig(output, facecolor=BG)
+    plt.rcParams["svg.hashsalt"] = "ditto-bridge"  # stable ids: the same source gives the same file
+    fig.savefig(output, facecolor=BG, metadata={"Date": None} if output.suffix == ".svg" else None)
     plt.close(fig)
     print(f"wrote {output}")
 
