@@ -514,7 +514,7 @@ def drum_part(timeline: Timeline, *, style: str, kit: int, base_velocity: float,
     notes: list[Note] = []
     swing = step * 0.33 if style == "shuffle" and not timeline.meter.compound else 0.0
 
-    def hit(t: float, pitch: int, accent: float, length: float = 0.1) -> None:
+    def hit(t: float, pitch: int, accent: float, length: float = 0.4) -> None:
         notes.append(Note(t + rng.normal(0.0, 0.003), length, pitch, _velocity(base_velocity + accent, rng, 5.0)))
 
     for bar_index, bar_start in enumerate(timeline.bar_starts()):
@@ -577,9 +577,9 @@ def drum_part(timeline: Timeline, *, style: str, kit: int, base_velocity: float,
                         hit(t_beat + s * step, SNARE, -30.0)
             # cymbals
             if style == "jazz":
-                hit(t_beat, RIDE, -4.0, 0.6)
+                hit(t_beat, RIDE, -4.0, 1.2)
                 if b % 2 == 1:
-                    hit(t_beat + beat * 2 / 3, RIDE, -14.0, 0.4)
+                    hit(t_beat + beat * 2 / 3, RIDE, -14.0, 1.2)
             elif style == "toms":
                 if rng.random() < 0.3:
                     hit(t_beat, TAMBOURINE, -10.0)
@@ -588,7 +588,7 @@ def drum_part(timeline: Timeline, *, style: str, kit: int, base_velocity: float,
                     t = t_beat + s * step + (swing if s == 1 else 0.0)
                     open_hat = style == "four_floor" and sub == 2 and s == 1
                     accent = 0.0 if s == 0 else -10.0
-                    hit(t, OPEN_HAT if open_hat else CLOSED_HAT, accent, 0.2 if open_hat else 0.08)
+                    hit(t, OPEN_HAT if open_hat else CLOSED_HAT, accent, 0.4 if open_hat else 0.2)
     return Part("drums", "drums", kit, _in_clip(notes, timeline.clip_seconds), volume, is_drums=True)
 
 

@@ -164,6 +164,8 @@ def plan_dynamics(rng: np.random.Generator, *, clip_seconds: float, bar_starts: 
             times[i] = max(times[i - 1], times[i] - 0.02)
         envelope = Envelope(tuple(times), tuple(values))
         intro_muted = tuple(r for r in roles if r in ("drums", "bass")) if rng.random() < 0.5 else ()
+        if set(intro_muted) == set(roles):
+            intro_muted = ()  # an intro never mutes every part (that is what rests are for)
         sections = tuple(Section(s, g, intro_muted if i == 0 and n > 1 else ())
                          for i, (s, g) in enumerate(zip(starts, gains)))
         crashes += starts[1:]
