@@ -63,6 +63,15 @@ class DiffusionModel(abc.ABC):
     def scheduler_config(self) -> dict[str, Any]:
         """The noise schedule the model was trained with, as diffusers scheduler kwargs."""
 
+    def make_scheduler(self, name: str, steps: int):
+        """A diffusers scheduler `name` set to `steps` steps for this model's noise schedule.
+
+        Models whose sampling needs another scheduler family (e.g. sigma-based EDM schedulers) override this.
+        """
+        from engine.sampling.schedulers import build_scheduler
+
+        return build_scheduler(name, self.scheduler_config(), steps)
+
     @abc.abstractmethod
     def denoise(self, x_t: torch.Tensor, t: torch.Tensor, cond: Any) -> torch.Tensor:
         """Raw model output for latents `x_t` `(batch, *latent)` at integer timesteps `t` `(batch,)`."""

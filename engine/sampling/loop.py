@@ -18,7 +18,6 @@ import torch
 from torch.utils.checkpoint import checkpoint
 
 from engine.models.base import Conditioning, DiffusionModel
-from engine.sampling.schedulers import build_scheduler
 
 ProgressHook = Callable[[dict[str, Any]], None]
 
@@ -55,7 +54,7 @@ def sample(model: DiffusionModel, x_T: torch.Tensor, conditioning: Conditioning,
 
     Differentiable with respect to `x_T` unless called under `torch.no_grad()`.
     """
-    scheduler = build_scheduler(settings.name, model.scheduler_config(), settings.steps)
+    scheduler = model.make_scheduler(settings.name, settings.steps)
     timesteps = scheduler.timesteps
     stochastic = settings.name == "ddim" and settings.eta > 0
     noise = step_noise(x_T.shape, len(timesteps), settings.noise_seed, x_T.device, x_T.dtype) if stochastic else None
