@@ -765,6 +765,8 @@ function bang() {
     pingTask.repeat(-1, PING_INTERVAL_MS);
     recordTask = new Task(recordTick, this);
     recordTask.interval = RECORD_INTERVAL_MS;
+    // Live restores the Rec parameter before the device is ready: start the recorder now if it is on.
+    if (settings.record) record(1);
     updateDomain();
     ui("connected", 0);
     ui("progress", 0);

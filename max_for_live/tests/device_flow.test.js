@@ -263,3 +263,14 @@ test('Arrangement import follows the placement in the daemon\'s sidecar JSON whe
   assert.equal(created.length, 1);
   assert.ok(Math.abs(created[0].position - (32 + 100 / 60)) < 1e-5, String(created[0].position));
 });
+
+test('Rec restored on (before live.thisdevice bangs) starts the recorder once the device is ready', () => {
+  const set = buildSet();
+  const env = loadDevice(set.sim);
+  env.send('record', 1);
+  env.deviceLoaded();
+  set.sim.song.props.is_playing = 1;
+  set.sim.song.props.current_song_time = 3;
+  env.clock.advance(60);
+  assert.deepEqual(env.context.state.recorded.map((p) => Array.from(p)), [[3, -12]]);
+});
