@@ -272,5 +272,5 @@ test('Rec restored on (before live.thisdevice bangs) starts the recorder once th
   set.sim.song.props.is_playing = 1;
   set.sim.song.props.current_song_time = 3;
   env.clock.advance(60);
-  assert.deepEqual(env.context.state.recorded.map((p) => Array.from(p)), [[3, -12]]);
+  assert.deepEqual(Array.from(env.context.state.recorded, (p) => Array.from(p)), [[3, -12]]);
 });
