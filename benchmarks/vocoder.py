@@ -108,26 +108,35 @@ def render_clips(clips: int, seed: int = 0) -> tuple[np.ndarray, str]:
     return out, f"{clips} clips rendered from seeded random MIDI with TimGM6mb.sf2 (no corpus held-out shards)"
 
 
-def measure(name: str, vocoder: Vocoder, audio: torch.Tensor) -> Row:
-    sc, lm, in_band, mel_l1, synth_seconds = [], [], [], [], 0.0
+def measure_all(candidates: list[tuple[str, Vocoder]], audio: torch.Tensor) -> list[Row]:
+    """Run every vocoder on every clip, taking turns clip by clip so that load from other processes falls on all
+    rows alike; the real-time factor is the median over clips."""
+    per = {name: {"sc": [], "lm": [], "band": [], "mel": [], "rtf": []} for name, _ in candidates}
+    clip_seconds = audio.shape[1] / SPEC.sample_rate
     with torch.inference_mode():
-        vocoder(log_mel(audio[:1, : 16 * SPEC.hop_length], SPEC))       # warm-up (allocations, kernels)
+        for _, vocoder in candidates:                                     # warm-up (allocations, kernels)
+            vocoder(log_mel(audio[:1, : 16 * SPEC.hop_length], SPEC))
         for clip in audio:
             clip = clip.unsqueeze(0)
             logmel = log_mel(clip, SPEC)
-            start = time.perf_counter()
-            out = vocoder(logmel)
-            synth_seconds += time.perf_counter() - start
-            distance = multi_resolution_stft_distance(clip, out)
-            sc.append(distance.spectral_convergence.item())
-            lm.append(distance.log_magnitude.item())
-            in_band.append(multi_resolution_stft_distance(clip, out, max_frequency_hz=SPEC.fmax,
-                                                          sample_rate=SPEC.sample_rate).total.item())
-            mel_l1.append((log_mel(out, SPEC) - logmel).abs().mean().item())
-    audio_seconds = audio.shape[0] * audio.shape[1] / SPEC.sample_rate
-    return Row(name, float(np.mean(sc) + np.mean(lm)), float(np.mean(sc)), float(np.mean(lm)),
-               float(np.mean(in_band)), float(np.mean(mel_l1)),
-               synth_seconds / audio_seconds)
+            for name, vocoder in candidates:
+                start = time.perf_counter()
+                out = vocoder(logmel)
+                per[name]["rtf"].append((time.perf_counter() - start) / clip_seconds)
+                distance = multi_resolution_stft_distance(clip, out)
+                per[name]["sc"].append(distance.spectral_convergence.item())
+                per[name]["lm"].append(distance.log_magnitude.item())
+                per[name]["band"].append(multi_resolution_stft_distance(
+                    clip, out, max_frequency_hz=SPEC.fmax, sample_rate=SPEC.sample_rate).total.item())
+                per[name]["mel"].append((log_mel(out, SPEC) - logmel).abs().mean().item())
+            print(".", end="", flush=True)
+    print()
+    rows = []
+    for name, _ in candidates:
+        m = {key: float(np.mean(values)) for key, values in per[name].items()}
+        rows.append(Row(name, m["sc"] + m["lm"], m["sc"], m["lm"], m["band"], m["mel"],
+                        float(np.median(per[name]["rtf"]))))
+    return rows
 
 
 def table(rows: list[Row]) -> str:
@@ -177,10 +186,7 @@ def main(argv: list[str] | None = None) -> None:
         (f"griffinlim (classic, momentum 0, {gl.n_iter} it)",
          GriffinLimVocoder(dataclasses.replace(gl, momentum=0.0), device=args.device)),
     ]
-    rows = []
-    for name, vocoder in candidates:
-        rows.append(measure(name, vocoder, audio))
-        print(f"  done: {name}", flush=True)
+    rows = measure_all(candidates, audio)
     best = min(rows, key=lambda r: r.mr_stft)
     rendered = table(rows)
     print(rendered)
@@ -196,8 +202,8 @@ def main(argv: list[str] | None = None) -> None:
         f"MR-STFT distance = spectral convergence + log-magnitude L1, averaged over (n_fft, hop) = {resolutions}; "
         f"MR-STFT ≤ fmax is the same distance over STFT bins up to the mel's fmax ({SPEC.fmax:.0f} Hz) only; "
         "log-mel L1 compares the engine's log-mel of the original and of the re-synthesis; "
-        "real-time factor = synthesis seconds / audio seconds (lower is faster; the machine is shared, "
-        "so compare rows, not runs).",
+        "real-time factor = synthesis seconds / audio seconds, median over clips, vocoders taking turns clip by clip "
+        "(lower is faster; the machine is shared, so compare rows, not runs).",
         "",
         rendered,
         "",
