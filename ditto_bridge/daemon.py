@@ -183,12 +183,12 @@ class Daemon:
                 Path(path).unlink(missing_ok=True)
             log.info("job %s cancelled before it started", job_id, extra={"job_id": job_id})
             return True
-        if self.worker.request_cancel(job_id):
+        if record.state in ("queued", "running") and self.worker.request_cancel(job_id):
             if record.reply_to != reply_to:
                 self._cancel_requesters[job_id] = reply_to
             return False
-        state = self.queue.get(job_id).state  # type: ignore[union-attr]
-        error = RequestError(f"job {job_id} is already {state}; nothing to cancel")
+        latest = self.queue.get(job_id)
+        error = RequestError(f"job {job_id} is already {latest.state if latest else record.state}; nothing to cancel")
         error.job_id = job_id  # type: ignore[attr-defined]
         raise error
 

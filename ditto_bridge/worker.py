@@ -47,6 +47,8 @@ class Worker:
         self._cancel: set[str] = set()
         self._lock = threading.Lock()
         self._running: str | None = None
+        self._finishing = False
+        """True once the running job's outcome is decided (too late to cancel it)."""
         self._device: Any = None
         self._startup_error: str | None = None
         self._thread = threading.Thread(target=self._run, name="worker", daemon=True)
@@ -62,7 +64,7 @@ class Worker:
     def request_cancel(self, job_id: str) -> bool:
         """Ask the running job to stop; False if `job_id` is not the one running."""
         with self._lock:
-            if self._running != job_id:
+            if self._running != job_id or self._finishing:
                 return False
             self._cancel.add(job_id)
             return True
@@ -89,7 +91,7 @@ class Worker:
                 self._wake.clear()
                 continue
             with self._lock:
-                self._running = record.id
+                self._running, self._finishing = record.id, False
             try:
                 self._run_job(record)
             finally:
@@ -147,6 +149,7 @@ class Worker:
             result = generate(job, model=model, progress=progress, should_cancel=self._should_cancel(record.id))
             paths = self._write(record, result)
         except CancelledError:
+            self._decided()
             if self._stop.is_set() and record.id not in self._cancel:
                 self.queue.requeue(record.id)
                 log.info("job %s put back in the queue (shutdown)", record.id, extra={"job_id": record.id})
@@ -157,18 +160,25 @@ class Worker:
                 self.notify(record, "/ditto/cancelled", (record.id,))
             return
         except (EngineError, BridgeError) as error:
+            self._decided()
             self._failed(record, str(error))
             return
         except Exception as error:  # noqa: BLE001 - one bad job must never stop the worker
+            self._decided()
             log.exception("job %s: internal error", record.id, extra={"job_id": record.id})
             self._failed(record, f"internal error: {type(error).__name__}: {error}")
             return
+        self._decided()
         self.queue.finish(record.id, [str(p) for p in paths])
         self._remove_references(record)
         log.info("job %s done in %.1f s: %s", record.id, time.perf_counter() - started,
                  ", ".join(p.name for p in paths), extra={"job_id": record.id})
         for path in paths:
             self.notify(record, "/ditto/done", (record.id, str(path)))
+
+    def _decided(self) -> None:
+        with self._lock:
+            self._finishing = True
 
     def _write(self, record: JobRecord, result: Any) -> list[Path]:
         spec = OutputSpec.from_dict(record.output)

@@ -307,7 +307,7 @@ def _clip_audio(clip_raw: Mapping[str, Any] | None, task: str, song: SongTime, c
         return None
     assert clip_raw is not None
     path = checked_file(fields.get_string(clip_raw, "file_path", "clip"), "clip.file_path",
-                        (*ctx.audio_roots, ctx.inbox))
+                        (*ctx.audio_roots, ctx.inbox), base=ctx.inbox)
     warp = None
     if fields.get_bool(clip_raw, "warping", "clip", True):
         markers = clip_raw.get("warp_markers")
