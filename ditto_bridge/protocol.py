@@ -165,7 +165,10 @@ def _preview(value: bytes | str, limit: int = 24) -> str:
 
 
 def _first_line(error: BaseException) -> str:
-    text = str(error.args[0]) if error.args else type(error).__name__
+    """The most specific line of a parser's error (python-osc wraps the reason as its second argument)."""
+    args = [a for a in error.args if isinstance(a, (str, BaseException))]
+    inner = args[-1] if args else type(error).__name__
+    text = _first_line(inner) if isinstance(inner, BaseException) and inner is not error else str(inner)
     return text.splitlines()[0][:120] if text else type(error).__name__
 
 
