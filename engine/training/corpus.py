@@ -217,6 +217,12 @@ def build_corpus(config: CorpusConfig, *, log=print) -> dict:
     return manifest
 
 
+def _cache_reference(config: CorpusConfig) -> str:
+    """The cache path as the manifest records it: relative to the corpus folder when inside it, else absolute."""
+    cache, out = config.cache_path.resolve(), Path(config.out).resolve()
+    return str(cache.relative_to(out)) if cache.is_relative_to(out) else str(cache)
+
+
 def _manifest(config: CorpusConfig, pieces: list[Piece], tasks: list[ShardTask], results: list[dict]) -> dict:
     from music21 import VERSION_STR
 
@@ -245,7 +251,7 @@ def _manifest(config: CorpusConfig, pieces: list[Piece], tasks: list[ShardTask],
         "heldout_piece_ids": sorted(p.piece_id for p in pieces if is_heldout(p.piece_id)),
         "heldout_rule": f"int(sha256(piece_id)[:8], 16) % 1000 < {HELDOUT_PER_MILLE}; drums-only clips: "
                         f"probability {corpus_recipe.DRUMS_HELDOUT_FRACTION} from the clip's seed",
-        "melody_cache": {"path": str(config.cache_path), "pieces": len(pieces), "music21": VERSION_STR,
+        "melody_cache": {"path": _cache_reference(config), "pieces": len(pieces), "music21": VERSION_STR,
                          "sources": sorted({p.source for p in pieces})},
         "soundfont": asdict(info),
         "render": {
@@ -315,9 +321,15 @@ def load_heldout_audio(root: Path | str) -> np.ndarray:
 def heldout_pieces(root: Path | str = "data/corpus") -> list[Piece]:
     """The melody-cache pieces of the held-out split (never used in training clips), sorted by piece id.
 
-    Each has `piece_id`, `melody` (`[[onset_quarters, duration_quarters, midi_pitch], ...]`), key and meter.
+    The cache is the one the corpus under `root` was made from (its manifest says which), else
+    `root/melody_cache.json`. Each has `piece_id`, `melody` (`[[onset_quarters, duration_quarters, midi_pitch], ...]`), key and meter.
     """
-    pieces = load_melody_cache(Path(root) / "melody_cache.json")
+    root = Path(root)
+    cache = root / "melody_cache.json"
+    manifest_path = root / "manifest.json"
+    if manifest_path.exists():
+        cache = root / json.loads(manifest_path.read_text())["melody_cache"]["path"]  # absolute paths stay so
+    pieces = load_melody_cache(cache)
     return sorted((p for p in pieces if is_heldout(p.piece_id)), key=lambda p: p.piece_id)
 
 

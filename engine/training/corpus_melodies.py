@@ -166,6 +166,10 @@ def extract_file(source: str, relative_path: str) -> list[Piece]:
     return pieces
 
 
+def _is_multi_tune(relative_path: str) -> bool:
+    return relative_path.startswith(("essenFolksong/", "oneills1850/"))
+
+
 def _extract_job(job: tuple[str, str]) -> list[dict]:
     return [asdict(p) for p in extract_file(*job)]
 
@@ -180,8 +184,13 @@ def build_melody_cache(path: Path, sources: tuple[CorpusSource, ...] | None = No
     sources = default_sources() if sources is None else sources
     jobs = [(s.name, f) for s in sources for f in s.files]
     if workers > 1:
+        # multi-tune files (Opus, seconds each) first so that no long file is left for last; results keep job order
+        order = sorted(range(len(jobs)), key=lambda i: (not _is_multi_tune(jobs[i][1]), i))
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            results = pool.map(_extract_job, jobs, chunksize=4)
+            shuffled = pool.map(_extract_job, [jobs[i] for i in order], chunksize=1)
+        results = [None] * len(jobs)
+        for i, result in zip(order, shuffled):
+            results[i] = result
     else:
         results = [_extract_job(j) for j in jobs]
     pieces = [d for result in results for d in result]

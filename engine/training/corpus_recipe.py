@@ -35,6 +35,8 @@ DRUMS_HELDOUT_FRACTION = 0.05
 ARCHETYPES: tuple[tuple[str, float], ...] = (
     ("band", 0.48), ("solo", 0.14), ("chorale", 0.12), ("backing", 0.12), ("drums", 0.14),
 )
+SOURCE_WEIGHTS: dict[str, float] = {"bach_chorales": 0.25, "essen_folk": 0.35, "ryans_mammoth": 0.25,
+                                     "oneills_1850": 0.15}
 KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 DRUM_METERS = ((Meter(4.0, 1.0), "4/4", 0.6), (Meter(3.0, 1.0), "3/4", 0.15), (Meter(3.0, 1.5), "6/8", 0.15),
                (Meter(2.0, 1.0), "2/4", 0.1))
@@ -86,18 +88,56 @@ def _weighted(rng: np.random.Generator, table: tuple[tuple[str, float], ...]) ->
     return str(names[int(rng.choice(len(names), p=np.asarray(weights) / sum(weights)))])
 
 
+_POOLS: list[tuple[list[Piece], dict[str, list[Piece]], list[Piece]]] = []
+
+
+def _pools(pieces: list[Piece]) -> tuple[dict[str, list[Piece]], list[Piece]]:
+    """Pieces grouped by source, and the four-voice ones; remembered for the last list seen (planning a corpus
+    calls this once per clip with the same list)."""
+    if _POOLS and _POOLS[0][0] is pieces:
+        return _POOLS[0][1], _POOLS[0][2]
+    by_source: dict[str, list[Piece]] = {}
+    for piece in pieces:
+        by_source.setdefault(piece.source, []).append(piece)
+    four_voice = [p for p in pieces if len(p.voices) == 4]
+    _POOLS[:] = [(pieces, by_source, four_voice)]
+    return by_source, four_voice
+
+
 def choose_source(seed: int, index: int, pieces: list[Piece]) -> tuple[str, Piece | None, str]:
-    """(archetype, piece or None, split) of clip `index`: the split follows the piece (`is_heldout`); drums-only
-    clips have no piece and go to the held-out split with probability 0.05."""
+    """(archetype, piece or None, split) of clip `index`.
+
+    A piece is drawn by source first (`SOURCE_WEIGHTS`, renormalized over the sources present; a source not in
+    the table weighs as the mean) and then uniformly within it, so that the 1,000 Essen songs do not drown the rest.
+    The split follows the piece (`is_heldout`); drums-only clips have no piece and go to the held-out split with
+    probability 0.05.
+    """
     rng = np.random.default_rng([seed, index, 0])
     archetype = _weighted(rng, ARCHETYPES)
     if archetype == "drums":
         return archetype, None, "heldout" if rng.random() < DRUMS_HELDOUT_FRACTION else "train"
-    pool = [p for p in pieces if len(p.voices) == 4] if archetype == "chorale" else pieces
-    if not pool:
-        archetype, pool = "band", pieces
+    by_source, four_voice = _pools(pieces)
+    if archetype == "chorale" and four_voice:
+        pool = four_voice
+    else:
+        archetype = "band" if archetype == "chorale" else archetype
+        names = sorted(by_source)
+        default = float(np.mean(list(SOURCE_WEIGHTS.values())))
+        weights = np.array([SOURCE_WEIGHTS.get(n, default) for n in names])
+        pool = by_source[names[int(rng.choice(len(names), p=weights / weights.sum()))]]
     piece = pool[int(rng.integers(len(pool)))]
     return archetype, piece, "heldout" if is_heldout(piece.piece_id) else "train"
+
+
+def tempo_beat_quarters(piece: Piece) -> float:
+    """The note value the clip's BPM counts, in quarters: a dotted quarter in compound meters (6/8, 9/8, 6/4),
+    a half note in cut time (2/2), a quarter otherwise (so 4/2 or 3/1 chorales are not played at 300 quarters
+    per minute)."""
+    if abs(piece.beat_quarters - 1.5) < 1e-6 or abs(piece.beat_quarters - 3.0) < 1e-6:
+        return 1.5
+    if piece.time_signature == "2/2":
+        return 2.0
+    return 1.0
 
 
 def _excerpt(voice: list[list[float]], timeline: Timeline, length_q: float, shift: int) -> list[tuple[float, float, int]]:
@@ -212,7 +252,7 @@ def plan_clip(seed: int, index: int, pieces: list[Piece]) -> ClipPlan:
         start_q = 0.0
         length_q = 0.0
     else:
-        meter = Meter(piece.bar_quarters, piece.beat_quarters)
+        meter = Meter(piece.bar_quarters, tempo_beat_quarters(piece))
         signature = piece.time_signature
         window_q = CLIP_SECONDS * bpm * meter.beat_quarters / 60.0
         offsets = piece.measure_offsets or [0.0]
