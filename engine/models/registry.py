@@ -1,4 +1,10 @@
-"""Model names -> loaders. `load_model` caches one instance per (name, device)."""
+"""Model names -> loaders. `load_model` caches one instance per (name, device).
+
+Names: "builtin", "builtin-tiny", the diffusers models "stable-audio-open", "audioldm2-music", "musicldm" (from
+local weights only, see engine.models.adapters.resolve) and their random-weight "<name>-tiny" versions, or a path:
+a built-in weights file (.safetensors), a diffusers pipeline folder (read through its model_index.json), a Hugging
+Face cache folder, or an owner/repository id already in the local cache.
+"""
 
 from __future__ import annotations
 
@@ -36,6 +42,32 @@ def _builtin_tiny(device: torch.device) -> DiffusionModel:
 register("builtin", _builtin)
 register("builtin-tiny", _builtin_tiny)
 
+DIFFUSERS_MODELS = ("stable-audio-open", "audioldm2-music", "musicldm")
+
+
+def _diffusers_known(name: str) -> Loader:
+    """A released diffusers model, found in DITTO_BRIDGE_MODELS or the local Hugging Face cache (never downloaded)."""
+    def load(device: torch.device) -> DiffusionModel:
+        from engine.models.adapters.loading import load_adapter
+        from engine.models.adapters.resolve import resolve_known
+
+        return load_adapter(resolve_known(name), device)
+    return load
+
+
+def _diffusers_tiny(kind: str) -> Loader:
+    """The tiny random-weight version of a diffusers pipeline, built in code (checks the path without weights)."""
+    def load(device: torch.device) -> DiffusionModel:
+        from engine.models.adapters.tiny import tiny_adapter
+
+        return tiny_adapter(kind, text_encoders=True).to(device)
+    return load
+
+
+for _name in DIFFUSERS_MODELS:
+    register(_name, _diffusers_known(_name))
+    register(f"{_name}-tiny", _diffusers_tiny(_name))
+
 
 def model_names() -> list[str]:
     return sorted(_LOADERS)
@@ -58,6 +90,16 @@ def load_model(name: str = "builtin", device: torch.device | str | None = None) 
 
 def _path_loader(name: str) -> Loader:
     path = Path(name).expanduser()
+    if path.is_dir() or (name.count("/") == 1 and not path.exists() and not name.startswith((".", "/", "~"))):
+        from engine.models.adapters.resolve import resolve_path
+
+        folder = resolve_path(name)  # a pipeline folder, a cache repository folder or an owner/repository id
+
+        def load_folder(device: torch.device) -> DiffusionModel:
+            from engine.models.adapters.loading import load_adapter
+
+            return load_adapter(folder, device, name=name)
+        return load_folder
     if path.suffix == ".safetensors" and path.is_file():
         def load(device: torch.device) -> DiffusionModel:
             from engine.models.builtin.model import from_weights
@@ -65,5 +107,5 @@ def _path_loader(name: str) -> Loader:
 
             return from_weights(load_weights(path), name=str(path)).to(device)
         return load
-    raise ModelNotFoundError(f"model {name!r}: not a known model ({', '.join(model_names())}) and not a "
-                             "built-in weights file (.safetensors) on this disk")
+    raise ModelNotFoundError(f"model {name!r}: not a known model ({', '.join(model_names())}), not a built-in "
+                             "weights file (.safetensors) and not a diffusers pipeline folder on this disk")
