@@ -184,11 +184,16 @@ class Daemon:
             log.info("job %s cancelled before it started", job_id, extra={"job_id": job_id})
             return True
         if record.state in ("queued", "running") and self.worker.request_cancel(job_id):
-            if record.reply_to != reply_to:
-                self._cancel_requesters[job_id] = reply_to
-            return False
+            latest = self.queue.get(job_id)
+            if latest is not None and latest.state == "running":  # the worker answers once it has stopped
+                if record.reply_to != reply_to:
+                    self._cancel_requesters[job_id] = reply_to
+                return False
+            self.worker.forget_cancel(job_id)
         latest = self.queue.get(job_id)
-        error = RequestError(f"job {job_id} is already {latest.state if latest else record.state}; nothing to cancel")
+        state = latest.state if latest else record.state
+        error = RequestError(f"job {job_id} is already {state}; nothing to cancel" if state not in ("queued", "running")
+                             else f"job {job_id} is finishing; too late to cancel")
         error.job_id = job_id  # type: ignore[attr-defined]
         raise error
 
@@ -315,7 +320,10 @@ class Daemon:
         target = failed_dir / path.name
         if path.exists():
             shutil.move(str(path), target)
-        (failed_dir / f"{path.name}.error.txt").write_text(message + "\n", encoding="utf-8")
+        note = failed_dir / f"{path.name}.error.txt"
+        temp = failed_dir / f".{note.name}.tmp"
+        temp.write_text(message + "\n", encoding="utf-8")
+        os.replace(temp, note)
         log.warning("inbox job %s failed: %s", path.name, message)
 
     # ------------------------------------------------------------------------------------------------- MIDI

@@ -62,12 +62,19 @@ class Worker:
         self._wake.set()
 
     def request_cancel(self, job_id: str) -> bool:
-        """Ask the running job to stop; False if `job_id` is not the one running."""
+        """Ask a job that runs (or is being claimed right now) to stop at its next optimization step.
+
+        False when that job's outcome is already decided (too late to cancel).
+        """
         with self._lock:
-            if self._running != job_id or self._finishing:
+            if self._running == job_id and self._finishing:
                 return False
             self._cancel.add(job_id)
             return True
+
+    def forget_cancel(self, job_id: str) -> None:
+        with self._lock:
+            self._cancel.discard(job_id)
 
     @property
     def running(self) -> str | None:

@@ -85,7 +85,8 @@ def test_a_full_queue_answers_busy_and_keeps_serving(make_daemon):
     accepted, busy = [], None
     with OscPeer(daemon.address) as peer:
         for _ in range(5):
-            address, args = peer.request("/ditto/generate", dumps(LONG))
+            peer.send("/ditto/generate", dumps(LONG))
+            address, args = peer.wait_for(lambda a, _: a in ("/ditto/accepted", "/ditto/error"), 30)
             if address == "/ditto/error":
                 busy = args
                 break
