@@ -169,13 +169,16 @@ class StableAudioAdapter(DiffusersAdapter):
         return log_mel(mono.to(self.device), self.mel)
 
     def encode_audio(self, audio: torch.Tensor, sample_rate: int) -> torch.Tensor:
-        """Waveform `(batch, channels, samples)` -> the VAE posterior's mean `(batch, 64, frames)`."""
+        """Waveform `(batch, channels, samples)` -> the VAE posterior's mean `(batch, 64, frames)`, the latent of
+        `samples / rate` seconds (the clip is zero-padded to a whole number of latent frames)."""
         audio = audio.float()
         if sample_rate != self.info.sample_rate:
             audio = resample(audio, sample_rate, self.info.sample_rate)
         channels = self.info.audio_channels
         if audio.shape[1] != channels:
             audio = audio.mean(dim=1, keepdim=True).expand(-1, channels, -1)
+        frames = self.latent_shape(audio.shape[-1] / self.info.sample_rate)[-1]
+        audio = torch.nn.functional.pad(audio, (0, frames * self.hop - audio.shape[-1]))
         with torch.no_grad():
             return self.vae.encode(self._cast(audio.to(self.device))).latent_dist.mode().float()
 

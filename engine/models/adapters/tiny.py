@@ -1,8 +1,9 @@
 """Tiny random-weight versions of the three pipelines, built offline from configs in code.
 
 They have the real diffusers / transformers classes (StableAudioDiTModel, AutoencoderOobleck, AudioLDM2UNet2DConditionModel,
-AutoencoderKL, SpeechT5HifiGan, CLAP, T5, GPT-2) at toy sizes (the sizes diffusers' own pipeline tests use, with
-larger VAE / vocoder strides so a second of audio stays small), and tokenizers built in memory from a small word list
+AutoencoderKL, SpeechT5HifiGan, CLAP, T5, GPT-2) at toy sizes (the sizes diffusers' own pipeline tests use, with one
+layer per UNet block and larger VAE / vocoder strides so a second of audio stays small and fast on one CPU thread),
+and tokenizers built in memory from a small word list
 (unknown words map to <unk>). Audio is 8 kHz. They exercise every code path of the adapters (conditioning, guidance,
 sampling, differentiable decoding, save / load of a pipeline folder) in seconds on a CPU; their output is noise.
 """
@@ -71,7 +72,7 @@ def _vocoder():
 
     vocoder = SpeechT5HifiGan(SpeechT5HifiGanConfig(
         model_in_dim=TINY_VOCODER_BINS, sampling_rate=TINY_SAMPLE_RATE, upsample_initial_channel=16,
-        upsample_rates=[4, 4], upsample_kernel_sizes=[8, 8], resblock_kernel_sizes=[3, 7],
+        upsample_rates=[4, 8], upsample_kernel_sizes=[8, 16], resblock_kernel_sizes=[3, 7],
         resblock_dilation_sizes=[[1, 3, 5], [1, 3, 5]], normalize_before=False))
     # transformers draws these convolutions with std 0.01: a random vocoder then outputs ~1e-5, below the log-mel
     # floor, where the floor's clamp passes no gradient. PyTorch's default initialization gives audio near 0.1.
@@ -122,12 +123,12 @@ def tiny_stable_audio_pipeline(seed: int = 0):
 
 
 def tiny_audioldm2_pipeline(seed: int = 0):
-    """A complete `AudioLDM2Pipeline` with random weights: 4 latent channels, 8 mel bins, vocoder hop 16 at 8 kHz."""
+    """A complete `AudioLDM2Pipeline` with random weights: 4 latent channels, 8 mel bins, vocoder hop 32 at 8 kHz."""
     from diffusers import AudioLDM2Pipeline, AudioLDM2ProjectionModel, AudioLDM2UNet2DConditionModel
     from transformers import ClapFeatureExtractor, GPT2Config, GPT2Model, T5Config, T5EncoderModel
 
     torch.manual_seed(seed)
-    unet = AudioLDM2UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=2, sample_size=32,
+    unet = AudioLDM2UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=32,
                                          in_channels=4, out_channels=4,
                                          down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
                                          up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
@@ -152,7 +153,7 @@ def tiny_musicldm_pipeline(seed: int = 0):
     from transformers import ClapFeatureExtractor
 
     torch.manual_seed(seed)
-    unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=2, sample_size=32, in_channels=4,
+    unet = UNet2DConditionModel(block_out_channels=(32, 64), layers_per_block=1, sample_size=32, in_channels=4,
                                 out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
                                 up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=(32, 64),
                                 class_embed_type="simple_projection", projection_class_embeddings_input_dim=32,
