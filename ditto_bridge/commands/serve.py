@@ -77,18 +77,19 @@ def run(args: argparse.Namespace) -> int:
             os._exit(130)  # a second Ctrl-C: leave now; the queue recovers the job at the next start
         daemon.stop_event.set()
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
     try:
         daemon.start()
-    except BridgeError as error:
+    except (BridgeError, OSError) as error:
         log.error("%s", error)
         return 1
+    previous = {number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         while not daemon.wait(timeout=0.5):
             pass
         log.info("stopping (%s)", signal.Signals(signals_seen[0]).name if signals_seen else "stop requested")
     finally:
         daemon.stop()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     log.info("stopped")
     return 0
