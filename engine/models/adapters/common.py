@@ -120,10 +120,14 @@ def checkpoint_each(modules: Iterable[nn.Module], enabled: Callable[[], bool]) -
     one block's activations at a time. The module's parameters and state dict are unchanged.
     """
     for module in modules:
+        if hasattr(module, "_checkpoint_enabled"):  # wrapped before (a second adapter on the same networks)
+            module._checkpoint_enabled = enabled
+            continue
+        module._checkpoint_enabled = enabled
         original = module.forward
 
-        def forward(*args, _original=original, **kwargs):
-            if enabled() and torch.is_grad_enabled():
+        def forward(*args, _module=module, _original=original, **kwargs):
+            if _module._checkpoint_enabled() and torch.is_grad_enabled():
                 return checkpoint(_original, *args, use_reentrant=False, **kwargs)
             return _original(*args, **kwargs)
 
