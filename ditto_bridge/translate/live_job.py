@@ -12,8 +12,8 @@ Time origins, per task (beats are the clip's own for clip tasks, the song's othe
 * ``structure``: locators are song positions; output 0 s is ``range.start``.
 * ``inpaint``: the gap is ``range`` (default: the clip's loop brace), centred in a window of ``length_bars``
   cut from the clip and kept inside the audio file.
-* ``continue``: output 0 s is ``range.end - overlap_beats`` (range default: the clip's markers); the first
-  ``overlap`` seconds repeat the clip's end.
+* ``continue``: output 0 s is ``range.end - overlap_beats`` (range default: the clip's start and end markers,
+  so the clip is continued after its end); the first ``overlap`` seconds repeat the clip's end.
 * ``loop``: with clip audio, a bridge of ``length_bars`` from the end of ``range`` back into its start, starting
   at ``range.end - overlap``. Without audio (a MIDI clip or none), a new loop of ``length_bars`` that loops
   seamlessly; it is rendered one overlap longer and the WAV is cut to whole bars.
@@ -239,7 +239,8 @@ def translate_live_job(data: Mapping[str, Any], ctx: TranslateContext, job_id: s
             placement["start"] = _range(range_raw, None, "beats")[0] if range_raw else 0.0
         else:
             assert clip is not None
-            start, end = _range(range_raw, clip_raw, clip.unit)
+            markers = ("start_marker", "end_marker") if task == "continue" else ("loop_start", "loop_end")
+            start, end = _range(range_raw, clip_raw, clip.unit, markers)
             control, window, origin = _clip_task(task, clip, start, end, overlap_beats, duration, song)
             ref_path = ctx.reference_dir / f"{job_id}-{task}.wav"
             render_window(window, ref_path)
@@ -275,15 +276,15 @@ def translate_live_job(data: Mapping[str, Any], ctx: TranslateContext, job_id: s
     return Translation(_json_form(engine_job), output, tuple(references), request_id)
 
 
-def _range(range_raw: Mapping[str, Any] | None, clip_raw: Mapping[str, Any] | None, unit: str
-           ) -> tuple[float, float]:
-    """``(start, end)`` of the selection in `unit`; without a range, the clip's loop brace."""
+def _range(range_raw: Mapping[str, Any] | None, clip_raw: Mapping[str, Any] | None, unit: str,
+           default: tuple[str, str] = ("loop_start", "loop_end")) -> tuple[float, float]:
+    """``(start, end)`` of the selection in `unit`; without a range, the clip's `default` pair (its loop brace)."""
     if range_raw is None:
         if clip_raw is None:
             raise fields.fail("range", "is required for this task (or send the clip's loop brace)")
-        start = fields.get_number(clip_raw, "loop_start", "clip")
-        end = fields.get_number(clip_raw, "loop_end", "clip")
-        where = "clip.loop_end"
+        start = fields.get_number(clip_raw, default[0], "clip")
+        end = fields.get_number(clip_raw, default[1], "clip")
+        where = f"clip.{default[1]}"
     else:
         given = fields.get_string(range_raw, "unit", "range", unit, choices=("beats", "seconds"))
         if given != unit:

@@ -178,3 +178,15 @@ def test_an_engine_job_in_seconds_passes_through_validated(ctx):
 def test_json_text_is_parsed_strictly(text, fragment):
     with pytest.raises(RequestError, match=fragment):
         parse_json_text(text)
+
+
+def test_without_a_range_continue_goes_on_after_the_clips_end_marker(ctx):
+    clip = ramp_clip(ctx.audio_roots[0])
+    live = {"task": "continue", "song": song(120.0), "length_bars": 2, "overlap_beats": 2,
+            "clip": {"file_path": str(clip), "is_audio_clip": True, "warping": False, "loop_start": 1.0,
+                     "loop_end": 2.0, "start_marker": 0.0, "end_marker": 10.0}}
+    t = translate_request(live, ctx, "jobD")
+    # unwarped: positions in seconds; 2 beats at 120 BPM = 1 s of overlap before the end marker at 10 s
+    assert t.output.placement["axis"] == "clip_seconds" and t.output.placement["start"] == pytest.approx(9.0)
+    reference, _ = sf.read(t.job["controls"][0]["reference"], dtype="float64")
+    assert reference[-1] * 100 == pytest.approx(10.0 - 1 / RATE, abs=1e-6)
