@@ -1,5 +1,7 @@
+import sys
 from pathlib import Path
 
+import platformdirs
 import pytest
 
 from ditto_bridge.config import Config, default_config_path, load_config
@@ -16,7 +18,12 @@ def test_flags_override_the_file_which_overrides_the_defaults(tmp_path):
     assert config.inbox == (tmp_path / "d" / "inbox").resolve()  # derived from data_dir
 
 
-def test_the_standard_file_lives_in_the_platform_config_folder(tmp_path, monkeypatch):
+def test_the_standard_file_is_in_the_platforms_config_folder():
+    assert default_config_path() == platformdirs.user_config_path("ditto-bridge") / "config.toml"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="XDG_CONFIG_HOME moves the folder on Linux only")
+def test_the_standard_file_is_read_when_present(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     assert default_config_path() == tmp_path / "ditto-bridge" / "config.toml"
     default_config_path().parent.mkdir(parents=True)
