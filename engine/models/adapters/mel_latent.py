@@ -86,7 +86,8 @@ class MelLatentAdapter(DiffusersAdapter):
         return self.vocoder(mel.squeeze(1)).float()
 
     def decode_mel(self, latent: torch.Tensor) -> torch.Tensor:
-        """Differentiable: latent -> waveform (VAE and vocoder blocks checkpointed) -> log-mel `(batch, n_mels, frames)`."""
+        """Differentiable: latent -> waveform (VAE and vocoder blocks checkpointed) -> log-mel
+        `(batch, n_mels, frames)`."""
         return log_mel(self._decode(latent), self.mel)
 
     def decode_audio(self, latent: torch.Tensor) -> torch.Tensor:

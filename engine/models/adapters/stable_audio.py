@@ -155,7 +155,8 @@ class StableAudioAdapter(DiffusersAdapter):
         return self.vae.decode(self._cast(latent)).sample.float()
 
     def decode_mel(self, latent: torch.Tensor) -> torch.Tensor:
-        """Differentiable: latent -> stereo audio (VAE, blocks checkpointed) -> mono -> log-mel `(batch, n_mels, frames)`."""
+        """Differentiable: latent -> stereo audio (VAE, blocks checkpointed) -> mono -> log-mel
+        `(batch, n_mels, frames)`."""
         return log_mel(to_mono(self._decode(latent)), self.mel)
 
     def decode_audio(self, latent: torch.Tensor) -> torch.Tensor:
@@ -186,7 +187,9 @@ class StableAudioAdapter(DiffusersAdapter):
 def prompt_hidden_width(adapter: StableAudioAdapter) -> int:
     """Width of the T5 states the projection model takes (for building precomputed embeddings)."""
     projection = adapter.projection_model.text_projection
-    return projection.in_features if isinstance(projection, nn.Linear) else adapter.projection_model.config.conditioning_dim
+    if isinstance(projection, nn.Linear):
+        return projection.in_features
+    return adapter.projection_model.config.conditioning_dim
 
 
 __all__: Sequence[str] = ("StableAudioAdapter", "StableAudioTextEncoder", "STABLE_AUDIO_MEL", "v_diffusion_betas",

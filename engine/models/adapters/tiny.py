@@ -1,11 +1,11 @@
 """Tiny random-weight versions of the three pipelines, built offline from configs in code.
 
-They have the real diffusers / transformers classes (StableAudioDiTModel, AutoencoderOobleck, AudioLDM2UNet2DConditionModel,
-AutoencoderKL, SpeechT5HifiGan, CLAP, T5, GPT-2) at toy sizes (the sizes diffusers' own pipeline tests use, with one
-layer per UNet block and larger VAE / vocoder strides so a second of audio stays small and fast on one CPU thread),
-and tokenizers built in memory from a small word list
-(unknown words map to <unk>). Audio is 8 kHz. They exercise every code path of the adapters (conditioning, guidance,
-sampling, differentiable decoding, save / load of a pipeline folder) in seconds on a CPU; their output is noise.
+They have the real diffusers / transformers classes (StableAudioDiTModel, AutoencoderOobleck,
+AudioLDM2UNet2DConditionModel, AutoencoderKL, SpeechT5HifiGan, CLAP, T5, GPT-2) at toy sizes (the sizes diffusers'
+own pipeline tests use, with one layer per UNet block and larger VAE / vocoder strides, so that a second of audio
+stays small and fast on one CPU thread), and tokenizers built in memory from a small word list (unknown words map to
+<unk>). Audio is 8 kHz. They exercise every code path of the adapters (conditioning, guidance, sampling,
+differentiable decoding, save / load of a pipeline folder) in seconds on a CPU; their output is noise.
 """
 
 from __future__ import annotations
