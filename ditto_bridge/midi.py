@@ -195,9 +195,11 @@ def _backend() -> Any:
     from ditto_bridge.errors import MidiUnavailableError
 
     try:
-        import mido
-        import rtmidi  # noqa: F401 - mido's backend needs it; import here for a clear message
+        import importlib
 
+        import mido
+
+        importlib.import_module("rtmidi")  # mido's backend needs it; imported here for a clear message
         return mido.Backend("mido.backends.rtmidi", load=True)
     except ImportError as error:
         raise MidiUnavailableError(f"no MIDI backend: python-rtmidi is not installed ({error}); "

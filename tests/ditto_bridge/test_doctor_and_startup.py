@@ -35,7 +35,7 @@ def test_doctor_fails_when_the_port_is_taken(tmp_path, capsys):
         status = main(["doctor", *flags(tmp_path, "--port", str(port), "--skip-model")])
     out = capsys.readouterr().out
     assert status == 1
-    assert f"FAIL  OSC port" in out and "is ditto-bridge already running?" in out
+    assert "FAIL  OSC port" in out and "is ditto-bridge already running?" in out
 
 
 def test_doctor_fails_on_a_bad_config_value(tmp_path, capsys):
