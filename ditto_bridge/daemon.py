@@ -248,13 +248,16 @@ class Daemon:
     # -------------------------------------------------------------------------------------------- job files
     def _submit_file(self, text: str, reply_to: Address) -> str:
         inbox = Path(self.config.inbox)
-        path = checked_file(text, "/ditto/generate", [inbox], base=inbox, suffixes=(".json",))
         with self._submit_lock:
-            if path in self._claimed:  # the watcher took it first: same job, and this sender hears of it
-                job_id = self._claimed[path]
-                assert self.queue is not None
-                self.queue.set_reply(job_id, reply_to)
-                return job_id
+            if "\x00" not in text:
+                given = Path(text).expanduser()
+                given = (given if given.is_absolute() else inbox / given).resolve()
+                if given in self._claimed:  # the watcher took it first: same job, and this sender hears of it
+                    job_id = self._claimed[given]
+                    assert self.queue is not None
+                    self.queue.set_reply(job_id, reply_to)
+                    return job_id
+            path = checked_file(text, "/ditto/generate", [inbox], base=inbox, suffixes=(".json",))
             data = self._read_job_file(path)
             taken = self._claim(path)
             try:
@@ -279,6 +282,7 @@ class Daemon:
             return f"waiting for {', '.join(p.name for p in missing[:3])}"
         if not all_settled(needed, self.config.settle_seconds):
             return "waiting for referenced files to finish writing"
+        path = path.resolve()
         with self._submit_lock:
             if not path.exists() or path in self._claimed:
                 return True

@@ -181,6 +181,17 @@ def test_generate_accepts_the_path_of_a_job_file_in_the_inbox_only(make_daemon, 
         assert "outside the allowed folders" in args[1]
 
 
+def test_a_path_sent_after_the_watcher_took_the_file_gets_the_same_job(make_daemon):
+    daemon = make_daemon()
+    inbox = Path(daemon.config.inbox)
+    write_json(inbox / "race.json", live_job(name="race"))
+    wait_until(lambda: list((inbox / "taken").glob("race-*.json")))
+    watcher_id = next((inbox / "taken").glob("race-*.json")).stem.split("-", 1)[1]
+    with OscPeer(daemon.address) as peer:
+        assert peer.request("/ditto/generate", "race.json", reply="/ditto/accepted")[1] == [watcher_id]
+        assert peer.request("/ditto/job", watcher_id, reply="/ditto/job")[1][1] in ("queued", "running", "done")
+
+
 def test_without_a_midi_backend_the_daemon_says_so_and_played_notes_still_make_a_job(make_daemon):
     daemon = make_daemon(midi_in="ditto-test")
     assert daemon.midi_status.startswith("unavailable") and "OSC keeps working" in daemon.midi_status
