@@ -227,4 +227,4 @@ def open_input(name: str, *, virtual: bool, callback: Callable[[Any], None]) -> 
 
 
 def _one_line(error: BaseException) -> str:
-    return (str(error).splitlines() or [type(error).__name__])[0][:200]
+    return (str(error).splitlines() or [type(error).__name__])[0][:200].rstrip(". ")
