@@ -62,6 +62,18 @@ def test_a_job_runs_and_its_wav_appears_in_the_outbox(make_daemon):
         assert peer.request("/ditto/job", job_id, reply="/ditto/job")[1] == [job_id, "done", str(wav)]
 
 
+def test_a_seamless_loop_is_written_without_its_overlap_tail(make_daemon):
+    daemon = make_daemon()
+    with OscPeer(daemon.address) as peer:
+        peer.request("/ditto/generate", dumps(live_job(task="loop", overlap_beats=1)), reply="/ditto/accepted")
+        address, args = peer.wait_for(done_or_error, 60)
+    assert address == "/ditto/done", args
+    # rendered 1 bar + 1 beat at 240 BPM (1.25 s); the WAV holds the bar: 1 s at 44.1 kHz
+    assert sf.info(args[1]).frames == 44100
+    sidecar = json.loads(Path(args[1]).with_suffix(".json").read_text())
+    assert sidecar["job"]["duration"] == 1.25 and sidecar["job"]["controls"][0]["overlap"] == 0.25
+
+
 def test_cancelling_a_waiting_and_a_running_job(make_daemon):
     daemon = make_daemon()
     with OscPeer(daemon.address) as peer:
