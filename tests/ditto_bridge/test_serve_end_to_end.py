@@ -158,6 +158,12 @@ def invalid_jobs(outside: Path) -> list[dict]:
     jobs.append({**VALID, "task": "structure", "cue_points": [{"name": "A", "time": 0}]})
     jobs.append({**VALID, "task": "structure", "cue_points": [{"name": "A", "time": "x"}]})
     jobs.append({k: v for k, v in VALID.items() if k != "song"})
+    # jobs in seconds (the engine's form) are checked as strictly
+    for reference in ("/etc/passwd", "../../etc/passwd", str(outside)):
+        jobs.append({"duration": 1.0, "controls": [{"type": "inpaint", "reference": reference, "gap": [0, 0.5]}]})
+    jobs.append({"duration": -1.0})
+    jobs.append({"duration": 1.0, "controls": [{"type": "intensity", "times": [0, 1], "db": [-10, 1e300]}]})
+    jobs.append({"duration": 1.0, "model": "../../weights.safetensors"})
     return jobs
 
 
