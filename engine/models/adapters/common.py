@@ -178,10 +178,10 @@ class DiffusersAdapter(DiffusionModel):
                                   guidance_scale: float = 1.0, batch: int = 1) -> Conditioning:
         """Conditioning from precomputed prompt embeddings (batch 1, expanded to `batch`).
 
-        Guidance is on when `guidance_scale > 1` (the pipelines' rule); its unconditional branch is `negative`, or
-        zeros for models whose pipeline uses zeros.
+        Guidance is on unless `guidance_scale` is 0 or 1 (the engine's rule, as for the built-in model); its
+        unconditional branch is `negative`, or zeros for models whose pipeline uses zeros.
         """
-        guided = guidance_scale > 1.0
+        guided = guidance_scale not in (0.0, 1.0)
         with torch.no_grad():
             cond = self.prepare(expand_batch(self._to_device(embeddings), batch))
             uncond = None
@@ -203,7 +203,7 @@ class DiffusersAdapter(DiffusionModel):
         if self.prompt_encoder is None:
             raise JobError(f"prompt: {self.info.name} has no text encoder and no precomputed prompts; load it "
                            "from a complete pipeline folder or give it precomputed embeddings")
-        needs_negative = guidance_scale > 1.0 and not self.zero_unconditional
+        needs_negative = guidance_scale not in (0.0, 1.0) and not self.zero_unconditional
         with torch.no_grad():
             cond, negative = self.prompt_encoder(text, negative=needs_negative)
         return self.condition_from_embeddings(cond, negative, guidance_scale=guidance_scale, batch=batch)

@@ -25,6 +25,7 @@ from torch import nn
 
 from engine.audio.mel import MelSpec, log_mel
 from engine.audio.resample import resample, to_mono
+from engine.errors import JobError
 from engine.models.adapters.common import (DiffusersAdapter, Embeddings, PromptEncoder, checkpoint_each,
                                           mel_for_rate)
 from engine.models.base import ModelInfo
@@ -111,7 +112,15 @@ class StableAudioAdapter(DiffusersAdapter):
         return cls(pipe.transformer, pipe.vae, pipe.projection_model, prompt_encoder=encoder, **kwargs)
 
     # ---- shapes
+    @property
+    def max_seconds(self) -> float:
+        """The model's training window: `sample_size` latent frames (1024, ~47.55 s for the released model)."""
+        return float(self.transformer.config.sample_size) * self.hop / self.info.sample_rate
+
     def latent_shape(self, seconds: float) -> tuple[int, ...]:
+        if seconds > self.max_seconds + 1e-6:
+            raise JobError(f"duration: {seconds:g} s is longer than {self.info.name}'s window of "
+                           f"{self.max_seconds:.2f} s")
         frames = max(1, math.ceil(seconds * self.info.sample_rate / self.hop - 1e-9))
         return (int(self.vae.config.decoder_input_channels), frames)
 

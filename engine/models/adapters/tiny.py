@@ -98,13 +98,14 @@ def _eval(pipe):
 
 
 def tiny_stable_audio_pipeline(seed: int = 0):
-    """A complete `StableAudioPipeline` with random weights: 3 latent channels, VAE hop 64 at 8 kHz, stereo."""
+    """A complete `StableAudioPipeline` with random weights: 3 latent channels, VAE hop 64 at 8 kHz, stereo, a
+    window of 1024 latent frames (8.2 s)."""
     from diffusers import (AutoencoderOobleck, EDMDPMSolverMultistepScheduler, StableAudioDiTModel,
                            StableAudioPipeline, StableAudioProjectionModel)
     from transformers import T5Config, T5EncoderModel
 
     torch.manual_seed(seed)
-    transformer = StableAudioDiTModel(sample_size=4, in_channels=3, num_layers=2, attention_head_dim=4,
+    transformer = StableAudioDiTModel(sample_size=1024, in_channels=3, num_layers=2, attention_head_dim=4,
                                       num_attention_heads=4, num_key_value_attention_heads=2, out_channels=3,
                                       cross_attention_dim=4, time_proj_dim=8, global_states_input_dim=8,
                                       cross_attention_input_dim=4)

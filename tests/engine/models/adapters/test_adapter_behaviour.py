@@ -165,3 +165,17 @@ def test_audioldm2_pads_t5_states_of_different_lengths_for_guidance(tiny_adapter
     with torch.no_grad():
         out = model.guided(torch.cat([_noise(model)] * 2), torch.tensor([500, 500]), conditioning)
     assert torch.isfinite(out).all()
+
+
+def test_stable_audio_refuses_clips_longer_than_its_window(tiny_adapters):
+    model = tiny_adapters["stable-audio-open"]
+    assert model.max_seconds == pytest.approx(1024 * 64 / 8000)
+    assert model.latent_shape(model.max_seconds) == (3, 1024)
+    with pytest.raises(JobError, match="duration: 9 s is longer than stable-audio-open-tiny's window of 8.19 s"):
+        model.latent_shape(9.0)
+
+
+@pytest.mark.parametrize("scale, guided", [(0.0, False), (0.5, True), (1.0, False), (4.0, True)])
+def test_guidance_is_off_only_at_scales_0_and_1(scale, guided, tiny_adapters):
+    assert (tiny_adapters["musicldm"].condition(prompt="calm ambient pad", guidance_scale=scale).uncond
+            is not None) == guided

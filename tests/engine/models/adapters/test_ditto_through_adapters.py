@@ -2,10 +2,10 @@
 the gradient of a control loss reaches x_T through the engine's checkpointed sampler and the adapters' decoders.
 
 The tiny pipelines have random weights and normalization layers, so the output level they can reach from x_T is
-narrow: the losses fall by 10-40 % in 8 steps (measured when the test was written: Stable Audio intensity 0.61,
-outpaint 0.79; AudioLDM2 0.79 / 0.80; MusicLDM 0.89 / 0.90 of the first loss). Runs are deterministic (seeded
-weights, seeded x_T, DDIM eta 0), so the thresholds below, set between those figures and 1, hold on every run; a
-broken gradient path (a detached decoder, a clamped scheduler) leaves the loss where it started.
+narrow: the losses fall by 10-40 % in 6 steps (measured when the test was written, lowest loss / first loss:
+Stable Audio intensity 0.62, outpaint 0.80; AudioLDM2 0.81 / 0.81; MusicLDM 0.91 / 0.91). Runs are deterministic
+(seeded weights, seeded x_T, DDIM eta 0), so the thresholds below, set between those figures and 1, hold on every
+run; a broken gradient path (a detached decoder, a clamped scheduler) leaves the loss where it started.
 """
 
 import pytest
@@ -27,7 +27,7 @@ LOSS_RATIO = {("stable-audio-open", "intensity"): 0.8, ("stable-audio-open", "ou
 
 def _job(control: dict, **extra) -> Job:
     return Job.from_dict({"duration": DURATION, "prompt": "calm ambient pad", "guidance_scale": 1.0,
-                          "sampler": {"steps": 3}, "optimizer": {"steps": 8, "lr": 0.5, "early_stop": False},
+                          "sampler": {"steps": 3}, "optimizer": {"steps": 6, "lr": 0.5, "early_stop": False},
                           "controls": [control], **extra})
 
 
@@ -39,7 +39,7 @@ def test_ditto_steps_lower_the_control_loss(kind, control_type, tiny_adapters, r
                                                              "overlap": 0.25}
     result = generate(_job(control), model=model)
     losses = [entry["total"] for entry in result.loss_history]
-    assert len(losses) == 9 and all(torch.isfinite(torch.tensor(losses)))
+    assert len(losses) == 7 and all(torch.isfinite(torch.tensor(losses)))
     assert min(losses) < LOSS_RATIO[kind, control_type] * losses[0]
     assert sum(losses[-3:]) / 3 < losses[0]
     samples = int(round(DURATION * model.info.sample_rate))
