@@ -84,6 +84,8 @@ class Worker:
         """Stop after the current optimization step (the running job is persisted); False if it did not end."""
         self._stop.set()
         self._wake.set()
+        if not self.ready.is_set():
+            return True  # still importing the engine: no job runs, nothing to persist, no need to wait
         self._thread.join(timeout=timeout)
         return not self._thread.is_alive()
 

@@ -88,7 +88,7 @@ def test_sigkill_with_jobs_queued_and_running_loses_nothing_and_leaves_no_partia
     first = DaemonProcess(tmp_path)
     try:
         with OscPeer(first.address) as peer:
-            running_job = {"task": "generate", "name": "long", "steps": 20, "intensity": CURVE, **ONE_SECOND}
+            running_job = {"task": "generate", "name": "long", "steps": 12, "intensity": CURVE, **ONE_SECOND}
             _, (long_id,) = peer.request("/ditto/generate", json.dumps(running_job), reply="/ditto/accepted")
             queued_ids = [peer.request("/ditto/generate", json.dumps({"task": "generate", "name": f"q{i}", "steps": 2,
                                                                        "intensity": CURVE, **ONE_SECOND}),
