@@ -1,7 +1,7 @@
 """The paper's evaluation re-run on our model: DITTO beside its baselines, every number from output audio.
 
     python benchmarks/evaluate.py                      # full-size built-in model; writes docs/RESULTS.md
-    python benchmarks/evaluate.py --quick              # builtin-tiny, 1 item per cell, prints only (smoke run)
+    python benchmarks/evaluate.py --quick              # builtin-tiny, 1 item per cell, fast Griffin-Lim, prints only
     python benchmarks/evaluate.py --model builtin --n 3 --k 20 --tasks intensity melody
 
 The default run (N = 2 items per cell, DDIM T = 10, K = 10 optimization steps, 15 for melody) is sized for about
@@ -38,7 +38,8 @@ def config_from(args: argparse.Namespace) -> RunConfig:
     if args.quick:
         config = RunConfig(model=args.model if args.model != "builtin" else "builtin-tiny", n=1, n_uncontrolled=2,
                            sampler_steps=4, optimizer_steps={t: 3 for t in TASKS}, tasks=tuple(args.tasks),
-                           device=args.device, reference_dir=Path(args.references))
+                           device=args.device, reference_dir=Path(args.references), fd_references=6,
+                           vocoder="griffinlim-fast")
     overrides = {}
     if args.n is not None:
         overrides["n"] = args.n

@@ -139,7 +139,7 @@ def settings_line(result: RunResult) -> str:
             f"{c.sampler_steps} for every method (the paper: T = 20); optimization steps K: {steps} (the paper: 70, "
             f"150 for melody and structure); Adam lr {lr}; DOODL clip scaled likewise; guidance scale "
             f"{c.guidance_scale:g}, tags {list(c.tags) or 'none'}; uncontrolled pool for FD-mel: {c.n_uncontrolled} "
-            f"clips; one model call {result.forward_seconds * 1000:.0f} ms; run time {result.elapsed / 60:.1f} min.")
+            f"clips; audio: {'the model decoder' if c.vocoder is None else c.vocoder + ' (smoke run)'}; one model call {result.forward_seconds * 1000:.0f} ms; run time {result.elapsed / 60:.1f} min.")
 
 
 def markdown(result: RunResult) -> str:

@@ -62,7 +62,10 @@ class EvaluationError(EngineError):
 @dataclass(frozen=True)
 class RunConfig:
     """What one evaluation run does. `optimizer_steps` per task; `lr` None means budget-matched: the paper's
-    lr 5e-3 scaled by 70 / K so that K steps may travel as far as the paper's 70 (DOODL's clip likewise)."""
+    lr 5e-3 scaled by 70 / K so that K steps may travel as far as the paper's 70 (DOODL's clip likewise).
+    `fd_references`: how many reference clips form FD-mel's real-music set (None: all). `vocoder`: None decodes
+    with the model's own `decode_audio`; "griffinlim-fast" (smoke runs only) vocodes the model's mel with 8
+    Griffin-Lim iterations."""
 
     model: str = "builtin"
     n: int = 2
@@ -77,6 +80,12 @@ class RunConfig:
     tasks: tuple[str, ...] = TASKS
     reference_dir: Path = Path("/tmp/ditto-eval-references")
     device: str | None = None
+    fd_references: int | None = None
+    vocoder: str | None = None
+
+    def validate_vocoder(self) -> None:
+        if self.vocoder not in (None, "griffinlim-fast"):
+            raise EvaluationError(f"vocoder {self.vocoder!r}: None (the model's own decoder) or 'griffinlim-fast'")
 
     def steps_for(self, task: str) -> int:
         return int(self.optimizer_steps.get(task, 10))
@@ -245,11 +254,22 @@ def run_method(method: str, task: str, model: DiffusionModel, job: Job, x_T: tor
     raise EvaluationError(f"unknown method {method!r}")
 
 
-def decode(model: DiffusionModel, latent: torch.Tensor, duration: float) -> np.ndarray:
-    """Mono output audio `(samples,)` of one latent, trimmed to `duration`."""
+def fast_vocoder():
+    """Griffin-Lim with 8 phase iterations and 10 mel-inversion iterations: a smoke run's stand-in decoder."""
+    from engine.audio.griffinlim import GriffinLimConfig, GriffinLimVocoder
+
+    return GriffinLimVocoder(GriffinLimConfig(n_iter=8, nnls_iter=10))
+
+
+def decode(model: DiffusionModel, latent: torch.Tensor, duration: float, vocoder=None) -> np.ndarray:
+    """Mono output audio `(samples,)` of one latent, trimmed to `duration`: the model's own decoder, or
+    `vocoder` applied to the model's mel."""
     with torch.no_grad():
-        audio = model.decode_audio(latent).float().cpu().numpy()[0]
-    return audio.mean(axis=0)[: int(round(duration * model.info.sample_rate))]
+        if vocoder is None:
+            audio = model.decode_audio(latent).float().cpu().numpy()[0].mean(axis=0)
+        else:
+            audio = vocoder(model.decode_mel(latent).float()).clamp(-1, 1).cpu().numpy()[0]
+    return audio[: int(round(duration * model.info.sample_rate))]
 
 
 # ----------------------------------------------------------------------------------------------- metrics
@@ -335,6 +355,8 @@ def run(config: RunConfig, *, model: DiffusionModel | None = None, evalset: Eval
     start = time.perf_counter()
     evalset = evalset or load_evalset()
     config.validate(evalset)
+    config.validate_vocoder()
+    vocoder = fast_vocoder() if config.vocoder == "griffinlim-fast" else None
     model = model or load_model(config.model, config.device)
     sample_rate = model.info.sample_rate
     conditioning = model.condition(tags=config.tags, guidance_scale=config.guidance_scale, batch=1)
@@ -343,7 +365,11 @@ def run(config: RunConfig, *, model: DiffusionModel | None = None, evalset: Eval
     progress(f"model {model.info.name} ({model.info.description}); one model call {forward * 1000:.0f} ms; about "
              f"{calls} calls planned, roughly {calls * forward / 60:.1f} min of model time plus vocoding")
 
-    references = render_references(evalset, config.reference_dir)
+    all_names = [clip.name for clip in evalset.references]
+    real_names = all_names[: config.fd_references]
+    needed = set(real_names) | {getattr(evalset, task)[k].reference for task in config.tasks
+                                if task in ("inpaint", "outpaint", "loop") for k in range(config.n)}
+    references = render_references(evalset, config.reference_dir, names=sorted(needed))
     reference_audio = {}
     for name, path in references.items():
         audio, rate = read_audio(path)
@@ -357,7 +383,7 @@ def run(config: RunConfig, *, model: DiffusionModel | None = None, evalset: Eval
         with torch.no_grad():
             latent = sample(model, initial_noise(model, evalset.duration, seed), conditioning,
                             SamplerSettings("ddim", config.sampler_steps, 0.0, seed, False))
-        audio = decode(model, latent, evalset.duration)
+        audio = decode(model, latent, evalset.duration, vocoder)
         uncontrolled[k] = (audio, time.perf_counter() - t0)
     progress(f"uncontrolled samples: {len(uncontrolled)}")
 
@@ -372,7 +398,7 @@ def run(config: RunConfig, *, model: DiffusionModel | None = None, evalset: Eval
                 else:
                     output = run_method(method, task, model, job, x_T, config)
                     t0 = time.perf_counter()
-                    audio = decode(model, output.latent, job.duration)
+                    audio = decode(model, output.latent, job.duration, vocoder)
                     output.seconds += time.perf_counter() - t0
                 values, curve = task_metrics(task, audio, sample_rate, job, model, reference_audio, transcriber)
                 target = build_controls(job, model)[0].target_db.numpy() if task == "intensity" else None
@@ -382,7 +408,7 @@ def run(config: RunConfig, *, model: DiffusionModel | None = None, evalset: Eval
                 progress(f"{task:9s} {job.name:22s} {METHOD_NAMES[method]:14s} "
                          + " ".join(f"{k}={v:.4g}" for k, v in values.items()) + f"  ({output.seconds:.1f} s)")
 
-    real = embed_set(list(reference_audio.values()), sample_rate, spec=model.mel)
+    real = embed_set([reference_audio[name] for name in real_names], sample_rate, spec=model.mel)
     free = embed_set([uncontrolled[k][0] for k in sorted(uncontrolled)], sample_rate, spec=model.mel)
     fd = {}
     for task in config.tasks:
