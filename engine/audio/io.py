@@ -40,6 +40,7 @@ def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
     os.close(fd)
     try:
         sf.write(tmp, np.clip(audio, -1, 1).T, sample_rate, subtype="PCM_24")
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -56,6 +56,7 @@ def save_weights(path: Path, weights: BuiltinWeights) -> None:
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata=metadata)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
