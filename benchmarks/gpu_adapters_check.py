@@ -4,7 +4,7 @@ compute dtype, with and without checkpointing; peak memory, memory kept for back
     python benchmarks/gpu_adapters_check.py --device cuda --dtype bf16                 # the three tiny pipelines
     python benchmarks/gpu_adapters_check.py --device cuda --dtype bf16 --full-stable-audio --seconds 10
     python benchmarks/gpu_adapters_check.py --device cpu --dtype float32 --seconds 1   # does the script run?
-    python benchmarks/gpu_adapters_check.py --update-doc results.json                  # results -> docs/MODELS.md
+    python benchmarks/gpu_adapters_check.py --update-doc tiny.json full.json           # results -> docs/MODELS.md
 
 One optimization step = sample x_T -> x_0 with the engine's sampler (DDIM, classifier-free guidance on), decode to
 log-mel through the adapter, intensity loss, backward to x_T, one Adam update. "Checkpointing on" checkpoints every
@@ -161,10 +161,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kinds", default="stable-audio-open,audioldm2-music,musicldm", help="tiny pipelines to check")
     parser.add_argument("--full-stable-audio", action="store_true", help="also the released Stable Audio architecture")
     parser.add_argument("--json", type=Path, help="write the results here")
-    parser.add_argument("--update-doc", type=Path, metavar="JSON", help="only write JSON results into docs/MODELS.md")
+    parser.add_argument("--update-doc", type=Path, nargs="+", metavar="JSON",
+                        help="only write these JSON results (rows merged) into docs/MODELS.md")
     args = parser.parse_args(argv)
     if args.update_doc:
-        update_doc(json.loads(args.update_doc.read_text()))
+        results = [json.loads(path.read_text()) for path in args.update_doc]
+        update_doc({**results[0], "rows": [row for result in results for row in result["rows"]]})
         return 0
 
     from engine.device import pick_device

@@ -101,7 +101,11 @@ def load_adapter(folder: PipelineFolder, device: torch.device | str, *, dtype: s
     device = torch.device(device)
     compute_dtype = pick_compute_dtype(device, dtype)
     pipe = load_pipeline(folder, compute_dtype)
-    adapter = adapter_from_pipeline(pipe, folder.model, compute_dtype=compute_dtype, name=name or folder.model,
-                                    source=str(folder.path), **kwargs)
+    try:
+        adapter = adapter_from_pipeline(pipe, folder.model, compute_dtype=compute_dtype, name=name or folder.model,
+                                        source=str(folder.path), **kwargs)
+    except (ValueError, AttributeError, KeyError) as error:
+        raise ModelLoadError(f"{folder.path}: the {folder.pipeline_class} components do not fit the {folder.model} "
+                             f"adapter ({error})") from error
     logger.info("loaded %s from %s on %s (%s)", folder.model, folder.path, device, compute_dtype)
     return adapter.to(device)
