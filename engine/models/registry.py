@@ -90,7 +90,9 @@ def load_model(name: str = "builtin", device: torch.device | str | None = None) 
 
 def _path_loader(name: str) -> Loader:
     path = Path(name).expanduser()
-    if path.is_dir() or (name.count("/") == 1 and not path.exists() and not name.startswith((".", "/", "~"))):
+    repo_id = (name.count("/") == 1 and not path.exists() and not name.startswith((".", "/", "~"))
+               and path.suffix != ".safetensors")
+    if path.is_dir() or repo_id:
         from engine.models.adapters.resolve import resolve_path
 
         folder = resolve_path(name)  # a pipeline folder, a cache repository folder or an owner/repository id

@@ -221,7 +221,8 @@ def resolve_known(name: str) -> PipelineFolder:
         raise ModelNotFoundError(
             f"{error}\nTo use it, download {model.repo_id} on a machine with internet access (licence: "
             f"{model.licence}), e.g. `hf download {model.repo_id}`, then copy the folder into one of "
-            f"the places above or point --model at it.") from None
+            f"the places above, or into a folder named by the {MODELS_ENV} environment variable, or point "
+            "--model at it.") from None
 
 
 def resolve_path(text: str) -> PipelineFolder:
