@@ -4,6 +4,7 @@ out as a producer would have them (a folder, DITTO_BRIDGE_MODELS, the Hugging Fa
 import json
 import os
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
@@ -100,10 +101,16 @@ def test_audioldm2_text_path_matches_the_pipelines_encode_prompt(saved):
     assert torch.equal(conditioning.uncond["t5_mask"], mask[:1])
 
 
-def test_known_name_is_found_in_the_hugging_face_cache(saved, empty_places, monkeypatch):
+def test_known_name_is_found_in_the_hugging_face_cache_without_network(saved, empty_places, monkeypatch):
     cache = empty_places / "cache"
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     snapshot = _as_cache(saved["stable-audio-open"][1], cache, "stabilityai/stable-audio-open-1.0")
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("loading a model from the cache tried to open a network connection")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
     folder = resolve_known("stable-audio-open")
     assert folder.path == snapshot and folder.pipeline_class == "StableAudioPipeline"
     model = load_adapter(folder, "cpu")
