@@ -36,6 +36,7 @@ from engine.audio.hifigan import HifiGanVocoder  # noqa: E402
 from engine.audio.mel import MelSpec, log_mel  # noqa: E402
 from engine.audio.stft_loss import DEFAULT_RESOLUTIONS, multi_resolution_stft_distance  # noqa: E402
 from engine.audio.vocoder import Vocoder  # noqa: E402
+from engine.features.intensity import waveform_intensity_db  # noqa: E402
 
 SPEC = MelSpec()
 CLIP_SAMPLES = 131072          # 512 frames, 5.94 s: the built-in model's clip length
@@ -56,6 +57,7 @@ class Row:
     mr_stft_in_band: float
     logmel_l1: float
     rtf: float
+    intensity_mse: float
 
 
 def load_heldout(corpus: Path, clips: int) -> tuple[np.ndarray, str] | None:
@@ -108,11 +110,20 @@ def render_clips(clips: int, seed: int = 0) -> tuple[np.ndarray, str]:
     return out, f"{clips} clips rendered from seeded random MIDI with TimGM6mb.sf2 (no corpus held-out shards)"
 
 
+def intensity_error_db2(original: torch.Tensor, resynthesis: torch.Tensor) -> float:
+    """Mean square difference (dB^2) of the smoothed 20*log10 frame-RMS curves of two waveforms, measured on the
+    waveforms themselves (what the intensity control is judged on), edge frames excluded."""
+    a = waveform_intensity_db(original.double().cpu().numpy(), SPEC)
+    b = waveform_intensity_db(resynthesis.double().cpu().numpy(), SPEC)
+    n = min(len(a), len(b))
+    return float(np.mean((a[10:n - 10] - b[10:n - 10]) ** 2))
+
+
 def measure_all(candidates: list[tuple[str, Vocoder]], audio: torch.Tensor) -> list[Row]:
     """Run every vocoder on every clip, taking turns clip by clip so that load from other processes falls on all
     rows alike; the real-time factor is the best (lowest) over clips, as `timeit` reports, since other processes
     only ever slow a run down."""
-    per = {name: {"sc": [], "lm": [], "band": [], "mel": [], "rtf": []} for name, _ in candidates}
+    per = {name: {"sc": [], "lm": [], "band": [], "mel": [], "rtf": [], "int": []} for name, _ in candidates}
     clip_seconds = audio.shape[1] / SPEC.sample_rate
     with torch.inference_mode():
         for _, vocoder in candidates:                                     # warm-up (allocations, kernels)
@@ -130,23 +141,24 @@ def measure_all(candidates: list[tuple[str, Vocoder]], audio: torch.Tensor) -> l
                 per[name]["band"].append(multi_resolution_stft_distance(
                     clip, out, max_frequency_hz=SPEC.fmax, sample_rate=SPEC.sample_rate).total.item())
                 per[name]["mel"].append((log_mel(out, SPEC) - logmel).abs().mean().item())
+                per[name]["int"].append(intensity_error_db2(clip[0], out[0]))
             print(".", end="", flush=True)
     print()
     rows = []
     for name, _ in candidates:
         m = {key: float(np.mean(values)) for key, values in per[name].items()}
         rows.append(Row(name, m["sc"] + m["lm"], m["sc"], m["lm"], m["band"], m["mel"],
-                        float(np.min(per[name]["rtf"]))))
+                        float(np.min(per[name]["rtf"])), m["int"]))
     return rows
 
 
 def table(rows: list[Row]) -> str:
     lines = ["| vocoder | MR-STFT distance | spectral convergence | log-magnitude L1 | MR-STFT ≤ fmax | log-mel L1 "
-             "| real-time factor |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "| real-time factor | intensity error dB² |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r.name} | {r.mr_stft:.3f} | {r.spectral_convergence:.3f} | {r.log_magnitude:.3f} | "
-                     f"{r.mr_stft_in_band:.3f} | {r.logmel_l1:.3f} | {r.rtf:.3f} |")
+                     f"{r.mr_stft_in_band:.3f} | {r.logmel_l1:.3f} | {r.rtf:.3f} | {r.intensity_mse:.2f} |")
     return "\n".join(lines)
 
 
@@ -211,7 +223,8 @@ def main(argv: list[str] | None = None) -> None:
         "",
         rendered,
         "",
-        f"Lowest MR-STFT distance: **{best.name}**.",
+        f"Lowest MR-STFT distance: **{best.name}**. Lowest intensity error (the loudness curve a producer "
+        f"asked for, measured on the WAV): **{min(rows, key=lambda r: r.intensity_mse).name}**.",
     ])
     if not args.no_write:
         write_section(args.doc, body)

@@ -2,7 +2,8 @@
 
 Defaults are the HiFi-GAN "universal" settings: 22,050 Hz, n_fft 1024, hop 256, 80 mel bins (Slaney scale and
 area normalization), fmin 0, fmax 8000 Hz, magnitude (not power) spectrum, natural log with a floor of 1e-5.
-A clip of `s` seconds has `frames_for(s)` frames; frame `i` is centred on sample `i * hop_length`.
+A clip of `s` seconds has `frames_for(s)` frames. The waveform is reflect-padded by (n_fft - hop) / 2 on each side
+(HiFi-GAN's framing), so frame `i` is centred on sample `i * hop_length + hop_length / 2`.
 """
 
 from __future__ import annotations
@@ -36,12 +37,12 @@ class MelSpec:
         return max(1, int(round(seconds * self.frame_rate)))
 
     def seconds_to_frame(self, seconds: float) -> float:
-        """Fractional frame index of a time in seconds: the one place seconds become frames."""
+        """A duration in seconds as a (fractional) number of frames: the one place seconds become frames."""
         return seconds * self.frame_rate
 
     def frame_times(self, frames: int) -> np.ndarray:
         """Time in seconds of each frame centre, `(frames,)`."""
-        return np.arange(frames) / self.frame_rate
+        return (np.arange(frames) + 0.5) / self.frame_rate
 
     def bin_frequencies(self) -> np.ndarray:
         """Centre frequency in Hz of each mel bin, `(n_mels,)`."""
