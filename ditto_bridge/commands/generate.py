@@ -24,7 +24,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("job", type=Path, help="job file, see docs/JOB_SCHEMA.md")
     parser.add_argument("--out", type=Path, required=True, help="folder for <name>.wav and <name>.json")
     parser.add_argument("--device", default=None, help="auto (default), cuda, mps or cpu")
-    parser.add_argument("--model", default=None, help="override the job's model (builtin, builtin-tiny, ...)")
+    parser.add_argument("--model", default=None, help="override the job's model: builtin, builtin-tiny, stable-audio-open, "
+                        "audioldm2-music, musicldm or a local path (docs/MODELS.md)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
