@@ -4,8 +4,9 @@
     python benchmarks/evaluate.py --quick              # builtin-tiny, 1 item per cell, fast Griffin-Lim, prints only
     python benchmarks/evaluate.py --model builtin --n 3 --k 20 --tasks intensity melody
 
-The default run (N = 2 items per cell, DDIM T = 10, K = 10 optimization steps, 15 for melody) is sized for about
-20-30 minutes on 2 CPU cores with the full-size built-in model; it prints its plan and an estimate first. It prints
+The default run (N = 2 items per cell, DDIM T = 10, K = 10 optimization steps, 15 for melody, Adam lr 0.02) is
+sized for about 20-30 minutes on 2 CPU cores with the full-size built-in model; it prints its plan and an estimate
+first. It prints
 Tables 1, 2, 3 (cost) and 5 (quality), updates the "evaluation" section of docs/RESULTS.md (commit, date, machine,
 N per cell) and draws target vs achieved intensity curves into docs/eval_intensity.png. A --quick run never
 writes either: its numbers come from a random-weight tiny model and only show that the pipeline runs.
@@ -101,7 +102,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=None, help="items per cell")
     parser.add_argument("--steps", type=int, default=None, help="DDIM sampling steps T for every method")
     parser.add_argument("--k", type=int, default=None, help="optimization steps K for every task")
-    parser.add_argument("--lr", type=float, default=None, help="Adam lr (default: 5e-3 x 70 / K)")
+    parser.add_argument("--lr", type=float, default=None, help="Adam lr of DITTO (default 0.02; DOODL's clip scales with it)")
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=TASKS)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default=None)

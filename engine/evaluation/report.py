@@ -133,11 +133,12 @@ def table_quality(result: RunResult) -> str:
 def settings_line(result: RunResult) -> str:
     c = result.config
     steps = ", ".join(f"{t} {c.steps_for(t)}" for t in c.tasks)
-    lr = "budget-matched (5e-3 × 70 / K)" if c.lr is None else f"{c.lr:g}"
     state = "trained" if result.model_trained else "RANDOM WEIGHTS: numbers only show the pipeline runs"
     return (f"Model `{result.model_name}` ({state}); N = {c.n} items per cell (seeds fixed by the evaluation set); DDIM T = "
             f"{c.sampler_steps} for every method (the paper: T = 20); optimization steps K: {steps} (the paper: 70, "
-            f"150 for melody and structure); Adam lr {lr}; DOODL clip scaled likewise; guidance scale "
+            f"150 for melody and structure); Adam lr {c.lr:g} (the paper: 5e-3 with 70 steps); DOODL element clip "
+            f"{c.doodl_clip:g} (its default 1e-3 scaled like the lr); FreeDoM strength {c.freedom_strength:g}; "
+            f"guidance scale "
             f"{c.guidance_scale:g}, tags {list(c.tags) or 'none'}; uncontrolled pool for FD-mel: {c.n_uncontrolled} "
             f"clips; audio: {'the model decoder' if c.vocoder is None else c.vocoder + ' (smoke run)'}; one model call {result.forward_seconds * 1000:.0f} ms; run time {result.elapsed / 60:.1f} min.")
 
