@@ -27,6 +27,7 @@ class NetworkConfig:
     blocks_per_level: int = 2
     mid_dilations: tuple[int, ...] = (1, 2, 4, 8)
     embed_dim: int = 256
+    full_res_skip: bool = True
 
     @property
     def frame_multiple(self) -> int:
@@ -40,6 +41,7 @@ class NetworkConfig:
         data = dict(data)
         data["channels"] = tuple(data["channels"])
         data["mid_dilations"] = tuple(data["mid_dilations"])
+        data.setdefault("full_res_skip", False)
         return cls(**data)
 
 
@@ -141,6 +143,9 @@ class MelUNet(nn.Module):
         self.fold_out = nn.Conv1d(c[0], s * half_mels, 1)
         self.head_block = ResBlock2d(s, e)
         self.head_up = nn.ConvTranspose2d(s, s, (4, 3), stride=(2, 1), padding=(1, 1))
+        # full-resolution skip: the stem's 80-bin features join the head, so fine detail (a partial is one or two
+        # mel bins wide) need not pass through the halved-frequency trunk
+        self.head_merge = nn.Conv2d(2 * s, s, 3, padding=1) if config.full_res_skip else None
         self.head_norm = nn.GroupNorm(_groups(s), s)
         self.head_out = nn.Conv2d(s, 1, 3, padding=1)
         nn.init.zeros_(self.head_out.weight)
@@ -154,8 +159,8 @@ class MelUNet(nn.Module):
         emb = self.time_mlp(timestep_embedding(t, config.embed_dim).to(x.dtype)) + self.tag_mlp(tags.to(x.dtype))
         emb = F.silu(emb)
 
-        h2 = self.stem_in(x.unsqueeze(1))
-        h2 = self.stem_block(self.stem_down(F.silu(h2)), emb)
+        full = self.stem_in(x.unsqueeze(1))
+        h2 = self.stem_block(self.stem_down(F.silu(full)), emb)
         stem_shape = h2.shape
         h = self.fold_in(h2.reshape(batch, -1, frames))
 
@@ -176,6 +181,8 @@ class MelUNet(nn.Module):
                 h = self.upsample[i](h)
 
         h2 = self.fold_out(h).reshape(stem_shape)
-        h2 = self.head_up(self.head_block(h2, emb))
+        h2 = self.head_up(self.head_block(h2, emb))[:, :, :n_mels]
+        if self.head_merge is not None:
+            h2 = self.head_merge(torch.cat([h2, full], dim=1))
         h2 = self.head_out(F.silu(self.head_norm(h2)))
         return h2[:, 0, :n_mels, :]
