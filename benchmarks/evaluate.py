@@ -4,9 +4,9 @@
     python benchmarks/evaluate.py --quick              # builtin-tiny, 1 item per cell, fast Griffin-Lim, prints only
     python benchmarks/evaluate.py --model builtin --n 3 --k 20 --tasks intensity melody
 
-The default run (N = 2 items per cell, DDIM T = 10, K = 10 optimization steps, 15 for melody, Adam lr 0.02) is
-sized for about 20-30 minutes on 2 CPU cores with the full-size built-in model; it prints its plan and an estimate
-first. It prints
+The default run (N = 2 items per cell, DDIM T = 10, K = 15 optimization steps, 20 for melody, Adam lr 0.02) is
+sized for about 20-30 minutes on 2 CPU cores with the full-size built-in model (about 12,000 model calls of
+70-110 ms, plus vocoding); it prints its plan and an estimate first. It prints
 Tables 1, 2, 3 (cost) and 5 (quality), updates the "evaluation" section of docs/RESULTS.md (commit, date, machine,
 N per cell) and draws target vs achieved intensity curves into docs/eval_intensity.png. A --quick run never
 writes either: its numbers come from a random-weight tiny model and only show that the pipeline runs.
