@@ -27,6 +27,7 @@ from results_doc import provenance, update_section  # noqa: E402
 
 from engine.evaluation import report  # noqa: E402
 from engine.evaluation.cost import peak_memory_mib  # noqa: E402
+from engine.evaluation.evalset import load_evalset  # noqa: E402
 from engine.evaluation.runner import METHOD_NAMES, TASKS, RunConfig, RunResult, run  # noqa: E402
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -121,8 +122,8 @@ def main() -> None:
         transcriber = None
 
     def memory(method: str) -> float | None:
-        return peak_memory_mib(method, config.model, 5.94, config.sampler_steps, threads=args.threads,
-                               device=args.device)
+        return peak_memory_mib(method, config.model, load_evalset().duration, config.sampler_steps,
+                               threads=args.threads, device=args.device)
 
     print(f"plan: model {config.model}, tasks {', '.join(config.tasks)}, N = {config.n} per cell, T = "
           f"{config.sampler_steps}, K = {dict((t, config.steps_for(t)) for t in config.tasks)}", flush=True)

@@ -62,12 +62,12 @@ def table_feature_controls(result: RunResult) -> str:
               "melody acc. basic-pitch (%) ↑", "melody FD-mel ↓", "structure MSE ↓", "structure FD-mel ↓"]
     rows = []
     for method in methods:
-        def fd(task):
-            return _fd(result, task, method) if task in result.config.tasks and method in METHODS[task] else "—"
-        rows.append([METHOD_NAMES[method], _metric(result, "intensity", method, "mse_db2", 2), fd("intensity"),
+        fd = {task: _fd(result, task, method) if task in result.config.tasks and method in METHODS[task] else "—"
+              for task in ("intensity", "melody", "structure")}
+        rows.append([METHOD_NAMES[method], _metric(result, "intensity", method, "mse_db2", 2), fd["intensity"],
                      _metric(result, "melody", method, "acc_chroma", 1, 100.0),
-                     _metric(result, "melody", method, "acc_transcriber", 1, 100.0), fd("melody"),
-                     _metric(result, "structure", method, "mse", 4), fd("structure")])
+                     _metric(result, "melody", method, "acc_transcriber", 1, 100.0), fd["melody"],
+                     _metric(result, "structure", method, "mse", 4), fd["structure"]])
     return _table(header, rows)
 
 
@@ -158,7 +158,7 @@ def markdown(result: RunResult) -> str:
         "matrices.", "",
         table_feature_controls(result), "",
         "**Table 3 — cost of control (intensity task).** Seconds per optimization step measured in this run (median "
-        "over steps), peak memory of one step in a fresh process, steps until the optimizer's own loudness error "
+        "over steps), peak memory of one step (CPU: resident memory in a fresh process; GPU: allocator peak), steps until the optimizer's own loudness error "
         f"first falls below τ = {TAU_DB:g} dB RMS, wall time per finished sample (optimization, rendering, vocoding).",
         "", table_cost(result), "",
         "**Table 5 — quality.** FD-mel (Fréchet distance on the project's window statistics of log-mel, chroma and "
