@@ -3,10 +3,12 @@
 Unlike a diffusers pipeline's `__call__` (always under `no_grad`), this loop lets gradients flow from x_0 back
 to x_T, so DITTO can optimize the initial noise. The model call of each step runs inside
 `torch.utils.checkpoint` (`use_reentrant=False`): its activations are dropped after the forward pass and
-recomputed during backward, so memory stays flat in the number of steps. The scheduler's `step()` stays outside
-the checkpointed function: stateful schedulers (DPM-Solver++ keeps `model_outputs` and `_step_index`) are never
-re-stepped by a recompute, and stochastic steps draw their noise once, up front, from `noise_seed` (the same
-noise in every pass, so optimization sees one fixed sampler).
+recomputed during backward, so memory stays flat in the number of steps. For the stateless DDIM and DDPM the
+scheduler's `step()` is checkpointed with the model call (only x_t is kept per step); for stateful schedulers
+(DPM-Solver++ keeps `model_outputs` and `_step_index`) it stays outside the checkpoint, so a recompute never
+re-steps them. Stochastic steps get fixed noise: DDIM's drawn once, up front, from `noise_seed`; DDPM's from a
+generator seeded per step (the same noise in every pass and every recompute, so optimization sees one fixed
+sampler).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from torch.utils.checkpoint import checkpoint
 from engine.models.base import Conditioning, DiffusionModel
 
 ProgressHook = Callable[[dict[str, Any]], None]
+STATELESS = ("ddim", "ddpm")
+"""Schedulers whose `step()` reads no state it changes, so a recompute inside a checkpoint repeats it exactly
+(DDPM's noise comes from a generator seeded per step, DDIM's from precomputed tensors)."""
 
 
 @dataclass(frozen=True)
@@ -62,14 +67,25 @@ def sample(model: DiffusionModel, x_T: torch.Tensor, conditioning: Conditioning,
     for i, t in enumerate(timesteps):
         x_in = scheduler.scale_model_input(x, t)
         t_batch = torch.full((x.shape[0],), int(t), device=x.device, dtype=torch.long)
+        step_noise_i = None if noise is None else noise[i]
         if settings.checkpointed(i) and torch.is_grad_enabled():
-            output = checkpoint(_guided_call, model, x_in, t_batch, conditioning, use_reentrant=False)
+            if settings.name in STATELESS:
+                # the whole step is recomputed in backward: only x is kept per step, so memory stays flat in T
+                x = checkpoint(_whole_step, model, scheduler, settings, x_in, x, t, t_batch, conditioning,
+                               step_noise_i, use_reentrant=False)
+            else:
+                output = checkpoint(_guided_call, model, x_in, t_batch, conditioning, use_reentrant=False)
+                x = _scheduler_step(scheduler, settings, output, t, x, step_noise_i)
         else:
             output = model.guided(x_in, t_batch, conditioning)
-        x = _scheduler_step(scheduler, settings, output, t, x, None if noise is None else noise[i])
+            x = _scheduler_step(scheduler, settings, output, t, x, step_noise_i)
         if callback is not None:
             callback({"i": i, "t": int(t), "x": x, "steps": len(timesteps)})
     return x
+
+
+def _whole_step(model, scheduler, settings, x_in, x, t, t_batch, conditioning, noise):
+    return _scheduler_step(scheduler, settings, model.guided(x_in, t_batch, conditioning), t, x, noise)
 
 
 def _guided_call(model: DiffusionModel, x_in: torch.Tensor, t: torch.Tensor, conditioning: Conditioning):
