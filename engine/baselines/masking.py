@@ -15,7 +15,7 @@ from engine import job as jobs
 from engine.audio.io import read_audio
 from engine.baselines.schedule import BaselineError, noised, step_levels, timestep_batch
 from engine.models.base import Conditioning, DiffusionModel
-from engine.sampling.loop import ProgressHook, SamplerSettings, step_noise
+from engine.sampling.loop import ProgressHook, SamplerSettings, scheduler_step, step_noise
 
 
 @dataclass(frozen=True)
@@ -113,19 +113,9 @@ def masked_sample(model: DiffusionModel, x_T: torch.Tensor, conditioning: Condit
         t = scheduler.timesteps[level.index]
         output = model.guided(scheduler.scale_model_input(x, t), timestep_batch(level.t, x.shape[0], x.device),
                               conditioning)
-        x = step(scheduler, settings, output, t, x, None if variance is None else variance[level.index])
+        x = scheduler_step(scheduler, settings, output, t, x, None if variance is None else variance[level.index])
         x = replace(x, level.alpha_bar_prev)
         if callback is not None:
             callback({"i": level.index, "t": level.t, "x": x, "steps": len(levels)})
     return x
 
-
-def step(scheduler, settings: SamplerSettings, output: torch.Tensor, t, x: torch.Tensor,
-         noise: torch.Tensor | None) -> torch.Tensor:
-    """One scheduler step, deterministic for DDIM (eta from `settings`, fixed variance noise) and DDPM (seeded)."""
-    if settings.name == "ddim":
-        return scheduler.step(output, t, x, eta=settings.eta, variance_noise=noise).prev_sample
-    if settings.name == "ddpm":
-        generator = torch.Generator(device="cpu").manual_seed(settings.noise_seed * 100_003 + int(t))
-        return scheduler.step(output, t, x, generator=generator).prev_sample
-    return scheduler.step(output, t, x).prev_sample

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import torch
 
 from engine import job as jobs
-from engine.baselines.masking import clip_end_frame, reference_latent, step
+from engine.baselines.masking import clip_end_frame, reference_latent
+from engine.sampling.loop import scheduler_step
 from engine.baselines.schedule import BaselineError, noised, step_levels, timestep_batch
 from engine.models.base import Conditioning, DiffusionModel
 from engine.sampling.loop import ProgressHook, SamplerSettings
@@ -135,7 +136,7 @@ def multidiffusion_sample(model: DiffusionModel, x_T: torch.Tensor, conditioning
                 part = x[..., index]
                 output = model.guided(scheduler.scale_model_input(part, t),
                                       timestep_batch(level.t, x.shape[0], x.device), conditioning)
-                estimate = step(scheduler, settings, output, t, part, None)
+                estimate = scheduler_step(scheduler, settings, output, t, part, None)
             else:
                 estimate = noised(reference[..., index], eps[..., index], level.alpha_bar_prev).expand_as(
                     x[..., index])

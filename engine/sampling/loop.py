@@ -75,24 +75,25 @@ def sample(model: DiffusionModel, x_T: torch.Tensor, conditioning: Conditioning,
                                step_noise_i, use_reentrant=False)
             else:
                 output = checkpoint(_guided_call, model, x_in, t_batch, conditioning, use_reentrant=False)
-                x = _scheduler_step(scheduler, settings, output, t, x, step_noise_i)
+                x = scheduler_step(scheduler, settings, output, t, x, step_noise_i)
         else:
             output = model.guided(x_in, t_batch, conditioning)
-            x = _scheduler_step(scheduler, settings, output, t, x, step_noise_i)
+            x = scheduler_step(scheduler, settings, output, t, x, step_noise_i)
         if callback is not None:
             callback({"i": i, "t": int(t), "x": x, "steps": len(timesteps)})
     return x
 
 
 def _whole_step(model, scheduler, settings, x_in, x, t, t_batch, conditioning, noise):
-    return _scheduler_step(scheduler, settings, model.guided(x_in, t_batch, conditioning), t, x, noise)
+    return scheduler_step(scheduler, settings, model.guided(x_in, t_batch, conditioning), t, x, noise)
 
 
 def _guided_call(model: DiffusionModel, x_in: torch.Tensor, t: torch.Tensor, conditioning: Conditioning):
     return model.guided(x_in, t, conditioning)
 
 
-def _scheduler_step(scheduler, settings: SamplerSettings, output, t, x, noise):
+def scheduler_step(scheduler, settings: SamplerSettings, output, t, x, noise):
+    """One scheduler step, repeatable: DDIM with the given variance noise, DDPM with a generator seeded per step."""
     if settings.name == "ddim":
         return scheduler.step(output, t, x, eta=settings.eta, variance_noise=noise).prev_sample
     if settings.name == "ddpm":
