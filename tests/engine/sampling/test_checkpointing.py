@@ -52,3 +52,29 @@ def test_schedulers_never_clip_samples():
     for name in ("ddim", "ddpm"):
         assert build_scheduler(name, schedule, 10).config.clip_sample is False
     assert build_scheduler("dpmsolver++", schedule, 10).config.thresholding is False
+
+
+def _saved_bytes(model, steps, checkpointing):
+    """Bytes of distinct tensors autograd keeps for backward through `steps` DDIM steps."""
+    seen, total = set(), [0]
+
+    def pack(tensor):
+        key = (tensor.data_ptr(), tensor.numel())
+        if key not in seen:
+            seen.add(key)
+            total[0] += tensor.numel() * tensor.element_size()
+        return tensor
+
+    cond = model.condition(tags=["piano"], guidance_scale=2.0, batch=1)
+    x_T = torch.randn((1, *model.latent_shape(1.0)), requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model.decode_mel(sample(model, x_T, cond, SamplerSettings("ddim", steps, checkpointing=checkpointing)))
+    return total[0], x_T.numel() * x_T.element_size()
+
+
+def test_checkpointing_keeps_about_one_latent_per_sampling_step(tiny_model):
+    saved_10, latent = _saved_bytes(tiny_model, 10, True)
+    saved_40, _ = _saved_bytes(tiny_model, 40, True)
+    assert (saved_40 - saved_10) / 30 <= 1.5 * latent
+    unsaved_10, _ = _saved_bytes(tiny_model, 10, False)
+    assert unsaved_10 > 10 * saved_10
