@@ -52,8 +52,10 @@ def test_progress_reports_every_step_with_per_control_losses():
 def test_variations_are_optimized_independently(tiny_model):
     single = generate(_job(seed=5))
     batch = generate(_job(seed=4, variations=2))
-    # take 2 of the batch has seed 5: same x_T, same independent optimization
-    assert torch.allclose(batch.x_T[1], single.x_T[0], atol=1e-4)
+    # take 2 of the batch has seed 5: same x_T, same independent optimization. Batched float32 convolutions round
+    # differently and Adam carries that along (4e-4 measured), far below the distance between two takes.
+    assert torch.allclose(batch.x_T[1], single.x_T[0], atol=5e-3)
+    assert (batch.x_T[0] - single.x_T[0]).abs().max() > 0.5
 
 
 def test_ddpm_from_optimized_noise_still_follows_the_control(tiny_model):
