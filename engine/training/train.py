@@ -132,6 +132,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stem-channels", type=int, default=16)
     parser.add_argument("--frames-per-step", type=int, default=4096)
     parser.add_argument("--no-full-res-skip", action="store_true")
+    parser.add_argument("--init-from", type=Path, default=None,
+                        help="start from shipped weights (e.g. the package's builtin.safetensors) when RUN has no "
+                             "checkpoint: network and EMA from the file, a fresh optimizer, the step count carried on")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -161,6 +164,9 @@ def main(argv: list[str] | None = None) -> None:
         generator.set_state(state["torch_rng"])
         mean, std = state["mean"], state["std"]
         print(f"resumed at step {step} ({wall / 3600:.2f} h trained)", flush=True)
+    elif args.init_from is not None:
+        step, wall, frames_seen, mean, std = _init_from(args.init_from, model, ema)
+        print(f"initialized from {args.init_from} at step {step}", flush=True)
     print(f"model {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters, "
           f"{len(mel)} clips, {len(TAGS)} tags", flush=True)
 
@@ -203,6 +209,20 @@ def main(argv: list[str] | None = None) -> None:
     _checkpoint(ckpt_path, model, ema, optimizer, step, wall, frames_seen, rng, generator, mean, std)
     export(args.run, ema, mean, std, step, wall, frames_seen, args.export_to_package)
     print(json.dumps({"step": step, "wall_hours": wall / 3600}), flush=True)
+
+
+def _init_from(path: Path, model: MelUNet, ema: MelUNet):
+    """Load shipped (fp16) weights into both the model and its EMA; returns step, wall, frames and normalization."""
+    from engine.models.builtin.weights import load_weights
+
+    weights = load_weights(path)
+    if weights.network_config != model.config:
+        raise SystemExit(f"{path} holds a network {weights.network_config}, not the requested {model.config}")
+    model.load_state_dict(weights.state_dict)
+    ema.load_state_dict(weights.state_dict)
+    info = weights.training
+    return (int(info.get("steps", 0)), float(info.get("wall_seconds", 0)), int(info.get("frames_seen", 0)),
+            weights.mel_mean, weights.mel_std)
 
 
 def _checkpoint(path: Path, model, ema, optimizer, step, wall, frames_seen, rng, generator, mean, std) -> None:

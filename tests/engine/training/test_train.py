@@ -34,3 +34,13 @@ def test_training_resumes_from_its_checkpoint_and_exports_weights(tmp_path):
     assert any(not torch.equal(first["model"][k], second["model"][k]) for k in first["model"])
     model = from_weights(load_weights(run / "builtin.safetensors"))
     assert model.info.trained and model.training["steps"] == 3
+
+
+def test_training_can_start_from_shipped_weights_on_a_new_machine(tmp_path):
+    _tiny_corpus(tmp_path / "corpus")
+    args = ["--corpus", str(tmp_path / "corpus"), "--channels", "16,24", "--stem-channels", "4", "--threads", "1"]
+    train.main(args + ["--run", str(tmp_path / "first"), "--max-steps", "2"])
+    shipped = tmp_path / "first" / "builtin.safetensors"
+    train.main(args + ["--run", str(tmp_path / "second"), "--max-steps", "3", "--init-from", str(shipped)])
+    resumed = torch.load(tmp_path / "second" / "ckpt.pt", weights_only=False)
+    assert resumed["step"] == 3  # two steps carried over from the shipped file, one trained here
