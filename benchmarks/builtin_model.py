@@ -6,7 +6,7 @@
 FD-mel (engine/evaluation/fdmel.py, a Fréchet distance on the project's own window statistics; not FAD) of
 generated clips against held-out half A, next to two references from the same run: held-out half B vs half A
 (the floor: two samples of real music) and the same architecture with random weights vs half A (the ceiling).
-Generated clips use tag sets drawn from held-out clips, guidance 2, 20 DDIM steps, HiFi-GAN.
+Generated clips use tag sets drawn from held-out clips, guidance 2, 20 DDIM steps, the default vocoder.
 Timing: one unconditional 512-frame clip, 20 DDIM steps, model time and vocoder time measured apart, median of 3.
 Writes a spectrogram PNG (docs/builtin_spectrograms.png) and the "quality" section of docs/MODEL_CARD.md.
 """
@@ -161,7 +161,7 @@ def main() -> None:
         f"Generated clips sit at **{100 * position:.0f} %** of the way from the floor to the ceiling "
         "(0 % = as close to held-out music as other held-out music, 100 % = as far as random weights).", "",
         f"Speed: one unconditional ~5.9 s clip (512 frames), 20 DDIM steps: **{model_s:.2f} s of model time**, "
-        f"plus {vocoder_s:.2f} s of HiFi-GAN ({args.threads} threads; median of 3). "
+        f"plus {vocoder_s:.2f} s of vocoder ({model.vocoder().name}; {args.threads} threads; median of 3). "
         f"{len(generated)} conditional clips with guidance took {generation_s:.0f} s including the vocoder.", "",
         f"![held-out and generated spectrograms]({PNG.name})",
     ])

@@ -57,12 +57,15 @@ def main(argv: list[str] | None = None) -> None:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from results_doc import update_section
 
+    from engine.models.builtin.weights import load_weights
+
+    frames_per_step = load_weights(args.run / "builtin.safetensors").training.get("frames_seen", 0) / steps[-1]
     first = losses[: max(1, len(losses) // 20)].mean()
     last = losses[-max(1, len(losses) // 20):].mean()
     body = "\n".join([
         "## Training run (`python -m engine.training.report`)", "",
         f"{int(steps[-1])} steps in {wall[-1] / 3600:.2f} h of wall time on these machines' CPU "
-        f"(about {wall[-1] / steps[-1]:.2f} s per step of ~4,096 frames). Loss (weighted v-prediction MSE, mean "
+        f"(about {wall[-1] / steps[-1]:.2f} s per step of ~{frames_per_step:,.0f} frames). Loss (weighted v-prediction MSE, mean "
         f"over logging windows): {first:.3f} over the first 5 % of the run, {last:.3f} over the last 5 %.", "",
         f"![training loss]({LOSS_PNG.name})",
     ])
