@@ -10,13 +10,14 @@ numbers. Nothing here knows of beats, tempo or Live. `docs/JOB_SCHEMA.md` docume
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from engine.errors import JobError
+from engine.validation import MISSING, Fields
 
+_F = Fields(JobError)
 CONTROL_TYPES = ("intensity", "melody", "structure", "inpaint", "outpaint", "loop")
 SAMPLERS = ("ddim", "ddpm", "dpmsolver++")
 QUALITIES = ("draft", "final")
@@ -177,204 +178,117 @@ def _control_to_dict(control: Control) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------- validation
 
 
-def _fail(path: str, message: str, value: Any = dataclasses.MISSING) -> JobError:
-    shown = "" if value is dataclasses.MISSING else f", got {_short(value)}"
-    return JobError(f"{path}: {message}{shown}")
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _number(data: Mapping[str, Any], key: str, path: str, default: Any = dataclasses.MISSING, *,
-            minimum: float | None = None, maximum: float | None = None, positive: bool = False) -> float:
-    if key not in data:
-        if default is dataclasses.MISSING:
-            raise _fail(f"{path}.{key}" if path else key, "is required")
-        return default
-    return _check_number(data[key], f"{path}.{key}" if path else key, minimum=minimum, maximum=maximum,
-                         positive=positive)
-
-
-def _check_number(value: Any, path: str, *, minimum: float | None = None, maximum: float | None = None,
-                  positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _fail(path, "must be a number", value)
-    value = float(value)
-    if not math.isfinite(value):
-        raise _fail(path, "must be a finite number", value)
-    if positive and value <= 0:
-        raise _fail(path, "must be greater than 0", value)
-    if minimum is not None and value < minimum:
-        raise _fail(path, f"must be at least {minimum:g}", value)
-    if maximum is not None and value > maximum:
-        raise _fail(path, f"must be at most {maximum:g}", value)
-    return value
-
-
-def _integer(data: Mapping[str, Any], key: str, path: str, default: int, *, minimum: int, maximum: int) -> int:
-    where = f"{path}.{key}" if path else key
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(where, "must be an integer", value)
-    if not minimum <= value <= maximum:
-        raise _fail(where, f"must be between {minimum} and {maximum}", value)
-    return value
-
-
-def _string(data: Mapping[str, Any], key: str, path: str, default: Any = dataclasses.MISSING) -> Any:
-    where = f"{path}.{key}" if path else key
-    if key not in data:
-        if default is dataclasses.MISSING:
-            raise _fail(where, "is required")
-        return default
-    value = data[key]
-    if value is None and default is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(where, "must be a non-empty string", value)
-    if len(value) > 4096:
-        raise _fail(where, "is too long (more than 4096 characters)")
-    return value
-
-
-def _list(data: Mapping[str, Any], key: str, path: str) -> Sequence[Any]:
-    where = f"{path}.{key}"
-    if key not in data:
-        raise _fail(where, "is required")
-    value = data[key]
-    if not isinstance(value, (list, tuple)):
-        raise _fail(where, "must be a list", value)
-    if len(value) > 100_000:
-        raise _fail(where, "has too many entries (more than 100000)")
-    return value
-
-
-def _mapping(value: Any, path: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _fail(path, "must be an object", value)
-    return value
-
-
-def _unknown_keys(data: Mapping[str, Any], allowed: set[str], path: str) -> None:
-    extra = sorted(set(data) - allowed)
-    if extra:
-        where = f"{path}." if path else ""
-        raise _fail(f"{where}{extra[0]}", f"is not a known field (known: {', '.join(sorted(allowed))})")
-
-
 def _reference(data: Mapping[str, Any], path: str, base_dir: Path | None, *, required: bool) -> str | None:
-    value = _string(data, "reference", path, dataclasses.MISSING if required else None)
+    value = _F.get_string(data, "reference", path, MISSING if required else None)
     if value is None:
         return None
     ref = Path(value).expanduser()
     if not ref.is_absolute() and base_dir is not None:
         ref = base_dir / ref
     if not ref.is_file():
-        raise _fail(f"{path}.reference", "no such audio file", str(ref))
+        raise _F.fail(f"{path}.reference", "no such audio file", str(ref))
     return str(ref.resolve())
 
 
 def _within_clip(value: float, duration: float, where: str) -> None:
     if value < 0 or value > duration + 1e-6:
-        raise _fail(where, f"lies outside the clip (0 to {duration:g} s)", value)
+        raise _F.fail(where, f"lies outside the clip (0 to {duration:g} s)", value)
 
 
 def _parse_intensity(data: Mapping[str, Any], path: str, duration: float) -> IntensityControl:
-    _unknown_keys(data, {"type", "times", "db", "weight", "tolerance"}, path)
-    times = [_check_number(v, f"{path}.times[{i}]") for i, v in enumerate(_list(data, "times", path))]
-    db = [_check_number(v, f"{path}.db[{i}]", minimum=-120.0, maximum=20.0)
-          for i, v in enumerate(_list(data, "db", path))]
+    _F.unknown_keys(data, {"type", "times", "db", "weight", "tolerance"}, path)
+    times = [_F.number(v, f"{path}.times[{i}]") for i, v in enumerate(_F.get_list(data, "times", path))]
+    db = [_F.number(v, f"{path}.db[{i}]", minimum=-120.0, maximum=20.0)
+          for i, v in enumerate(_F.get_list(data, "db", path))]
     if not times:
-        raise _fail(f"{path}.times", "needs at least one breakpoint")
+        raise _F.fail(f"{path}.times", "needs at least one breakpoint")
     if len(times) != len(db):
-        raise _fail(f"{path}.db", f"must have as many entries as times ({len(times)})", len(db))
+        raise _F.fail(f"{path}.db", f"must have as many entries as times ({len(times)})", len(db))
     for i, t in enumerate(times):
         _within_clip(t, duration, f"{path}.times[{i}]")
         if i and t < times[i - 1]:
-            raise _fail(f"{path}.times[{i}]", "must not be earlier than the breakpoint before it", t)
-    return IntensityControl(tuple(times), tuple(db), weight=_number(data, "weight", path, 1.0, minimum=0.0),
-                            tolerance=_number(data, "tolerance", path, 2.0, positive=True))
+            raise _F.fail(f"{path}.times[{i}]", "must not be earlier than the breakpoint before it", t)
+    return IntensityControl(tuple(times), tuple(db), weight=_F.get_number(data, "weight", path, 1.0, minimum=0.0),
+                            tolerance=_F.get_number(data, "tolerance", path, 2.0, positive=True))
 
 
 def _parse_melody(data: Mapping[str, Any], path: str, duration: float) -> MelodyControl:
-    _unknown_keys(data, {"type", "notes", "weight", "tolerance"}, path)
+    _F.unknown_keys(data, {"type", "notes", "weight", "tolerance"}, path)
     notes = []
-    for i, raw in enumerate(_list(data, "notes", path)):
+    for i, raw in enumerate(_F.get_list(data, "notes", path)):
         where = f"{path}.notes[{i}]"
-        raw = _mapping(raw, where)
-        start = _number(raw, "start", where)
-        end = _number(raw, "end", where)
+        raw = _F.mapping(raw, where)
+        start = _F.get_number(raw, "start", where)
+        end = _F.get_number(raw, "end", where)
         _within_clip(start, duration, f"{where}.start")
         if end <= start:
-            raise _fail(f"{where}.end", f"must be after start ({start:g} s)", end)
-        pitch = _integer(raw, "pitch", where, -1, minimum=0, maximum=127)
+            raise _F.fail(f"{where}.end", f"must be after start ({start:g} s)", end)
+        pitch = _F.get_integer(raw, "pitch", where, -1, minimum=0, maximum=127)
         notes.append(MelodyNote(start, min(end, duration), pitch))
     if not notes:
-        raise _fail(f"{path}.notes", "needs at least one note")
-    return MelodyControl(tuple(notes), weight=_number(data, "weight", path, 1.0, minimum=0.0),
-                         tolerance=_number(data, "tolerance", path, 0.2, positive=True))
+        raise _F.fail(f"{path}.notes", "needs at least one note")
+    return MelodyControl(tuple(notes), weight=_F.get_number(data, "weight", path, 1.0, minimum=0.0),
+                         tolerance=_F.get_number(data, "tolerance", path, 0.2, positive=True))
 
 
 def _parse_structure(data: Mapping[str, Any], path: str, duration: float) -> StructureControl:
-    _unknown_keys(data, {"type", "sections", "weight", "tolerance"}, path)
+    _F.unknown_keys(data, {"type", "sections", "weight", "tolerance"}, path)
     sections = []
-    for i, raw in enumerate(_list(data, "sections", path)):
+    for i, raw in enumerate(_F.get_list(data, "sections", path)):
         where = f"{path}.sections[{i}]"
-        raw = _mapping(raw, where)
-        start, end = _number(raw, "start", where), _number(raw, "end", where)
+        raw = _F.mapping(raw, where)
+        start, end = _F.get_number(raw, "start", where), _F.get_number(raw, "end", where)
         _within_clip(start, duration, f"{where}.start")
         _within_clip(end, duration, f"{where}.end")
         if end <= start:
-            raise _fail(f"{where}.end", f"must be after start ({start:g} s)", end)
-        sections.append(Section(start, end, _string(raw, "label", where)))
+            raise _F.fail(f"{where}.end", f"must be after start ({start:g} s)", end)
+        sections.append(Section(start, end, _F.get_string(raw, "label", where)))
     if len(sections) < 2:
-        raise _fail(f"{path}.sections", "needs at least two sections", len(sections))
-    return StructureControl(tuple(sections), weight=_number(data, "weight", path, 1.0, minimum=0.0),
-                            tolerance=_number(data, "tolerance", path, 0.03, positive=True))
+        raise _F.fail(f"{path}.sections", "needs at least two sections", len(sections))
+    return StructureControl(tuple(sections), weight=_F.get_number(data, "weight", path, 1.0, minimum=0.0),
+                            tolerance=_F.get_number(data, "tolerance", path, 0.03, positive=True))
 
 
 def _parse_inpaint(data: Mapping[str, Any], path: str, duration: float, base_dir: Path | None) -> InpaintControl:
-    _unknown_keys(data, {"type", "reference", "gap", "weight", "tolerance"}, path)
-    gap = _list(data, "gap", path)
+    _F.unknown_keys(data, {"type", "reference", "gap", "weight", "tolerance"}, path)
+    gap = _F.get_list(data, "gap", path)
     if len(gap) != 2:
-        raise _fail(f"{path}.gap", "must be [start, end] in seconds", gap)
-    start, end = (_check_number(v, f"{path}.gap[{i}]") for i, v in enumerate(gap))
+        raise _F.fail(f"{path}.gap", "must be [start, end] in seconds", gap)
+    start, end = (_F.number(v, f"{path}.gap[{i}]") for i, v in enumerate(gap))
     _within_clip(start, duration, f"{path}.gap[0]")
     _within_clip(end, duration, f"{path}.gap[1]")
     if end <= start:
-        raise _fail(f"{path}.gap[1]", f"must be after the gap's start ({start:g} s)", end)
+        raise _F.fail(f"{path}.gap[1]", f"must be after the gap's start ({start:g} s)", end)
     return InpaintControl(_reference(data, path, base_dir, required=True), start, end,
-                          weight=_number(data, "weight", path, 1.0, minimum=0.0),
-                          tolerance=_number(data, "tolerance", path, 0.05, positive=True))
+                          weight=_F.get_number(data, "weight", path, 1.0, minimum=0.0),
+                          tolerance=_F.get_number(data, "tolerance", path, 0.05, positive=True))
 
 
 def _parse_outpaint(data: Mapping[str, Any], path: str, duration: float, base_dir: Path | None) -> OutpaintControl:
-    _unknown_keys(data, {"type", "reference", "overlap", "weight", "tolerance"}, path)
-    overlap = _number(data, "overlap", path, positive=True)
+    _F.unknown_keys(data, {"type", "reference", "overlap", "weight", "tolerance"}, path)
+    overlap = _F.get_number(data, "overlap", path, positive=True)
     if overlap >= duration:
-        raise _fail(f"{path}.overlap", f"must be shorter than the clip ({duration:g} s)", overlap)
+        raise _F.fail(f"{path}.overlap", f"must be shorter than the clip ({duration:g} s)", overlap)
     return OutpaintControl(_reference(data, path, base_dir, required=True), overlap,
-                           weight=_number(data, "weight", path, 1.0, minimum=0.0),
-                           tolerance=_number(data, "tolerance", path, 0.05, positive=True))
+                           weight=_F.get_number(data, "weight", path, 1.0, minimum=0.0),
+                           tolerance=_F.get_number(data, "tolerance", path, 0.05, positive=True))
 
 
 def _parse_loop(data: Mapping[str, Any], path: str, duration: float, base_dir: Path | None) -> LoopControl:
-    _unknown_keys(data, {"type", "reference", "overlap", "weight", "tolerance"}, path)
-    overlap = _number(data, "overlap", path, positive=True)
+    _F.unknown_keys(data, {"type", "reference", "overlap", "weight", "tolerance"}, path)
+    overlap = _F.get_number(data, "overlap", path, positive=True)
     if overlap > duration / 2:
-        raise _fail(f"{path}.overlap", f"must be at most half the clip ({duration / 2:g} s)", overlap)
+        raise _F.fail(f"{path}.overlap", f"must be at most half the clip ({duration / 2:g} s)", overlap)
     return LoopControl(overlap, _reference(data, path, base_dir, required=False),
-                       weight=_number(data, "weight", path, 1.0, minimum=0.0),
-                       tolerance=_number(data, "tolerance", path, 0.05, positive=True))
+                       weight=_F.get_number(data, "weight", path, 1.0, minimum=0.0),
+                       tolerance=_F.get_number(data, "tolerance", path, 0.05, positive=True))
 
 
 def _parse_control(raw: Any, path: str, duration: float, base_dir: Path | None) -> Control:
-    data = _mapping(raw, path)
+    data = _F.mapping(raw, path)
     kind = data.get("type")
     if kind not in CONTROL_TYPES:
-        raise _fail(f"{path}.type", f"must be one of {', '.join(CONTROL_TYPES)}", kind)
+        raise _F.fail(f"{path}.type", f"must be one of {', '.join(CONTROL_TYPES)}", kind)
     if kind == "intensity":
         return _parse_intensity(data, path, duration)
     if kind == "melody":
@@ -389,23 +303,23 @@ def _parse_control(raw: Any, path: str, duration: float, base_dir: Path | None) 
 
 
 def _parse_sampler(raw: Any, path: str) -> SamplerSpec:
-    data = _mapping(raw, path)
-    _unknown_keys(data, {"name", "steps", "eta"}, path)
+    data = _F.mapping(raw, path)
+    _F.unknown_keys(data, {"name", "steps", "eta"}, path)
     name = data.get("name", "ddim")
     if name not in SAMPLERS:
-        raise _fail(f"{path}.name", f"must be one of {', '.join(SAMPLERS)}", name)
-    return SamplerSpec(name, _integer(data, "steps", path, 20, minimum=1, maximum=1000),
-                       _number(data, "eta", path, 0.0, minimum=0.0, maximum=1.0))
+        raise _F.fail(f"{path}.name", f"must be one of {', '.join(SAMPLERS)}", name)
+    return SamplerSpec(name, _F.get_integer(data, "steps", path, 20, minimum=1, maximum=1000),
+                       _F.get_number(data, "eta", path, 0.0, minimum=0.0, maximum=1.0))
 
 
 def _parse_optimizer(raw: Any, path: str) -> OptimizerSpec:
-    data = _mapping(raw, path)
-    _unknown_keys(data, {"steps", "lr", "early_stop", "checkpointing"}, path)
+    data = _F.mapping(raw, path)
+    _F.unknown_keys(data, {"steps", "lr", "early_stop", "checkpointing"}, path)
     for key in ("early_stop", "checkpointing"):
         if key in data and not isinstance(data[key], bool):
-            raise _fail(f"{path}.{key}", "must be true or false", data[key])
-    return OptimizerSpec(_integer(data, "steps", path, 70, minimum=0, maximum=2000),
-                         _number(data, "lr", path, 5e-3, positive=True, maximum=10.0),
+            raise _F.fail(f"{path}.{key}", "must be true or false", data[key])
+    return OptimizerSpec(_F.get_integer(data, "steps", path, 70, minimum=0, maximum=2000),
+                         _F.get_number(data, "lr", path, 5e-3, positive=True, maximum=10.0),
                          data.get("early_stop", True), data.get("checkpointing", True))
 
 
@@ -414,35 +328,35 @@ _JOB_KEYS = {"name", "duration", "controls", "tags", "prompt", "model", "guidanc
 
 
 def _parse_job(raw: Mapping[str, Any], base_dir: Path | None) -> Job:
-    data = _mapping(raw, "job")
-    _unknown_keys(data, _JOB_KEYS, "")
-    duration = _number(data, "duration", "", 5.94, positive=True, maximum=MAX_DURATION_S)
+    data = _F.mapping(raw, "job")
+    _F.unknown_keys(data, _JOB_KEYS, "")
+    duration = _F.get_number(data, "duration", "", 5.94, positive=True, maximum=MAX_DURATION_S)
     controls_raw = data.get("controls", [])
     if not isinstance(controls_raw, (list, tuple)):
-        raise _fail("controls", "must be a list", controls_raw)
+        raise _F.fail("controls", "must be a list", controls_raw)
     controls = tuple(_parse_control(c, f"controls[{i}]", duration, base_dir) for i, c in enumerate(controls_raw))
     tags_raw = data.get("tags", [])
     if isinstance(tags_raw, str):
         tags_raw = [t.strip() for t in tags_raw.split(",") if t.strip()]
     if not isinstance(tags_raw, (list, tuple)) or not all(isinstance(t, str) for t in tags_raw):
-        raise _fail("tags", "must be a list of strings", tags_raw)
+        raise _F.fail("tags", "must be a list of strings", tags_raw)
     quality = data.get("quality", "final")
     if quality not in QUALITIES:
-        raise _fail("quality", f"must be one of {', '.join(QUALITIES)}", quality)
+        raise _F.fail("quality", f"must be one of {', '.join(QUALITIES)}", quality)
     final_raw = data.get("final_sampler")
     return Job(
-        name=_string(data, "name", "", "take"),
+        name=_F.get_string(data, "name", "", "take"),
         duration=duration,
         controls=controls,
         tags=tuple(t.strip().lower() for t in tags_raw),
-        prompt=_string(data, "prompt", "", None),
-        model=_string(data, "model", "", "builtin"),
-        guidance_scale=_number(data, "guidance_scale", "", 2.0, minimum=0.0, maximum=30.0),
-        seed=_integer(data, "seed", "", 0, minimum=0, maximum=2**31 - 1),
-        variations=_integer(data, "variations", "", 1, minimum=1, maximum=MAX_VARIATIONS),
+        prompt=_F.get_string(data, "prompt", "", None),
+        model=_F.get_string(data, "model", "", "builtin"),
+        guidance_scale=_F.get_number(data, "guidance_scale", "", 2.0, minimum=0.0, maximum=30.0),
+        seed=_F.get_integer(data, "seed", "", 0, minimum=0, maximum=2**31 - 1),
+        variations=_F.get_integer(data, "variations", "", 1, minimum=1, maximum=MAX_VARIATIONS),
         quality=quality,
         sampler=_parse_sampler(data.get("sampler", {}), "sampler"),
         final_sampler=None if final_raw is None else _parse_sampler(final_raw, "final_sampler"),
         optimizer=_parse_optimizer(data.get("optimizer", {}), "optimizer"),
-        warm_start=_string(data, "warm_start", "", None),
+        warm_start=_F.get_string(data, "warm_start", "", None),
     )

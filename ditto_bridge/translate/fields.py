@@ -1,135 +1,25 @@
-"""Typed getters for JSON-like requests that raise `RequestError` naming the field, e.g.
+"""Typed getters for requests in Live units that raise `RequestError` naming the field, e.g.
 ``song.tempo: must be a number greater than 0, got -3``.
 
-Paths are dotted (``clip.warp_markers[2].beat_time``); values shown in messages are cut to 80 characters so an
-error always fits in one OSC datagram.
+The checks are the engine's (`engine.validation`), bound to the bridge's error family.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any, Mapping, Sequence
-
+from engine.validation import MAX_LIST, MAX_STRING, MISSING, Fields, join, short
 from ditto_bridge.errors import RequestError
 
-MISSING: Any = object()
-MAX_LIST = 100_000
-MAX_STRING = 4096
+_FIELDS = Fields(RequestError)
+fail = _FIELDS.fail
+mapping = _FIELDS.mapping
+unknown_keys = _FIELDS.unknown_keys
+number = _FIELDS.number
+get_number = _FIELDS.get_number
+integer = _FIELDS.integer
+get_integer = _FIELDS.get_integer
+get_string = _FIELDS.get_string
+get_bool = _FIELDS.get_bool
+get_list = _FIELDS.get_list
 
-
-def join(path: str, key: str | int) -> str:
-    """``join("song", "tempo") == "song.tempo"``, ``join("notes", 3) == "notes[3]"``."""
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
-
-
-def short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def fail(path: str, message: str, value: Any = MISSING) -> RequestError:
-    shown = "" if value is MISSING else f", got {short(value)}"
-    return RequestError(f"{path}: {message}{shown}")
-
-
-def mapping(value: Any, path: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise fail(path, "must be an object", value)
-    return value
-
-
-def unknown_keys(data: Mapping[str, Any], allowed: set[str], path: str) -> None:
-    extra = sorted(str(k) for k in set(data) - allowed)
-    if extra:
-        raise fail(join(path, extra[0]), f"is not a known field (known: {', '.join(sorted(allowed))})")
-
-
-def number(value: Any, path: str, *, minimum: float | None = None, maximum: float | None = None,
-           positive: bool = False) -> float:
-    """A finite number within the bounds; ints and floats only (no booleans, no strings)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise fail(path, "must be a number", value)
-    value = float(value)
-    if not math.isfinite(value):
-        raise fail(path, "must be a finite number", value)
-    if positive and value <= 0:
-        raise fail(path, "must be a number greater than 0", value)
-    if minimum is not None and value < minimum:
-        raise fail(path, f"must be at least {minimum:g}", value)
-    if maximum is not None and value > maximum:
-        raise fail(path, f"must be at most {maximum:g}", value)
-    return value
-
-
-def get_number(data: Mapping[str, Any], key: str, path: str, default: Any = MISSING, **bounds: Any) -> Any:
-    where = join(path, key)
-    if key not in data or data[key] is None:
-        if default is MISSING:
-            raise fail(where, "is required")
-        return default
-    return number(data[key], where, **bounds)
-
-
-def integer(value: Any, path: str, *, minimum: int, maximum: int) -> int:
-    """An integer (a float with no fraction, as JSON from JavaScript may give, is accepted)."""
-    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise fail(path, "must be an integer", value)
-    if not minimum <= value <= maximum:
-        raise fail(path, f"must be between {minimum} and {maximum}", value)
-    return value
-
-
-def get_integer(data: Mapping[str, Any], key: str, path: str, default: Any = MISSING, *, minimum: int,
-                maximum: int) -> Any:
-    where = join(path, key)
-    if key not in data or data[key] is None:
-        if default is MISSING:
-            raise fail(where, "is required")
-        return default
-    return integer(data[key], where, minimum=minimum, maximum=maximum)
-
-
-def get_string(data: Mapping[str, Any], key: str, path: str, default: Any = MISSING, *,
-               choices: Sequence[str] | None = None, allow_empty: bool = False) -> Any:
-    where = join(path, key)
-    if key not in data or data[key] is None:
-        if default is MISSING:
-            raise fail(where, "is required")
-        return default
-    value = data[key]
-    if not isinstance(value, str) or (not allow_empty and not value.strip()):
-        raise fail(where, "must be a non-empty string", value)
-    if len(value) > MAX_STRING:
-        raise fail(where, f"is too long ({len(value)} characters, at most {MAX_STRING})")
-    if choices is not None and value not in choices:
-        raise fail(where, f"must be one of {', '.join(choices)}", value)
-    return value
-
-
-def get_bool(data: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
-    value = data.get(key, default)
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):  # Max sends 0/1 for toggles
-        return bool(value)
-    raise fail(join(path, key), "must be true or false", value)
-
-
-def get_list(data: Mapping[str, Any], key: str, path: str, default: Any = MISSING) -> Any:
-    where = join(path, key)
-    if key not in data or data[key] is None:
-        if default is MISSING:
-            raise fail(where, "is required")
-        return default
-    value = data[key]
-    if not isinstance(value, (list, tuple)):
-        raise fail(where, "must be a list", value)
-    if len(value) > MAX_LIST:
-        raise fail(where, f"has too many entries ({len(value)}, at most {MAX_LIST})")
-    return value
+__all__ = ["MAX_LIST", "MAX_STRING", "MISSING", "join", "short", "fail", "mapping", "unknown_keys", "number",
+           "get_number", "integer", "get_integer", "get_string", "get_bool", "get_list"]
