@@ -14,10 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from engine.audio.mel import MelSpec
-from engine.models.adapters.common import Embeddings, PromptEncoder, pad_tokens
+from engine.models.adapters.common import Embeddings, pad_tokens
 from engine.models.adapters.mel_latent import MelLatentAdapter
-from engine.models.base import ModelInfo
 
 
 class AudioLDM2TextEncoder:
@@ -95,18 +93,10 @@ def generate_hidden_states(language_model: nn.Module, embeds: torch.Tensor, mask
 class AudioLDM2Adapter(MelLatentAdapter):
     """DITTO-ready AudioLDM2: the engine samples, this adapter denoises, decodes and encodes."""
 
-    def __init__(self, unet: nn.Module, vae: nn.Module, vocoder: nn.Module, schedule: dict[str, Any], *,
-                 prompt_encoder: PromptEncoder | None = None, mel: MelSpec | None = None,
-                 compute_dtype: torch.dtype = torch.float32,
-                 checkpoint_decode: bool = True, name: str = "audioldm2-music", trained: bool = True, source: str = ""):
-        self._init_mel_latent(unet, vae, vocoder, schedule, extra_modules={}, prompt_encoder=prompt_encoder, mel=mel,
-                              compute_dtype=compute_dtype, checkpoint_decode=checkpoint_decode)
-        self.info = ModelInfo(
-            name=name, sample_rate=self.sample_rate, audio_channels=1,
-            prediction_type=self.schedule.get("prediction_type", "epsilon"), trained=trained, conditioning="text",
-            description=f"AudioLDM2 (UNet + mel VAE + HiFi-GAN, {self.sample_rate} Hz mono) via diffusers, "
-                        f"{self.parameter_count() / 1e6:.1f}M parameters" + ("" if trained else ", RANDOM WEIGHTS")
-                        + (f", from {source}" if source else ""))
+    family = "AudioLDM2"
+
+    def __init__(self, *args: Any, name: str = "audioldm2-music", **kwargs: Any):
+        super().__init__(*args, name=name, **kwargs)
 
     @classmethod
     def from_pipeline(cls, pipe, **kwargs) -> "AudioLDM2Adapter":

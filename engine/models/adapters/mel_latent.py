@@ -21,6 +21,7 @@ from torch import nn
 from engine.audio.mel import MelSpec, log_mel
 from engine.audio.resample import resample, to_mono
 from engine.models.adapters.common import DiffusersAdapter, PromptEncoder, checkpoint_each, mel_for_rate
+from engine.models.base import ModelInfo
 
 LDM_MEL = MelSpec(sample_rate=16000, n_fft=1024, hop_length=160, win_length=1024, n_mels=80, fmin=0.0, fmax=8000.0)
 """Feature domain at 16 kHz: 10 ms hop (one frame per vocoder input frame), 80 bins to Nyquist."""
@@ -45,10 +46,13 @@ SCHEDULE_KEYS = ("num_train_timesteps", "beta_schedule", "beta_start", "beta_end
 class MelLatentAdapter(DiffusersAdapter):
     """Shared decoding, encoding and shapes; subclasses define conditioning and `denoise`."""
 
-    def _init_mel_latent(self, unet: nn.Module, vae: nn.Module, vocoder: nn.Module, schedule: dict[str, Any], *,
-                         extra_modules: dict[str, nn.Module], prompt_encoder: PromptEncoder | None,
-                         mel: MelSpec | None, compute_dtype: torch.dtype,
-                         checkpoint_decode: bool) -> None:
+    family = "latent diffusion"
+    """What `info.description` calls the model (subclasses name theirs)."""
+
+    def __init__(self, unet: nn.Module, vae: nn.Module, vocoder: nn.Module, schedule: dict[str, Any], *,
+                 prompt_encoder: PromptEncoder | None = None, mel: MelSpec | None = None,
+                 compute_dtype: torch.dtype = torch.float32, checkpoint_decode: bool = True, name: str,
+                 trained: bool = True, source: str = ""):
         self.unet, self.vae, self.vocoder = unet, vae, vocoder
         self.sample_rate = int(vocoder.config.sampling_rate)
         self.vocoder_hop = int(np.prod(vocoder.config.upsample_rates))
@@ -60,11 +64,17 @@ class MelLatentAdapter(DiffusersAdapter):
         if mel.sample_rate != self.sample_rate:
             raise ValueError(f"mel.sample_rate {mel.sample_rate} differs from the vocoder's {self.sample_rate} Hz")
         self.model_mel = vocoder_mel(vocoder.config)
-        self._setup({"unet": unet, "vae": vae, "vocoder": vocoder, **extra_modules}, prompt_encoder=prompt_encoder,
+        self._setup({"unet": unet, "vae": vae, "vocoder": vocoder}, prompt_encoder=prompt_encoder,
                     compute_dtype=compute_dtype, checkpoint_decode=checkpoint_decode, mel=mel)
         enabled = lambda: self.checkpoint_decode  # noqa: E731
         checkpoint_each([vae.decoder.mid_block, *vae.decoder.up_blocks], enabled)
         checkpoint_each(vocoder.resblocks, enabled)
+        self.info = ModelInfo(
+            name=name, sample_rate=self.sample_rate, audio_channels=1,
+            prediction_type=self.schedule.get("prediction_type", "epsilon"), trained=trained, conditioning="text",
+            description=f"{self.family} (UNet + mel VAE + HiFi-GAN, {self.sample_rate} Hz mono) via diffusers, "
+                        f"{self.parameter_count() / 1e6:.1f}M parameters" + ("" if trained else ", RANDOM WEIGHTS")
+                        + (f", from {source}" if source else ""))
 
     # ---- shapes
     def latent_shape(self, seconds: float) -> tuple[int, ...]:

@@ -13,10 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from engine.audio.mel import MelSpec
-from engine.models.adapters.common import Embeddings, PromptEncoder
+from engine.models.adapters.common import Embeddings
 from engine.models.adapters.mel_latent import MelLatentAdapter
-from engine.models.base import ModelInfo
 
 
 class ClapTextEncoder:
@@ -48,18 +46,10 @@ class ClapTextEncoder:
 class MusicLDMAdapter(MelLatentAdapter):
     """DITTO-ready MusicLDM: the engine samples, this adapter denoises, decodes and encodes."""
 
-    def __init__(self, unet: nn.Module, vae: nn.Module, vocoder: nn.Module, schedule: dict[str, Any], *,
-                 prompt_encoder: PromptEncoder | None = None, mel: MelSpec | None = None,
-                 compute_dtype: torch.dtype = torch.float32,
-                 checkpoint_decode: bool = True, name: str = "musicldm", trained: bool = True, source: str = ""):
-        self._init_mel_latent(unet, vae, vocoder, schedule, extra_modules={}, prompt_encoder=prompt_encoder, mel=mel,
-                              compute_dtype=compute_dtype, checkpoint_decode=checkpoint_decode)
-        self.info = ModelInfo(
-            name=name, sample_rate=self.sample_rate, audio_channels=1,
-            prediction_type=self.schedule.get("prediction_type", "epsilon"), trained=trained, conditioning="text",
-            description=f"MusicLDM (UNet + mel VAE + HiFi-GAN, {self.sample_rate} Hz mono) via diffusers, "
-                        f"{self.parameter_count() / 1e6:.1f}M parameters" + ("" if trained else ", RANDOM WEIGHTS")
-                        + (f", from {source}" if source else ""))
+    family = "MusicLDM"
+
+    def __init__(self, *args: Any, name: str = "musicldm", **kwargs: Any):
+        super().__init__(*args, name=name, **kwargs)
 
     @classmethod
     def from_pipeline(cls, pipe, **kwargs) -> "MusicLDMAdapter":
