@@ -24,14 +24,12 @@ from engine.errors import JobError
 from engine.job import Job
 from engine.models.base import DiffusionModel, ModelInfo
 from engine.models.registry import load_model
+from engine.quality import Plan, plan_for
 from engine.sampling.loop import SamplerSettings, sample
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["generate", "load_model", "GenerationResult", "settings_for"]
-
-DRAFT_SAMPLER_STEPS = 10
-DRAFT_OPTIMIZER_STEPS = 30
+__all__ = ["generate", "load_model", "GenerationResult", "plan_for"]
 
 
 @dataclass
@@ -44,6 +42,8 @@ class GenerationResult:
     x_T: torch.Tensor  # (takes, *latent), the optimized initial noise
     loss_history: list[dict[str, float]] = field(default_factory=list)
     metric_history: list[dict[str, float]] = field(default_factory=list)
+    render_checks: list[dict[str, float]] = field(default_factory=list)
+    plan: dict[str, Any] = field(default_factory=dict)
     output_metrics: list[dict[str, float]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -64,22 +64,21 @@ class GenerationResult:
             "converged": self.converged,
             "loss_history": self.loss_history,
             "metric_history": self.metric_history,
+            "render_checks": self.render_checks,
+            "plan": self.plan,
             "output_metrics": self.output_metrics,
             "timings": self.timings,
             "warnings": self.warnings,
         }
 
 
-def settings_for(job: Job) -> tuple[SamplerSettings, SamplerSettings, int]:
-    """Optimization sampler, rendering sampler and optimizer steps for the job's quality."""
-    spec, steps = job.sampler, job.optimizer.steps
-    if job.quality == "draft":
-        spec = dataclasses.replace(spec, steps=min(spec.steps, DRAFT_SAMPLER_STEPS))
-        steps = min(steps, DRAFT_OPTIMIZER_STEPS)
-    optimize_with = SamplerSettings(spec.name, spec.steps, spec.eta, job.seed, job.optimizer.checkpointing)
-    final = job.final_sampler or spec
-    render_with = SamplerSettings(final.name, final.steps, final.eta, job.seed, False)
-    return optimize_with, render_with, steps
+def plan_summary(plan: Plan) -> dict[str, Any]:
+    """The plan as the sidecar records it: the chain optimized through, the render sampler, K and lr."""
+    def spec(settings: SamplerSettings) -> dict[str, Any]:
+        return {"name": settings.name, "steps": settings.steps, "eta": settings.eta}
+
+    return {"optimized_through": spec(plan.optimize_with), "rendered_with": spec(plan.render_with),
+            "optimizer_steps": plan.optimizer_steps, "lr": plan.lr}
 
 
 def initial_noise(model: DiffusionModel, job: Job, device: torch.device) -> tuple[torch.Tensor, list[int]]:
@@ -113,30 +112,35 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
         message = f"model {model.info.name!r} has RANDOM WEIGHTS: the audio is not music, only the control path runs"
         logger.warning(message)
         warnings.append(message)
-    optimize_with, render_with, steps = settings_for(job)
+    plan = plan_for(job)
     conditioning = model.condition(tags=job.tags, prompt=job.prompt, guidance_scale=job.guidance_scale,
                                    batch=job.variations)
     controls = build_controls(job, model)
     x_T, seeds = initial_noise(model, job, model.device)
 
-    history, metric_history, steps_run, converged = [], [], 0, not controls
+    history, metric_history, checks, steps_run, latent = [], [], [], 0, None
     t0 = time.perf_counter()
-    if controls and steps > 0:
-        ditto = optimize(model, controls, x_T, conditioning, optimize_with, steps=steps, lr=job.optimizer.lr,
-                         early_stop=job.optimizer.early_stop, progress=progress, should_cancel=should_cancel)
-        x_T, history, metric_history = ditto.x_T, ditto.history, ditto.metrics
-        steps_run, converged = ditto.steps_run, ditto.converged
+    if controls and plan.optimizer_steps > 0:
+        ditto = optimize(model, controls, x_T, conditioning, plan.optimize_with, steps=plan.optimizer_steps,
+                         lr=plan.lr, early_stop=job.optimizer.early_stop,
+                         render=plan.render_with if plan.surrogate else None, progress=progress,
+                         should_cancel=should_cancel)
+        x_T, history, metric_history, checks = ditto.x_T, ditto.history, ditto.metrics, ditto.checks
+        steps_run, latent = ditto.steps_run, ditto.rendered
     timings["optimize"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     with torch.no_grad():
-        latent = sample(model, x_T, conditioning, render_with)
+        if latent is None:
+            latent = sample(model, x_T, conditioning, plan.render_with)
         logmel = model.decode_mel(latent)
         output_metrics = [{c.label: float(c.metric(logmel[i:i + 1])) for c in controls} for i in range(job.variations)]
+    converged = all(item[c.label] <= c.tolerance for c in controls for item in output_metrics)
     timings["render"] = time.perf_counter() - t0
     if progress is not None:
-        progress({"phase": "render", "step": steps_run, "total": steps, "loss": history[-1]["total"] if history else 0.0,
-                  "losses": {}, "elapsed": time.perf_counter() - start})
+        progress({"phase": "render", "step": steps_run, "total": plan.optimizer_steps,
+                  "loss": history[-1]["total"] if history else 0.0, "losses": {},
+                  "elapsed": time.perf_counter() - start})
     t0 = time.perf_counter()
     audio = model.decode_audio(latent).float().cpu().numpy()
     audio = audio[..., : int(round(job.duration * model.info.sample_rate))]
@@ -144,6 +148,7 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
     timings["total"] = time.perf_counter() - start
     return GenerationResult(audio=np.ascontiguousarray(audio, dtype=np.float32), sample_rate=model.info.sample_rate,
                             job=job, model_info=model.info, seeds=seeds, x_T=x_T.detach().cpu(),
-                            loss_history=history, metric_history=metric_history, output_metrics=output_metrics,
+                            loss_history=history, metric_history=metric_history, render_checks=checks,
+                            output_metrics=output_metrics, plan=plan_summary(plan),
                             timings=timings, warnings=warnings, steps_run=steps_run, converged=converged,
                             device=str(model.device))

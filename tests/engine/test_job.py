@@ -10,7 +10,17 @@ from engine.job import Job, IntensityControl
 
 def test_defaults_give_a_valid_six_second_job():
     job = Job.from_dict({})
-    assert job.duration == pytest.approx(5.94) and job.optimizer.steps == 70 and job.optimizer.lr == 5e-3
+    assert job.duration == pytest.approx(5.94) and job.sampler.steps == 20
+    assert job.optimizer.steps is None and job.optimizer.lr is None and job.optimize_through is None  # preset
+
+
+def test_optimize_through_takes_render_or_a_sampler_and_names_anything_else():
+    assert Job.from_dict({"optimize_through": "render"}).optimize_through == "render"
+    assert Job.from_dict({"optimize_through": {"name": "dpmsolver++", "steps": 3}}).optimize_through.steps == 3
+    with pytest.raises(JobError, match="optimize_through: must be 'render' or a sampler object"):
+        Job.from_dict({"optimize_through": "full"})
+    with pytest.raises(JobError, match="optimize_through.steps"):
+        Job.from_dict({"optimize_through": {"steps": 0}})
 
 
 def test_round_trip_through_json_form(tmp_path):
@@ -20,7 +30,8 @@ def test_round_trip_through_json_form(tmp_path):
             "controls": [{"type": "intensity", "times": [0, 4], "db": [-30, -10]},
                          {"type": "melody", "notes": [{"start": 0, "end": 1, "pitch": 60}]},
                          {"type": "inpaint", "reference": str(ref), "gap": [1, 2]},
-                         {"type": "loop", "overlap": 1.0}]}
+                         {"type": "loop", "overlap": 1.0}],
+            "optimize_through": {"name": "ddim", "steps": 3}, "optimizer": {"steps": 9, "lr": 0.1}}
     job = Job.from_dict(data)
     assert Job.from_dict(job.to_dict()) == job
     assert isinstance(job.controls[0], IntensityControl)

@@ -1,5 +1,7 @@
 """The optimizer's contract: cancellation, early stop, independent variations, reuse of x_T* by other samplers."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -75,3 +77,48 @@ def test_ddpm_from_optimized_noise_still_follows_the_control(tiny_model):
 def test_a_job_without_controls_renders_without_optimizing():
     result = generate(_job(controls=[]))
     assert result.loss_history == [] and result.audio.shape == (1, 1, 22050)
+
+
+def _step_zero_metrics(model, job, chain_steps, render_steps):
+    """The intensity metric of job's x_T through a `chain_steps` chain and through a `render_steps` render."""
+    from engine.api import initial_noise
+
+    conditioning = model.condition(tags=(), guidance_scale=job.guidance_scale, batch=1)
+    control = build_controls(job, model)[0]
+    x_T, _ = initial_noise(model, job, model.device)
+    with torch.no_grad():
+        chain = control.metric(model.decode_mel(sample(model, x_T, conditioning, SamplerSettings("ddim", chain_steps))))
+        render = control.metric(model.decode_mel(sample(model, x_T, conditioning, SamplerSettings("ddim", render_steps))))
+    return x_T, conditioning, control, float(chain), float(render)
+
+
+def test_with_a_surrogate_early_stop_is_decided_on_the_render_and_returns_that_render(tiny_model):
+    from engine.ditto.optimize import VERIFY_GAP
+
+    job = _job()
+    x_T, conditioning, control, _, render_metric = _step_zero_metrics(tiny_model, job, 2, 6)
+    render = SamplerSettings("ddim", 6, checkpointing=False)
+    # check the render whenever allowed (infinite margin); a tolerance the render misses at step 0: no stop
+    # there, and the next check waits VERIFY_GAP steps
+    strict = [dataclasses.replace(control, tolerance=0.5 * render_metric)]
+    result = optimize(tiny_model, strict, x_T, conditioning, SamplerSettings("ddim", 2), steps=4, lr=0.2,
+                      render=render, check_margin=float("inf"))
+    assert [c["step"] for c in result.checks][:2] == [0, VERIFY_GAP]
+    assert result.steps_run >= VERIFY_GAP
+    # a tolerance the render meets at step 0: stop there, and hand back that very render
+    loose = [dataclasses.replace(control, tolerance=2.0 * render_metric)]
+    result = optimize(tiny_model, loose, x_T, conditioning, SamplerSettings("ddim", 2), steps=4, lr=0.2,
+                      render=render, check_margin=float("inf"))
+    assert result.converged and result.steps_run == 0 and [c["step"] for c in result.checks] == [0]
+    with torch.no_grad():
+        assert torch.allclose(result.rendered, sample(tiny_model, result.x_T, conditioning, render))
+
+
+def test_generate_with_a_surrogate_reports_convergence_measured_on_the_render():
+    job = _job(sampler={"steps": 6}, optimize_through={"name": "ddim", "steps": 2},
+               optimizer={"steps": 30, "lr": 0.2, "early_stop": True}, controls=[{**INTENSITY, "tolerance": 8.0}])
+    result = generate(job)
+    assert result.plan["optimized_through"]["steps"] == 2 and result.plan["rendered_with"]["steps"] == 6
+    assert result.converged == (result.output_metrics[0]["intensity"] <= 8.0)
+    if result.converged:
+        assert result.render_checks and result.render_checks[-1]["intensity"] <= 8.0
