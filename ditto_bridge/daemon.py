@@ -119,6 +119,8 @@ class Daemon:
                 log.warning("job %s was interrupted; it runs again (attempt %d of %d)", record.id,
                             record.attempts + 1, config.max_attempts, extra={"job_id": record.id})
             self.worker = Worker(self.queue, config, self._notify)
+            for path in self.worker.lineages.remove_leftovers():
+                log.info("removed an unfinished lineage file a stopped daemon left: %s", path.name)
             self.server.start()
             for record in failed:
                 log.error("job %s failed: %s", record.id, record.error, extra={"job_id": record.id})

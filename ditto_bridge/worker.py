@@ -1,10 +1,12 @@
 """The worker: one thread per compute device that runs queued jobs through the engine, one at a time.
 
 For each job it sends ``/ditto/progress`` per optimization step, writes every take to the outbox, marks the job
-done and sends one ``/ditto/done`` per take. A failing job is logged with its id, marked failed and answered
-with ``/ditto/error``; it never stops the worker. Cancellation and shutdown are checked between optimization
-steps: a cancelled job ends ``cancelled``; on shutdown the running job goes back to the queue (persisted) and
-runs again at the next start.
+done and sends one ``/ditto/done`` per take. A job of a lineage starts from the lineage's latest x_T* when that
+fits the job (`ditto_bridge.lineage`; decided when the job starts, so a tweak queued behind the take it tweaks
+starts from that take); once it has succeeded, its own x_T* becomes the lineage's latest. A failing job is
+logged with its id, marked failed and answered with ``/ditto/error``; it never stops the worker. Cancellation
+and shutdown are checked between optimization steps: a cancelled job ends ``cancelled`` (its x_T* is not kept);
+on shutdown the running job goes back to the queue (persisted) and runs again at the next start.
 
 The engine (and torch) are imported in the worker's thread, so the OSC server answers at once while the model
 loads.
@@ -12,6 +14,7 @@ loads.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -22,6 +25,7 @@ from ditto_bridge import __version__
 from ditto_bridge.config import Config
 from ditto_bridge.errors import BridgeError
 from ditto_bridge.job_queue import JobQueue, JobRecord
+from ditto_bridge.lineage import LineageStore, LineageStoreError, WarmStart, store_folder
 from ditto_bridge.outbox import take_stem, write_take
 from ditto_bridge.translate.live_job import OutputSpec
 
@@ -51,6 +55,7 @@ class Worker:
         """True once the running job's outcome is decided (too late to cancel it)."""
         self._device: Any = None
         self._startup_error: str | None = None
+        self.lineages = LineageStore(store_folder(Path(config.data_dir)))
         self._thread = threading.Thread(target=self._run, name="worker", daemon=True)
 
     # ------------------------------------------------------------------------------------------------ control
@@ -145,6 +150,10 @@ class Worker:
                 raise BridgeError(f"the engine could not start: {self._startup_error}")
             job = Job.from_dict(record.job)
             model = load_model(job.model, self._device)
+            spec = OutputSpec.from_dict(record.output)
+            warm = self._warm_start(record, spec, job, model)
+            if warm.path is not None:
+                job = dataclasses.replace(job, warm_start=warm.path)
 
             def progress(event: dict[str, Any]) -> None:
                 total = max(int(event.get("total") or 0), 1)
@@ -156,7 +165,9 @@ class Worker:
                 self.notify(record, "/ditto/progress", (record.id, fraction, step, float(event.get("loss", 0.0))))
 
             result = generate(job, model=model, progress=progress, should_cancel=self._should_cancel(record.id))
-            paths = self._write(record, result)
+            paths = self._write(record, result, warm)
+            if spec.lineage is not None:
+                self._remember(record, spec.lineage, job.model, result.x_T)
         except CancelledError:
             self._decided()
             if self._stop.is_set() and record.id not in self._cancel:
@@ -189,7 +200,30 @@ class Worker:
         with self._lock:
             self._finishing = True
 
-    def _write(self, record: JobRecord, result: Any) -> list[Path]:
+    def _warm_start(self, record: JobRecord, spec: OutputSpec, job: Any, model: Any) -> WarmStart:
+        """Where the job starts: its own ``warm_start``, its lineage's latest x_T* when that fits, or seeded noise."""
+        if spec.lineage is None:
+            return WarmStart()
+        if job.warm_start:
+            return WarmStart(note=f"lineage {spec.lineage!r}: the job names its own warm_start, which is kept")
+        shape = tuple(model.latent_shape(job.duration))
+        warm = self.lineages.warm_start(spec.lineage, model=job.model, latent_shape=shape, takes=job.variations)
+        if warm.path is not None:
+            log.info("job %s warm-starts from the x_T* of job %s (lineage %s)", record.id, warm.from_job,
+                     spec.lineage, extra={"job_id": record.id})
+        elif warm.note is not None:
+            log.warning("job %s: %s", record.id, warm.note, extra={"job_id": record.id})
+        return warm
+
+    def _remember(self, record: JobRecord, lineage: str, model: str, x_T: Any) -> None:
+        """Make the finished job's x_T* its lineage's latest; a failure to save is logged, the job stays done."""
+        try:
+            self.lineages.record(lineage, record.id, model, x_T)
+        except LineageStoreError as error:
+            log.warning("job %s: its x_T* was not kept for lineage %s: %s", record.id, lineage, error,
+                        extra={"job_id": record.id})
+
+    def _write(self, record: JobRecord, result: Any, warm: WarmStart) -> list[Path]:
         spec = OutputSpec.from_dict(record.output)
         base = result.to_sidecar()
         paths = []
@@ -201,7 +235,8 @@ class Worker:
             sidecar = {
                 "ditto_bridge": {"version": __version__, "job_id": record.id, "take": take + 1, "seed": seed,
                                  "task": spec.task, "placement": spec.placement, "device_request": spec.device,
-                                 "source": record.source, "attempts": record.attempts},
+                                 "source": record.source, "attempts": record.attempts, "lineage": spec.lineage,
+                                 "warm_start_from": warm.from_job, "warm_start_note": warm.note},
                 **base,
             }
             stem = take_stem(spec.name, spec.task, seed, take + 1)

@@ -51,9 +51,11 @@ EPS = 1e-9
 
 _TOP_KEYS = {"id", "task", "name", "tags", "prompt", "model", "song", "length_bars", "quality", "steps",
              "sampler_steps", "seed", "variations", "clip", "range", "intensity", "notes", "midi_file",
-             "cue_points", "overlap_beats", "device"}
+             "cue_points", "overlap_beats", "device", "lineage"}
 _ENGINE_KEYS = {"name", "duration", "controls", "tags", "prompt", "model", "guidance_scale", "seed", "variations",
                 "quality", "sampler", "final_sampler", "optimizer", "warm_start"}
+_BRIDGE_KEYS = {"lineage"}
+"""Fields the bridge also takes in a job in seconds and keeps for itself (they never reach the engine)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class OutputSpec:
     """Where the result belongs in the set: ``{axis, start, length_beats, tempo}``; copied into the sidecar."""
     device: dict[str, Any] | None = None
     """The request's opaque ``device`` object, echoed in the sidecar."""
+    lineage: str | None = None
+    """The idea this job tweaks (`ditto_bridge.lineage`): it warm-starts from the lineage's latest x_T*."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,11 +141,12 @@ def translate_request(data: Any, ctx: TranslateContext, job_id: str, *, base_dir
 
 def translate_engine_job(data: Mapping[str, Any], ctx: TranslateContext, *, base_dir: Path) -> Translation:
     """An engine job in seconds, as is; references must lie in the allowed folders."""
-    extra = sorted(str(k) for k in set(data) - _ENGINE_KEYS)
+    extra = sorted(str(k) for k in set(data) - _ENGINE_KEYS - _BRIDGE_KEYS)
     if extra:
         raise RequestError(f"{extra[0]}: is not a field of a job in seconds, and a job in Live units needs "
                            f"'song' (see docs/PROTOCOL.md)")
-    job_dict = dict(data)
+    lineage = _lineage(data)
+    job_dict = {k: v for k, v in data.items() if k not in _BRIDGE_KEYS}
     job_dict.setdefault("model", ctx.model)
     controls = job_dict.get("controls", [])
     if isinstance(controls, list):
@@ -151,12 +156,20 @@ def translate_engine_job(data: Mapping[str, Any], ctx: TranslateContext, *, base
                 checked_file(control["reference"], f"controls[{i}].reference", roots, base=base_dir)
     job = _validated(job_dict, base_dir)
     task = job.controls[0].type if job.controls else "generate"
-    return Translation(_json_form(job), OutputSpec(job.name, task, ctx.sample_rate, ctx.channels))
+    return Translation(_json_form(job), OutputSpec(job.name, task, ctx.sample_rate, ctx.channels, lineage=lineage))
 
 
 def _json_form(job: Job) -> dict[str, Any]:
     """`Job.to_dict` as plain JSON types (lists, not tuples), as the queue stores it."""
     return json.loads(json.dumps(job.to_dict()))
+
+
+def _lineage(data: Mapping[str, Any]) -> str | None:
+    """The optional ``lineage`` field: the same characters and length as ``id``."""
+    lineage = fields.get_string(data, "lineage", "", None)
+    if lineage is not None and not ID_PATTERN.match(lineage):
+        raise fields.fail("lineage", "must be 1 to 64 letters, digits, '_', '-' or '.'", lineage)
+    return lineage
 
 
 def _validated(job_dict: dict[str, Any], base_dir: Path | None) -> Job:
@@ -176,6 +189,7 @@ def translate_live_job(data: Mapping[str, Any], ctx: TranslateContext, job_id: s
     if request_id is not None and not ID_PATTERN.match(request_id):
         raise fields.fail("id", "must be 1 to 64 letters, digits, '_', '-' or '.'", request_id)
     task = fields.get_string(data, "task", "", choices=TASKS)
+    lineage = _lineage(data)
     song_raw = fields.mapping(data["song"], "song")
     song = SongTime(fields.get_number(song_raw, "tempo", "song", positive=True),
                     fields.get_integer(song_raw, "signature_numerator", "song", 4, minimum=1, maximum=99),
@@ -272,7 +286,7 @@ def translate_live_job(data: Mapping[str, Any], ctx: TranslateContext, job_id: s
             Path(path).unlink(missing_ok=True)
         raise
     output = OutputSpec(name, task, sample_rate, channels, keep_seconds, placement,
-                        dict(device) if device is not None else None)
+                        dict(device) if device is not None else None, lineage)
     return Translation(_json_form(engine_job), output, tuple(references), request_id)
 
 

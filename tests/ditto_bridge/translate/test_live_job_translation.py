@@ -141,6 +141,9 @@ def test_a_loop_without_audio_is_rendered_one_overlap_longer_and_cut_to_whole_ba
     ({"intensity": {"breakpoints": [[0, "loud"]]}}, r"intensity.breakpoints\[0\]\[1\]: must be a number"),
     ({"task": "inpaint"}, "clip: inpaint needs an audio clip"),
     ({"id": "../x"}, "id: must be 1 to 64"),
+    ({"lineage": "a/b"}, "lineage: must be 1 to 64"),
+    ({"lineage": "x" * 65}, "lineage: must be 1 to 64"),
+    ({"lineage": 7}, "lineage: must be a non-empty string, got 7"),
 ])
 def test_bad_requests_are_refused_naming_the_field(ctx, change, fragment):
     live = {"task": "generate", "song": song(), "length_bars": 1}
@@ -171,6 +174,16 @@ def test_an_engine_job_in_seconds_passes_through_validated(ctx):
     with pytest.raises(RequestError, match=r"engine job: controls\[0\].db\[1\]: must be a finite number"):
         translate_request({"duration": 2.0, "controls": [{"type": "intensity", "times": [0, 2],
                                                           "db": [-30, float("nan")]}]}, ctx, "j")
+
+
+def test_a_lineage_travels_with_the_output_settings_and_never_reaches_the_engine(ctx):
+    live = translate_request({"task": "generate", "song": song(), "lineage": "m4l-gen.1_a"}, ctx, "j")
+    seconds = translate_request({"duration": 2.0, "lineage": "idea"}, ctx, "j")
+    assert (live.output.lineage, seconds.output.lineage) == ("m4l-gen.1_a", "idea")
+    assert "lineage" not in live.job and "lineage" not in seconds.job and live.job["warm_start"] is None
+    assert translate_request({"task": "generate", "song": song()}, ctx, "j").output.lineage is None
+    with pytest.raises(RequestError, match="lineage: must be 1 to 64"):
+        translate_request({"duration": 2.0, "lineage": "a b"}, ctx, "j")
 
 
 @pytest.mark.parametrize("text, fragment", [("{", "not valid JSON"), ('{"a": NaN}', "NaN is not allowed"),
