@@ -53,7 +53,7 @@ _TOP_KEYS = {"id", "task", "name", "tags", "prompt", "model", "song", "length_ba
              "sampler_steps", "seed", "variations", "clip", "range", "intensity", "notes", "midi_file",
              "cue_points", "overlap_beats", "device", "lineage"}
 _ENGINE_KEYS = {"name", "duration", "controls", "tags", "prompt", "model", "guidance_scale", "seed", "variations",
-                "quality", "sampler", "final_sampler", "optimizer", "warm_start"}
+                "quality", "sampler", "optimize_through", "optimizer", "warm_start"}
 _BRIDGE_KEYS = {"lineage"}
 """Fields the bridge also takes in a job in seconds and keeps for itself (they never reach the engine)."""
 
