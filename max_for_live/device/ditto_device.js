@@ -62,6 +62,8 @@ var MISSED_PONGS_OFFLINE = 2;
 /** Sampling period of the Intensity recorder (ms) and its simplification tolerance (dB). */
 var RECORD_INTERVAL_MS = 50;
 var RECORD_TOLERANCE_DB = 0.25;
+/** The Idea parameter's range (the Fresh button counts up and wraps to 0). */
+var MAX_IDEA = 9999;
 
 /* ============================== 2. Pure functions ============================== */
 
@@ -341,6 +343,55 @@ function jobClip(clip) {
     return out;
 }
 
+/**
+ * FNV-1a hash of a string (its UTF-16 code units) as 8 hex digits. ES5 has no Math.imul: the multiplication by
+ * the FNV prime 2^24 + 403 is done with shifts, then reduced to 32 bits.
+ */
+function fnv1a(text) {
+    var h = 0x811c9dc5;
+    var i;
+    for (i = 0; i < text.length; i += 1) {
+        h ^= text.charCodeAt(i);
+        h = (h + (h << 1) + (h << 4) + (h << 7) + (h << 8) + (h << 24)) >>> 0;
+    }
+    var hex = h.toString(16);
+    while (hex.length < 8) hex = "0" + hex;
+    return hex;
+}
+
+/**
+ * Where a clip sits in the set, for the lineage: its LOM path for a Session clip ("live_set tracks 1 clip_slots 0
+ * clip"); for an Arrangement clip its track and song position (the arrangement_clips index shifts when clips are
+ * added before it).
+ */
+function clipPlace(clip) {
+    var p = String(clip.path || "");
+    if (clip.is_arrangement_clip) return p.replace(/\s+arrangement_clips\s+\d+$/, "") + " at " + roundTo(clip.start_time, 6);
+    return p;
+}
+
+/**
+ * The job's lineage (docs/PROTOCOL.md, field `lineage`): the daemon starts a job from the optimized noise of the
+ * last finished take of the same lineage instead of fresh noise. It stays the same while the producer tweaks one
+ * idea (the curve, the tags, steps, quality, length, the clip's loop brace) and changes with the task, the seed,
+ * the Idea number (the Fresh button) and `place`: the device's track plus the clip the task reads, or the start
+ * of the range for tasks that read no clip.
+ * "m4l-<task>-s<seed>-i<idea>-<8 hex digits of place>": at most 64 of A-Z a-z 0-9 _ - . as the daemon requires.
+ */
+function lineageFor(task, seed, idea, place) {
+    return "m4l-" + task + "-s" + Math.max(0, Math.round(seed)) + "-i" + Math.max(0, Math.round(idea || 0))
+        + "-" + fnv1a(String(place));
+}
+
+/**
+ * The status line's note on how a take started, from its sidecar JSON (`ditto_bridge.warm_start_from`): "" when
+ * it started from seeded noise.
+ */
+function warmStartText(sidecar) {
+    var from = sidecar && sidecar.ditto_bridge ? sidecar.ditto_bridge.warm_start_from : null;
+    return from ? " (continued from job " + from + ")" : "";
+}
+
 function requireAudioClip(clip, taskLabel) {
     if (!clip) {
         throw new DeviceError(taskLabel + " needs an audio clip: click one so that it shows in Live's clip view, then press Generate.");
@@ -358,12 +409,13 @@ function requireAudioClip(clip, taskLabel) {
  *
  * input = {
  *   task: one of TASKS,
- *   settings: {tags, bars, steps, quality (0|1), seed, variations, rangeSource, curveSource},
+ *   settings: {tags, bars, steps, quality (0|1), seed, variations, rangeSource, curveSource, idea},
  *   song: {tempo, signature_numerator, signature_denominator, sample_rate, loop_start, loop_length, cue_points},
  *   clip: clip values from readClip() or null,
  *   notes: notes of the MIDI clip (get_notes_extended) or null,
  *   drawn: breakpoint editor dump as [[beat, dB]...] (relative to the render start),
- *   recorded: Intensity recording as [[song beat, dB]...]
+ *   recorded: Intensity recording as [[song beat, dB]...],
+ *   track: the LOM path of the device's track (part of the lineage)
  * }
  * Returns {job, anchor}: anchor = {songBeat} is where the result belongs in the Arrangement, when known.
  * Throws DeviceError with a message in plain words when the set lacks what the task needs.
@@ -485,6 +537,10 @@ function buildJob(input) {
     }
     var intensity = intensityObject(breakpoints);
     if (intensity) job.intensity = intensity;
+    var readsClip = task === "inpaint" || task === "continue" || task === "loop" || task === "melody";
+    var place = "track " + (input.track || "") + (readsClip ? " clip " + clipPlace(clip)
+        : " range " + (range ? range.start + " " + range.unit : "none"));
+    job.lineage = lineageFor(task, job.seed, s.idea, place);
     return { job: job, anchor: anchor === null ? null : { songBeat: roundTo(anchor, 6) } };
 }
 
@@ -627,6 +683,7 @@ function readDetailClip() {
 function readClip(api) {
     var clip = {
         id: Number(api.id),
+        path: String(api.unquotedpath),
         name: atomString(api.get("name")),
         is_audio_clip: atomNumber(api.get("is_audio_clip")) === 1,
         is_arrangement_clip: atomNumber(api.get("is_arrangement_clip")) === 1,
@@ -660,6 +717,11 @@ function liveMajorVersion() {
     return atomNumber(app.call("get_major_version"));
 }
 
+/** The LOM path of the track holding this device ("live_set tracks 0"). */
+function deviceTrackPath() {
+    return String(new LiveAPI("this_device canonical_parent").unquotedpath);
+}
+
 /** The LiveAPI path of the track the result goes to: this device's track or the selected track. */
 function targetTrackPath(place) {
     if (place === "session_selected") {
@@ -668,7 +730,7 @@ function targetTrackPath(place) {
         if (!ids.length) throw new DeviceError("No track is selected in Live.");
         return new LiveAPI("id " + ids[0]).unquotedpath;
     }
-    return new LiveAPI("this_device canonical_parent").unquotedpath;
+    return deviceTrackPath();
 }
 
 /**
@@ -721,11 +783,11 @@ inlets = 1;
 outlets = 2;
 setinletassist(0, "UI values, live.thisdevice bang, OSC replies from udpreceive");
 setoutletassist(0, "OSC messages to udpsend");
-setoutletassist(1, "UI updates: status, error, progress, connected, domain, dumpcurve");
+setoutletassist(1, "UI updates: status, error, progress, connected, domain, dumpcurve, idea");
 
 var settings = {
     task: 0, tags: "", bars: 4, steps: 0, quality: 1, seed: 0, variations: 1,
-    curveSource: 0, rangeSource: 0, place: 0, intensityDb: -12, record: 0
+    curveSource: 0, rangeSource: 0, place: 0, intensityDb: -12, record: 0, idea: 0
 };
 var state = {
     ready: false, sampleRate: 44100, inbox: "", connected: false, missedPongs: 0,
@@ -830,6 +892,17 @@ function curve(i) { settings.curveSource = Math.max(0, Math.min(CURVE_SOURCES.le
 function range(i) { settings.rangeSource = Math.round(i) === 1 ? 1 : 0; }
 function place(i) { settings.place = Math.max(0, Math.min(PLACES.length - 1, Math.round(i))); }
 function samplerate(sr) { if (sr > 0) state.sampleRate = sr; }
+/** The Idea number: part of the lineage, so the producer can also dial back to an earlier idea. */
+function idea(n) { settings.idea = Math.max(0, Math.min(MAX_IDEA, Math.round(n))); }
+
+/** Fresh button: the next Generate starts a new idea (a new lineage) from seeded noise; later ones continue it. */
+function fresh(v) {
+    if (v !== undefined && Number(v) === 0) return;
+    settings.idea = settings.idea >= MAX_IDEA ? 0 : settings.idea + 1;
+    ui("idea", settings.idea);
+    ui("status", "Fresh start: the next Generate begins idea " + settings.idea + " from new noise.");
+}
+
 function inbox() { state.inbox = nativePath(arrayfromargs(arguments).join(" ")); ui("status", "Inbox: " + state.inbox); }
 
 /** The Intensity parameter (dB): its automation plays through here. */
@@ -875,7 +948,7 @@ function generate(v) {
         }
         var built = buildJob({
             task: taskName, settings: settings, song: song, clip: clip, notes: notes,
-            drawn: state.drawn, recorded: state.recorded
+            drawn: state.drawn, recorded: state.recorded, track: deviceTrackPath()
         });
         state.fileCounter += 1;
         // The job names itself, so replies can be matched to it (docs/PROTOCOL.md, field `id`).
@@ -995,14 +1068,14 @@ function finishImport(id, ctx, path) {
     if (id === state.currentJob) state.currentJob = "";
     try {
         var major = liveMajorVersion();
+        var sidecar = atomDict(readTextFile(sidecarPath(path)));
         if (!(major >= 12)) {
-            ui("status", "Saved " + baseName(path) + ". Live " + major + " cannot import from a device: drag it in from the browser (add the outbox as a Place).");
+            ui("status", "Saved " + baseName(path) + warmStartText(sidecar) + ". Live " + major + " cannot import from a device: drag it in from the browser (add the outbox as a Place).");
             post("ditto: result at " + path + "\n");
             return;
         }
         if (ctx.place === "arrangement_this" && !ctx.placed) {
             // The daemon's placement (sidecar) is exact; the device's own estimate is the fallback.
-            var sidecar = atomDict(readTextFile(sidecarPath(path)));
             var placement = sidecar && sidecar.ditto_bridge ? sidecar.ditto_bridge.placement : null;
             var fallback = ctx.anchor ? ctx.anchor.songBeat : atomNumber(new LiveAPI("live_set").get("current_song_time"));
             ctx.anchor = { songBeat: roundTo(placementSongBeat(placement, ctx.source, ctx.tempo, fallback), 6) };
@@ -1011,7 +1084,7 @@ function finishImport(id, ctx, path) {
         // Further takes of one job go after the previous one in the Arrangement (next slots in Session).
         var anchor = ctx.anchor ? { songBeat: ctx.anchor.songBeat + ctx.imported * (ctx.lengthBeats || 0) } : null;
         ctx.imported += 1;
-        ui("status", importIntoLive(path, ctx.place, anchor, ctx.tempo));
+        ui("status", importIntoLive(path, ctx.place, anchor, ctx.tempo) + warmStartText(sidecar));
         clearError();
     } catch (e) {
         if (e instanceof DeviceError) showError(e.message);

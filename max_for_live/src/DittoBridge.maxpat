@@ -255,8 +255,9 @@
 					"id": "obj-route-ui",
 					"maxclass": "newobj",
 					"numinlets": 2,
-					"numoutlets": 7,
+					"numoutlets": 8,
 					"outlettype": [
+						"",
 						"",
 						"",
 						"",
@@ -271,7 +272,7 @@
 						330,
 						22.0
 					],
-					"text": "route status error progress connected domain dumpcurve"
+					"text": "route status error progress connected domain dumpcurve idea"
 				}
 			},
 			{
@@ -1781,6 +1782,167 @@
 					],
 					"text": "listdump"
 				}
+			},
+			{
+				"box": {
+					"id": "obj-fresh",
+					"maxclass": "live.text",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"patching_rect": [
+						920,
+						420,
+						44,
+						20
+					],
+					"mode": 0,
+					"text": "Fresh",
+					"texton": "Fresh",
+					"presentation": 1,
+					"presentation_rect": [
+						322.0,
+						100.0,
+						44.0,
+						20.0
+					],
+					"parameter_enable": 1,
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Fresh Idea",
+							"parameter_shortname": "Fresh",
+							"parameter_type": 2,
+							"parameter_enum": [
+								"off",
+								"on"
+							],
+							"parameter_mmax": 1,
+							"parameter_invisible": 2
+						}
+					},
+					"varname": "Fresh Idea"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-prep-fresh",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						920,
+						450,
+						90,
+						22.0
+					],
+					"text": "prepend fresh"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-idea",
+					"maxclass": "live.numbox",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"float"
+					],
+					"patching_rect": [
+						960,
+						240,
+						44,
+						15
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						400.0,
+						102.0,
+						34.0,
+						15.0
+					],
+					"parameter_enable": 1,
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Idea",
+							"parameter_shortname": "Idea",
+							"parameter_type": 1,
+							"parameter_mmin": 0.0,
+							"parameter_mmax": 9999.0,
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								0
+							],
+							"parameter_unitstyle": 0,
+							"parameter_invisible": 1
+						}
+					},
+					"varname": "Idea"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-lbl-idea",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						960,
+						222,
+						44,
+						18
+					],
+					"text": "Idea",
+					"presentation": 1,
+					"presentation_rect": [
+						370.0,
+						101.0,
+						30.0,
+						18.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-prep-idea",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						960,
+						265,
+						85,
+						22.0
+					],
+					"text": "prepend idea"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-prep-set-idea",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1160,
+						90,
+						75,
+						22.0
+					],
+					"text": "prepend set"
+				}
 			}
 		],
 		"lines": [
@@ -2491,6 +2653,78 @@
 						0
 					]
 				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-prep-fresh",
+						0
+					],
+					"source": [
+						"obj-fresh",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-js",
+						0
+					],
+					"source": [
+						"obj-prep-fresh",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-prep-idea",
+						0
+					],
+					"source": [
+						"obj-idea",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-js",
+						0
+					],
+					"source": [
+						"obj-prep-idea",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-prep-set-idea",
+						0
+					],
+					"source": [
+						"obj-route-ui",
+						6
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-idea",
+						0
+					],
+					"source": [
+						"obj-prep-set-idea",
+						0
+					]
+				}
 			}
 		],
 		"parameters": {
@@ -2562,6 +2796,16 @@
 			"obj-inbox": [
 				"Choose Inbox",
 				"Inbox",
+				0
+			],
+			"obj-fresh": [
+				"Fresh Idea",
+				"Fresh",
+				0
+			],
+			"obj-idea": [
+				"Idea",
+				"Idea",
 				0
 			],
 			"inherited_shortname": 1

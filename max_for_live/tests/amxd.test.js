@@ -130,6 +130,8 @@ test('the device opens in Presentation mode and shows every control the issue as
   assert.equal(byVar('Record Intensity').maxclass, 'live.text');
   assert.equal(byVar('Range Source').maxclass, 'live.tab');
   assert.equal(byVar('Import Target').maxclass, 'live.menu');
+  assert.equal(byVar('Fresh Idea').text, 'Fresh');
+  assert.equal(byVar('Idea').maxclass, 'live.numbox');
   for (const b of shown) {
     const [x, y, w, h] = b.presentation_rect;
     assert.ok(x >= 0 && y >= 0 && x + w <= P.devicewidth && y + h <= 169, `${b.id} lies outside the device (${b.presentation_rect})`);
@@ -151,7 +153,9 @@ test('parameters have Long and Short names; Intensity is automatable, in dB, -60
   assert.equal(intensity.parameter_unitstyle, 4, 'dB');
   assert.equal(intensity.parameter_mmin, -60);
   assert.equal(intensity.parameter_mmax, 0);
-  for (const name of ['Generate', 'Cancel', 'Choose Inbox']) {
+  const idea = params.find((b) => b.varname === 'Idea').saved_attribute_attributes.valueof;
+  assert.equal(idea.parameter_invisible, 1, 'Idea is stored with the set, like Seed');
+  for (const name of ['Generate', 'Cancel', 'Choose Inbox', 'Fresh Idea']) {
     assert.equal(params.find((b) => b.varname === name).saved_attribute_attributes.valueof.parameter_invisible, 2, `${name} is hidden from automation`);
   }
 });
@@ -207,4 +211,14 @@ test('audio passes through unchanged: plugin~ feeds plugout~ on both channels', 
   const into = P.lines.filter((l) => BOXES.get(l.patchline.source[0]).text === 'plugin~')
     .map((l) => [l.patchline.source[1], BOXES.get(l.patchline.destination[0]).text, l.patchline.destination[1]]);
   assert.deepEqual(into.sort(), [[0, 'plugout~', 0], [1, 'plugout~', 1]]);
+});
+
+test('the Idea the script shows goes back into the Idea number box without coming out of it (set)', () => {
+  const route = boxesWhere((b) => b.maxclass === 'newobj' && b.text.startsWith('route status'))[0];
+  const outlet = route.text.split(/\s+/).slice(1).indexOf('idea');
+  const cord = P.lines.find((l) => l.patchline.source[0] === route.id && l.patchline.source[1] === outlet);
+  const setter = BOXES.get(cord.patchline.destination[0]);
+  assert.equal(setter.text, 'prepend set');
+  const target = BOXES.get(P.lines.find((l) => l.patchline.source[0] === setter.id).patchline.destination[0]);
+  assert.equal(target.varname, 'Idea');
 });

@@ -274,3 +274,33 @@ test('Rec restored on (before live.thisdevice bangs) starts the recorder once th
   env.clock.advance(60);
   assert.deepEqual(Array.from(env.context.state.recorded, (p) => Array.from(p)), [[3, -12]]);
 });
+
+test('Fresh counts the Idea up, shows it and says what happens next; the Idea display follows', () => {
+  const { env } = device();
+  env.send('idea', 4);
+  env.send('fresh', 0); // the button's release does nothing
+  assert.equal(env.uiState.idea, undefined);
+  env.send('fresh', 1);
+  assert.equal(env.uiState.idea, 5);
+  assert.equal(env.uiState.status, 'Fresh start: the next Generate begins idea 5 from new noise.');
+  env.send('idea', 9999);
+  env.send('fresh', 1);
+  assert.equal(env.uiState.idea, 0, 'the Idea wraps at its maximum');
+});
+
+test('the status line says when a take continued from an earlier one (the sidecar\'s warm_start_from)', () => {
+  const fs = require('fs');
+  const { set, env } = device();
+  const first = runJob(env, 0);
+  const wav1 = resultWav(set, 'first.wav', 4);
+  fs.writeFileSync(wav1.replace(/\.wav$/, '.json'), JSON.stringify({ ditto_bridge: { job_id: first, warm_start_from: null } }));
+  env.send('/ditto/done', first, wav1);
+  env.clock.flush();
+  assert.equal(env.uiState.status, 'Imported first.wav into Drums, slot 2');
+  const second = runJob(env, 0);
+  const wav2 = resultWav(set, 'second.wav', 4);
+  fs.writeFileSync(wav2.replace(/\.wav$/, '.json'), JSON.stringify({ ditto_bridge: { job_id: second, warm_start_from: first } }));
+  env.send('/ditto/done', second, wav2);
+  env.clock.flush();
+  assert.equal(env.uiState.status, `Imported second.wav into Drums, slot 3 (continued from job ${first})`);
+});

@@ -30,6 +30,7 @@ function assertMatchesTable(msg) {
 }
 
 function assertDocumentedJob(job) {
+  assert.match(job.lineage, /^[A-Za-z0-9_.-]{1,64}$/, 'lineage: 1 to 64 of A-Z a-z 0-9 _ - . (as id)');
   for (const key of Object.keys(job)) assert.ok(TOP_FIELDS.has(key), `job field '${key}' is not in PROTOCOL.md`);
   for (const key of Object.keys(job.song)) assert.ok(SONG_FIELDS.has(key), `song.${key} is not in PROTOCOL.md`);
   assert.ok(TABLE.tasks.includes(job.task));
@@ -95,7 +96,9 @@ test('generate: tags, length, quality, steps, seed and takes; no clip, range or 
   env.send('variations', 3);
   const job = generate(env, 0);
   assert.match(job.id, /^m4l-[0-9a-z]+-\d+$/);
+  assert.match(job.lineage, /^m4l-generate-s1234-i0-[0-9a-f]{8}$/);
   delete job.id;
+  delete job.lineage;
   assert.deepEqual(job, {
     task: 'generate', name: 'generate', tags: 'dusty funk, drums',
     song: { tempo: 100, signature_numerator: 4, signature_denominator: 4, sample_rate: 48000 },
@@ -265,4 +268,63 @@ test('the overlap never exceeds half the rendered length; an inpaint gap must be
   env.send('generate', 1);
   assert.equal(env.osc.length, before);
   assert.match(env.uiState.error, /The gap \(4 beats\) must be shorter than the rendered length \(4 beats\): raise Bars/);
+});
+
+test('the lineage stays the same while one idea is tweaked: curve, tags, steps, length, loop brace', () => {
+  const { set, env } = device();
+  set.sim.selectClip(set.clips.breakClip);
+  env.send('seed', 42);
+  const first = generate(env, 1);
+  env.send('curve', 1);
+  env.send('breakpoints', 0, -30, 8, -6);
+  env.send('tags', 'tighter');
+  env.send('steps', 25);
+  env.send('bars', 8);
+  set.clips.breakClip.props.loop_start = 5;
+  set.clips.breakClip.props.loop_end = 7;
+  const second = generate(env, 1);
+  assert.notDeepEqual(second.range, first.range);
+  assert.ok(second.intensity && !first.intensity);
+  assert.equal(second.lineage, first.lineage);
+  assert.notEqual(second.id, first.id);
+});
+
+test('a new seed, another clip, another task or the Fresh button start a new lineage', () => {
+  const { set, env } = device();
+  set.sim.selectClip(set.clips.breakClip);
+  env.send('seed', 42);
+  const base = generate(env, 2).lineage;
+  assert.match(base, /^m4l-continue-s42-i0-[0-9a-f]{8}$/);
+  env.send('seed', 43);
+  const reseeded = generate(env, 2).lineage;
+  assert.match(reseeded, /^m4l-continue-s43-i0-/);
+  env.send('seed', 42);
+  assert.equal(generate(env, 2).lineage, base, 'back to the seed: back to its lineage');
+  assert.match(generate(env, 1).lineage, /^m4l-inpaint-s42-i0-/, 'another task');
+  const other = set.sim.addSessionClip(set.tracks.drums, 1, Object.assign({}, set.clips.breakClip.props, { name: 'Break 2' }));
+  set.sim.selectClip(other);
+  assert.notEqual(generate(env, 2).lineage, base, 'another clip');
+  set.sim.selectClip(set.clips.breakClip);
+  env.send('fresh', 1);
+  const fresh = generate(env, 2).lineage;
+  assert.match(fresh, /^m4l-continue-s42-i1-/);
+  assert.equal(fresh.split('-').pop(), base.split('-').pop(), 'same clip and track');
+  assert.equal(generate(env, 2).lineage, fresh, 'after Fresh, the next takes continue the new idea');
+  env.send('idea', 0);
+  assert.equal(generate(env, 2).lineage, base, 'dialling the Idea back returns to that idea');
+});
+
+test('without a clip, the lineage follows the range: the arrangement loop\'s start', () => {
+  const { set, env } = device();
+  env.send('range', 1);
+  const atLoop = generate(env, 0).lineage;
+  set.sim.song.props.loop_length = 8;
+  assert.equal(generate(env, 0).lineage, atLoop, 'a shorter loop at the same start is the same idea');
+  set.sim.song.props.loop_start = 48;
+  assert.notEqual(generate(env, 0).lineage, atLoop);
+  env.send('range', 0);
+  set.sim.selectClip(set.clips.breakClip);
+  const noRange = generate(env, 0).lineage;
+  set.sim.selectClip(set.clips.lead);
+  assert.equal(generate(env, 0).lineage, noRange, 'generate reads no clip: the selected clip does not matter');
 });

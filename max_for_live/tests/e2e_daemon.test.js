@@ -144,6 +144,27 @@ test('Generate -> accepted -> progress -> done -> the simulated Live imports the
       const created2 = set.sim.writes.filter((w) => w.fn === 'ClipSlot.create_audio_clip');
       assert.deepEqual(created2[1], { fn: 'ClipSlot.create_audio_clip', path: 'live_set tracks 0 clip_slots 2', file_path: done2.args[1] });
       assert.ok(Math.abs(wavDurationSeconds(done2.args[1]) - 4.8) < 0.05, `continuation lasts ${wavDurationSeconds(done2.args[1])} s`);
+
+      // Generate again as at first (same task, seed and track, a curve drawn now): the same lineage, so the
+      // daemon starts it from the first take's optimized noise and says so in the sidecar and the status line
+      env.send('bars', 1);
+      env.send('task', 0);
+      env.send('curve', 1);
+      env.send('breakpoints', 0, -40, 4, -12);
+      env.send('generate', 1);
+      assert.equal(env.uiState.error, ' ', `the device refused to send: ${env.uiState.error}`);
+      const sent3 = JSON.parse(env.osc.filter((m) => m.address === '/ditto/generate').at(-1).args[0]);
+      assert.equal(sent3.lineage, sentJob.lineage);
+      const done3 = await bridge.waitFor((m) => (m.address === '/ditto/done' || m.address === '/ditto/error') && m.args[0] === sent3.id, 400000, 'the tweak');
+      assert.equal(done3.address, '/ditto/done', `job failed: ${done3.args.join(' ')}\n${daemon.output}`);
+      const sidecar3 = JSON.parse(fs.readFileSync(done3.args[1].replace(/\.wav$/, '.json'), 'utf8'));
+      assert.equal(sidecar3.ditto_bridge.lineage, sentJob.lineage);
+      assert.equal(sidecar3.ditto_bridge.warm_start_from, id);
+      const until3 = Date.now() + 5000;
+      while (set.sim.writes.filter((w) => w.fn === 'ClipSlot.create_audio_clip').length < 3 && Date.now() < until3) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      assert.match(env.uiState.status, new RegExp(`^Imported .*\\.wav into Drums, slot 4 \\(continued from job ${id}\\)$`));
     } finally {
       clearInterval(ticker);
       bridge.close();

@@ -126,3 +126,31 @@ test('nativePath turns Max-style macOS paths into POSIX paths and leaves others 
   assert.equal(f.nativePath('C:/Users/me/inbox'), 'C:/Users/me/inbox');
   assert.equal(f.nativePath('D:\\data\\inbox'), 'D:\\data\\inbox');
 });
+
+test('fnv1a gives the published FNV-1a 32-bit values as 8 hex digits', () => {
+  assert.equal(f.fnv1a(''), '811c9dc5');
+  assert.equal(f.fnv1a('a'), 'e40c292c');
+  assert.equal(f.fnv1a('foobar'), 'bf9cf968');
+});
+
+test('lineageFor names task, seed and idea and hashes the place, within the daemon\'s id rule', () => {
+  const place = 'track live_set tracks 0 clip live_set tracks 0 clip_slots 0 clip';
+  const lineage = f.lineageFor('structure', 2147483647, 9999, place);
+  assert.equal(lineage, `m4l-structure-s2147483647-i9999-${f.fnv1a(place)}`);
+  assert.match(lineage, /^[A-Za-z0-9_.-]{1,64}$/);
+  assert.notEqual(f.lineageFor('loop', 1, 0, place), f.lineageFor('loop', 1, 0, `${place} `));
+});
+
+test('clipPlace: a Session clip by its path, an Arrangement clip by its track and position, not its index', () => {
+  assert.equal(f.clipPlace({ path: 'live_set tracks 1 clip_slots 0 clip', is_arrangement_clip: false }),
+    'live_set tracks 1 clip_slots 0 clip');
+  const arr = { path: 'live_set tracks 2 arrangement_clips 0', is_arrangement_clip: true, start_time: 32 };
+  assert.equal(f.clipPlace(arr), 'live_set tracks 2 at 32');
+  assert.equal(f.clipPlace(Object.assign({}, arr, { path: 'live_set tracks 2 arrangement_clips 3' })), f.clipPlace(arr));
+});
+
+test('warmStartText reads warm_start_from from a sidecar', () => {
+  assert.equal(f.warmStartText({ ditto_bridge: { warm_start_from: 'm4l-a-1' } }), ' (continued from job m4l-a-1)');
+  assert.equal(f.warmStartText({ ditto_bridge: { warm_start_from: null } }), '');
+  assert.equal(f.warmStartText(null), '');
+});
