@@ -26,11 +26,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default=None, help="auto (default), cuda, mps or cpu")
     parser.add_argument("--model", default=None, help="override the job's model: builtin, builtin-tiny, stable-audio-open, "
                         "audioldm2-music, musicldm or a local path (docs/MODELS.md)")
+    parser.add_argument("--quality", choices=("draft", "final"), default=None,
+                        help="override the job's quality: draft (fastest), final (default)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
-def read_job(path: Path, model: str | None):
+def read_job(path: Path, model: str | None, quality: str | None = None):
     from engine.job import Job
 
     if not path.is_file():
@@ -41,6 +43,8 @@ def read_job(path: Path, model: str | None):
         raise JobError(f"job file {path}: not valid JSON ({error})") from error
     if isinstance(data, dict) and model:
         data = {**data, "model": model}
+    if isinstance(data, dict) and quality:
+        data = {**data, "quality": quality}
     return Job.from_dict(data, base_dir=path.parent)
 
 
@@ -61,7 +65,7 @@ def safe_name(name: str) -> str:
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:
-        job = read_job(args.job, args.model)
+        job = read_job(args.job, args.model, args.quality)
     except JobError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -73,3 +73,15 @@ def test_an_unreadable_reference_file_is_reported_and_nothing_written(tmp_path):
     proc, out = _run(tmp_path, {**GOOD, "controls": [{"type": "outpaint", "reference": str(bad), "overlap": 0.3}]})
     assert proc.returncode != 0 and "cannot be read" in proc.stderr  # the console path, end to end
     assert not out.exists()
+
+
+def test_quality_flag_overrides_the_job_and_the_sidecar_records_the_plan_that_ran(tmp_path, capsys):
+    from ditto_bridge.cli import main
+
+    path = tmp_path / "job.json"
+    path.write_text(json.dumps({**GOOD, "sampler": {"steps": 20}}))
+    assert main(["generate", str(path), "--out", str(tmp_path / "out"), "--quiet", "--quality", "draft"]) == 0
+    sidecar = json.loads((tmp_path / "out" / "swell.json").read_text())
+    assert sidecar["job"]["quality"] == "draft"
+    assert sidecar["plan"]["rendered_with"]["steps"] == 10  # the draft preset's cap on the render
+    assert sidecar["plan"]["optimized_through"]["steps"] < 10 and sidecar["plan"]["optimizer_steps"] == 3
