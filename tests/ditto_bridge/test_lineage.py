@@ -18,7 +18,7 @@ from engine.api import generate
 from engine.job import Job
 
 RAMP = {"breakpoints": [[0, -50], [4, -5]], "min": -60, "max": 0}
-"""An intensity ramp over the 1-bar test job (beats 0-4, 1 s): far from what the random model makes, so DITTO moves x_T."""
+"""An intensity ramp over the 1-bar test job (beats 0-4, 1 s), far from what the random model makes: DITTO moves x_T."""
 TWEAKED = {"breakpoints": [[0, -50], [4, -15]], "min": -60, "max": 0}
 ENDLESS_STEPS = 2000
 
@@ -53,8 +53,8 @@ def x_T_after(job_dict: dict, start: torch.Tensor | None, folder: Path) -> torch
 
 
 def entry(**changes) -> LineageEntry:
-    values = dict(lineage="idea", job_id="a", model="builtin-tiny", latent_shape=(80, 88), takes=2,
-                  tensor=Path("x.pt"))
+    values = {"lineage": "idea", "job_id": "a", "model": "builtin-tiny", "latent_shape": (80, 88), "takes": 2,
+              "tensor": Path("x.pt")}
     values.update(changes)
     return LineageEntry(**values)
 
