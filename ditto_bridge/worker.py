@@ -158,7 +158,7 @@ class Worker:
             def progress(event: dict[str, Any]) -> None:
                 total = max(int(event.get("total") or 0), 1)
                 step = int(event.get("step") or 0)
-                if event.get("phase") == "optimize":
+                if event.get("phase") in ("optimize", "check"):  # a render check sits between two steps
                     fraction = OPTIMIZE_SHARE * min(step, total) / total
                 else:
                     fraction = OPTIMIZE_SHARE + (1 - OPTIMIZE_SHARE) / 2
