@@ -61,7 +61,11 @@ class Config:
     max_attempts: int = 2
     """Runs a job gets when the daemon dies under it (killed, power cut); then it is marked failed."""
     torch_threads: int = 0
-    """CPU threads for torch (0: torch's default)."""
+    """CPU threads for torch (0: one per physical core)."""
+    memory_budget_mib: float | None = None
+    """MiB above the loaded model one optimization step may use: sampling steps whose activations fit keep
+    them, the rest are recomputed (faster than checkpointing every step). None: checkpoint every step (least
+    memory). A job's own `optimizer.memory_budget_mib` wins."""
     wav_subtype: str = "PCM_24"
     """WAV sample format: PCM_16, PCM_24 or FLOAT."""
     settle_seconds: float = 0.3
@@ -152,6 +156,8 @@ class Config:
             value = getattr(self, key)
             if value is not None and (not isinstance(value, int) or not 0 <= value <= 127):
                 raise bad(key, "must be a MIDI number 0-127 or absent")
+        if self.memory_budget_mib is not None and not 0 < self.memory_budget_mib < 2 ** 30:
+            raise bad("memory_budget_mib", "must be a number of MiB above 0, or absent")
         if not -120 <= self.midi_min_db < self.midi_max_db <= 20:
             raise bad("midi_min_db", "needs -120 <= midi_min_db < midi_max_db <= 20")
         if not 20 <= self.midi_tempo <= 999:
@@ -164,7 +170,8 @@ class Config:
 _PATH_KEYS = {"data_dir", "inbox", "outbox", "log_file", "midi_job"}
 _STRING_KEYS = {"host", "model", "device", "wav_subtype", "log_level", "log_format", "midi_in"}
 _BOOL_KEYS = {"midi_virtual"}
-_NUMBER_KEYS = {"settle_seconds", "reference_wait_seconds", "midi_min_db", "midi_max_db", "midi_tempo"}
+_NUMBER_KEYS = {"settle_seconds", "reference_wait_seconds", "midi_min_db", "midi_max_db", "midi_tempo",
+                "memory_budget_mib"}
 _FIELDS = {f.name: f for f in dataclasses.fields(Config) if f.name != "source"}
 
 

@@ -119,11 +119,10 @@ class Worker:
             import torch
 
             from engine.api import load_model
-            from engine.device import pick_device
+            from engine.device import pick_device, torch_threads
             from engine.errors import EngineError
 
-            if self.config.torch_threads:
-                torch.set_num_threads(self.config.torch_threads)
+            torch.set_num_threads(torch_threads(self.config.torch_threads))
             self._device = pick_device(self.config.device)
             self.device_name = str(self._device)
             started = time.perf_counter()
@@ -154,6 +153,9 @@ class Worker:
             warm = self._warm_start(record, spec, job, model)
             if warm.path is not None:
                 job = dataclasses.replace(job, warm_start=warm.path)
+            if job.optimizer.memory_budget_mib is None and self.config.memory_budget_mib is not None:
+                job = dataclasses.replace(job, optimizer=dataclasses.replace(
+                    job.optimizer, memory_budget_mib=float(self.config.memory_budget_mib)))
 
             def progress(event: dict[str, Any]) -> None:
                 total = max(int(event.get("total") or 0), 1)

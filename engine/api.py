@@ -25,6 +25,7 @@ from engine.job import Job
 from engine.models.base import DiffusionModel, ModelInfo
 from engine.models.registry import load_model
 from engine.quality import Plan, plan_for
+from engine.sampling.budget import step_activation_mib, steps_to_checkpoint
 from engine.sampling.loop import SamplerSettings, sample
 
 logger = logging.getLogger(__name__)
@@ -72,12 +73,28 @@ class GenerationResult:
         }
 
 
-def plan_summary(plan: Plan) -> dict[str, Any]:
-    """The plan as the sidecar records it: the chain optimized through, the render sampler, K and lr."""
+def budgeted(settings: SamplerSettings, job: Job, model: DiffusionModel, x_T: torch.Tensor,
+             conditioning) -> SamplerSettings:
+    """`settings` with as few checkpointed steps as the job's memory budget allows (one extra model call to
+    measure a step's activations); unchanged without a budget or with checkpointing off."""
+    budget = job.optimizer.memory_budget_mib
+    if budget is None or settings.checkpointing is False:
+        return settings
+    per_step = step_activation_mib(model, x_T, conditioning, settings.name)
+    checkpointing = steps_to_checkpoint(settings.steps, budget, per_step)
+    logger.info("memory budget %.0f MiB, %.1f MiB per kept step: checkpointing %s of %d steps", budget, per_step,
+                checkpointing, settings.steps)
+    return dataclasses.replace(settings, checkpointing=checkpointing)
+
+
+def plan_summary(plan: Plan, optimize_with: SamplerSettings) -> dict[str, Any]:
+    """The plan as the sidecar records it: the chain optimized through (with the checkpointing it ran with), the
+    render sampler, K and lr."""
     def spec(settings: SamplerSettings) -> dict[str, Any]:
         return {"name": settings.name, "steps": settings.steps, "eta": settings.eta}
 
-    return {"optimized_through": spec(plan.optimize_with), "rendered_with": spec(plan.render_with),
+    return {"optimized_through": {**spec(optimize_with), "checkpointing": optimize_with.checkpointing},
+            "rendered_with": spec(plan.render_with),
             "optimizer_steps": plan.optimizer_steps, "lr": plan.lr}
 
 
@@ -120,8 +137,10 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
 
     history, metric_history, checks, steps_run, latent = [], [], [], 0, None
     t0 = time.perf_counter()
+    optimize_with = plan.optimize_with
     if controls and plan.optimizer_steps > 0:
-        ditto = optimize(model, controls, x_T, conditioning, plan.optimize_with, steps=plan.optimizer_steps,
+        optimize_with = budgeted(plan.optimize_with, job, model, x_T, conditioning)
+        ditto = optimize(model, controls, x_T, conditioning, optimize_with, steps=plan.optimizer_steps,
                          lr=plan.lr, early_stop=job.optimizer.early_stop,
                          render=plan.render_with if plan.surrogate else None, progress=progress,
                          should_cancel=should_cancel)
@@ -149,6 +168,6 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
     return GenerationResult(audio=np.ascontiguousarray(audio, dtype=np.float32), sample_rate=model.info.sample_rate,
                             job=job, model_info=model.info, seeds=seeds, x_T=x_T.detach().cpu(),
                             loss_history=history, metric_history=metric_history, render_checks=checks,
-                            output_metrics=output_metrics, plan=plan_summary(plan),
+                            output_metrics=output_metrics, plan=plan_summary(plan, optimize_with),
                             timings=timings, warnings=warnings, steps_run=steps_run, converged=converged,
                             device=str(model.device))

@@ -45,6 +45,9 @@ class OptimizerSpec:
     lr: float | None = None
     early_stop: bool = True
     checkpointing: bool = True
+    memory_budget_mib: float | None = None
+    """With checkpointing on: keep the activations of as many sampling steps as fit in this many MiB above the
+    loaded model, and recompute only the rest (`engine/sampling/budget.py`). None: checkpoint every step."""
 
 
 @dataclass(frozen=True)
@@ -317,13 +320,14 @@ def _parse_sampler(raw: Any, path: str) -> SamplerSpec:
 
 def _parse_optimizer(raw: Any, path: str) -> OptimizerSpec:
     data = _F.mapping(raw, path)
-    _F.unknown_keys(data, {"steps", "lr", "early_stop", "checkpointing"}, path)
+    _F.unknown_keys(data, {"steps", "lr", "early_stop", "checkpointing", "memory_budget_mib"}, path)
     for key in ("early_stop", "checkpointing"):
         if key in data and not isinstance(data[key], bool):
             raise _F.fail(f"{path}.{key}", "must be true or false", data[key])
     return OptimizerSpec(_F.get_integer(data, "steps", path, None, minimum=0, maximum=2000),
                          _F.get_number(data, "lr", path, None, positive=True, maximum=10.0),
-                         data.get("early_stop", True), data.get("checkpointing", True))
+                         data.get("early_stop", True), data.get("checkpointing", True),
+                         _F.get_number(data, "memory_budget_mib", path, None, positive=True))
 
 
 def _parse_optimize_through(raw: Any) -> SamplerSpec | str | None:

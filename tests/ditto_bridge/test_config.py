@@ -38,6 +38,8 @@ def test_the_standard_file_is_read_when_present(tmp_path, monkeypatch):
     ('host = 12\n', "host .*: must be a string"),
     ("max_queue = 0\n", "max_queue"),
     ("port = \n", "not valid TOML"),
+    ("memory_budget_mib = -5\n", "memory_budget_mib .*: must be a number of MiB above 0"),
+    ('memory_budget_mib = "lots"\n', "memory_budget_mib .*: must be a number"),
 ])
 def test_bad_settings_name_the_key_and_the_file(tmp_path, text, fragment):
     file = tmp_path / "config.toml"

@@ -62,6 +62,18 @@ def test_a_job_runs_and_its_wav_appears_in_the_outbox(make_daemon):
         assert peer.request("/ditto/job", job_id, reply="/ditto/job")[1] == [job_id, "done", str(wav)]
 
 
+def test_the_daemons_memory_budget_reaches_jobs_that_set_none(make_daemon):
+    daemon = make_daemon(memory_budget_mib=1e6)  # room for every step's activations: nothing is checkpointed
+    with OscPeer(daemon.address) as peer:
+        peer.request("/ditto/generate", dumps(live_job(intensity={"breakpoints": [[0, -40], [4, -10]]})),
+                     reply="/ditto/accepted")
+        address, args = peer.wait_for(done_or_error, 60)
+    assert address == "/ditto/done", args
+    sidecar = json.loads(Path(args[1]).with_suffix(".json").read_text())
+    assert sidecar["job"]["optimizer"]["memory_budget_mib"] == 1e6
+    assert sidecar["plan"]["optimized_through"]["checkpointing"] is False
+
+
 def test_a_seamless_loop_is_written_without_its_overlap_tail(make_daemon):
     daemon = make_daemon()
     with OscPeer(daemon.address) as peer:

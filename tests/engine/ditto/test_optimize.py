@@ -122,3 +122,22 @@ def test_generate_with_a_surrogate_reports_convergence_measured_on_the_render():
     assert result.converged == (result.output_metrics[0]["intensity"] <= 8.0)
     if result.converged:
         assert result.render_checks and result.render_checks[-1]["intensity"] <= 8.0
+
+
+def test_a_memory_budget_checkpoints_only_the_steps_that_do_not_fit(tiny_model):
+    from engine.api import initial_noise
+    from engine.sampling.budget import step_activation_mib
+
+    job = _job()
+    x_T, _ = initial_noise(tiny_model, job, tiny_model.device)
+    per_step = step_activation_mib(tiny_model, x_T, tiny_model.condition(tags=(), guidance_scale=2.0, batch=1))
+    # room for one step being recomputed plus 2.5 kept steps: 2 of the 4 keep theirs, the first 2 are checkpointed
+    middle = generate(_job(optimizer={"steps": 1, "lr": 0.2, "memory_budget_mib": 3.5 * per_step}))
+    assert middle.plan["optimized_through"]["checkpointing"] == 2
+    roomy = generate(_job(optimizer={"steps": 1, "lr": 0.2, "memory_budget_mib": 1e6}))
+    tight = generate(_job(optimizer={"steps": 1, "lr": 0.2, "memory_budget_mib": 1e-3}))
+    unset = generate(_job(optimizer={"steps": 1, "lr": 0.2}))
+    assert roomy.plan["optimized_through"]["checkpointing"] is False  # every step keeps its activations
+    assert tight.plan["optimized_through"]["checkpointing"] is True  # nothing fits: checkpoint every step
+    assert unset.plan["optimized_through"]["checkpointing"] is True
+    assert torch.allclose(roomy.x_T, tight.x_T, atol=1e-5)  # the same optimization either way
