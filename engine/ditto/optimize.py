@@ -5,10 +5,17 @@ Adam on x_T (lr 5e-3, K = 70 steps), loss = sum of weighted control losses on th
 through the whole (checkpointed) sampler. Variations are a batch: each item's loss depends only on its own x_T,
 so one backward pass optimizes all of them independently.
 
-With a surrogate (a short chain optimized through, `render` the sampler that makes the audio), early stop is
-decided on the render: whenever the chain's output is near tolerance (every metric within `VERIFY_MARGIN` x
-tolerance), x is rendered once without gradients and the loop ends if the render meets every tolerance. A failed
-check waits `VERIFY_GAP` steps before the next, so a chain that keeps "almost" meeting does not double the cost.
+With a surrogate (a short chain optimized through, `render` the sampler that makes the audio), the loop checks
+the render now and then: x is rendered once without gradients (a render check) and
+
+- early stop is decided on the render: the loop ends when the render meets every tolerance;
+- the loss is corrected toward the render: the chain's log-mel plus the (detached) difference between the
+  render's log-mel and the chain's at the last check. The loss value then tracks the render's while the
+  gradient still flows through the short chain, so the optimizer chases what the producer will hear, not the
+  chain's approximation of it (a defect correction: the chain supplies the direction, the render the error).
+
+A check runs at step 0, whenever every metric is within `CHECK_MARGIN` x tolerance (at most every `CHECK_GAP`
+steps), and at least every `REFRESH_STEPS` steps, so the correction never goes stale for long.
 """
 
 from __future__ import annotations
@@ -25,15 +32,16 @@ from engine.models.base import Conditioning, DiffusionModel
 from engine.sampling.loop import SamplerSettings, sample
 
 ProgressHook = Callable[[dict[str, Any]], None]
-VERIFY_MARGIN = 1.5
-VERIFY_GAP = 3
+CHECK_MARGIN = 1.5
+CHECK_GAP = 3
+REFRESH_STEPS = 6
 
 
 @dataclass
 class DittoResult:
     """x_T* `(batch, *latent)` (the best seen per item, or the x whose render met tolerance), the loss history
     (one dict of mean losses per step: each control's label plus "total"), metric history (on the optimized
-    chain), the render checks (step and mean metrics on the render), the steps run, whether all controls met
+    chain's output, corrected toward the render once a render check ran), the render checks (step and mean metrics on the render), the steps run, whether all controls met
     tolerance, and `rendered`: the render sampler's clean latent `(batch, *latent)` of x_T* when a render check
     made it (so the caller need not render again), else None."""
 
@@ -62,25 +70,43 @@ def within_tolerance(controls: Sequence[Control], metrics: dict[str, torch.Tenso
     return all(bool((metrics[c.label] <= margin * c.tolerance).all()) for c in controls)
 
 
+@dataclass
+class RenderCheck:
+    """One render of x without gradients: its clean latent `(batch, *latent)`, its log-mel
+    `(batch, n_mels, frames)` and each control's metric `(batch,)` on it."""
+
+    latent: torch.Tensor
+    logmel: torch.Tensor
+    metrics: dict[str, torch.Tensor]
+
+
 def render_check(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tensor, conditioning: Conditioning,
-                 render: SamplerSettings) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Render `x_T` without gradients; returns the clean latent and each control's metric `(batch,)` on it."""
+                 render: SamplerSettings) -> RenderCheck:
+    """Render `x_T` with `render`, without gradients, and measure every control on it."""
     with torch.no_grad():
         latent = sample(model, x_T, conditioning, render)
         logmel = model.decode_mel(latent)
-        return latent, {c.label: c.metric(logmel) for c in controls}
+        return RenderCheck(latent, logmel, {c.label: c.metric(logmel) for c in controls})
+
+
+def check_due(step: int, last_check: int | None, near: bool) -> bool:
+    """Whether to render at `step`: first step, near tolerance (spaced by CHECK_GAP), or REFRESH_STEPS since."""
+    if last_check is None:
+        return True
+    since = step - last_check
+    return since >= REFRESH_STEPS or (near and since >= CHECK_GAP)
 
 
 def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tensor, conditioning: Conditioning,
              sampler: SamplerSettings = SamplerSettings(), *, steps: int = 70, lr: float = 5e-3,
-             early_stop: bool = True, render: SamplerSettings | None = None, check_margin: float = VERIFY_MARGIN,
+             early_stop: bool = True, render: SamplerSettings | None = None, check_margin: float = CHECK_MARGIN,
              progress: ProgressHook | None = None, should_cancel: Callable[[], bool] | None = None) -> DittoResult:
     """Run DITTO from `x_T` `(batch, *latent)` through `sampler`; returns the best x_T per batch item.
 
-    Cancellation is checked between steps (raises CancelledError). With `early_stop`, the loop ends as soon as
-    every control of every item is within its tolerance: measured on the same pass the loss came from when
-    `render` is None, else on a render with `render`, checked whenever every metric on the chain is within
-    `check_margin` x its tolerance (see the module's docstring).
+    Cancellation is checked between steps (raises CancelledError). Without `render`, early stop ends the loop
+    as soon as every control of every item is within its tolerance on the same pass the loss came from. With
+    `render` (a surrogate chain), the loss is corrected toward the render and early stop is decided on render
+    checks (see the module's docstring); `check_margin` widens or narrows "near tolerance".
     """
     start = time.perf_counter()
     x = x_T.detach().clone().requires_grad_(True)
@@ -88,11 +114,12 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
     best_x = x.detach().clone()
     best_loss = torch.full((x.shape[0],), float("inf"), device=x.device)
     result = DittoResult(x_T=best_x)
-    next_check = 0
+    correction, last_check = None, None
     for step in range(steps + 1):
         if should_cancel is not None and should_cancel():
             raise CancelledError(f"cancelled after {step} optimization steps")
-        logmel = model.decode_mel(sample(model, x, conditioning, sampler))
+        chain_mel = model.decode_mel(sample(model, x, conditioning, sampler))
+        logmel = chain_mel if correction is None else chain_mel + correction
         losses = control_losses(controls, logmel)
         total = total_loss(controls, losses)
         with torch.no_grad():
@@ -105,17 +132,17 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
                                "total": float(total.detach().mean())})
         result.metrics.append({k: float(v.mean()) for k, v in metrics.items()})
         _report(progress, "optimize", step, steps, result, start, result.metrics[-1])
-        if early_stop and render is not None and step >= next_check and within_tolerance(controls, metrics,
-                                                                                           check_margin):
-            latent, rendered = render_check(model, controls, x.detach(), conditioning, render)
-            met = within_tolerance(controls, rendered)
-            result.checks.append({"step": step, **{k: float(v.mean()) for k, v in rendered.items()}})
-            _report(progress, "check", step, steps, result, start, {k: float(v.mean()) for k, v in rendered.items()})
-            if met:
-                best_x, result.rendered = x.detach().clone(), latent
-            next_check = step + VERIFY_GAP
-        elif render is not None:
+        if render is not None:
             met = False
+            if check_due(step, last_check, within_tolerance(controls, metrics, check_margin)):
+                check = render_check(model, controls, x.detach(), conditioning, render)
+                last_check, met = step, within_tolerance(controls, check.metrics)
+                correction = check.logmel - chain_mel.detach()
+                means = {k: float(v.mean()) for k, v in check.metrics.items()}
+                result.checks.append({"step": step, **means})
+                _report(progress, "check", step, steps, result, start, means)
+                if met:
+                    best_x, result.rendered = x.detach().clone(), check.latent
         if (early_stop and met) or step == steps:
             result.converged = met
             break

@@ -93,18 +93,18 @@ def _step_zero_metrics(model, job, chain_steps, render_steps):
 
 
 def test_with_a_surrogate_early_stop_is_decided_on_the_render_and_returns_that_render(tiny_model):
-    from engine.ditto.optimize import VERIFY_GAP
+    from engine.ditto.optimize import CHECK_GAP
 
     job = _job()
     x_T, conditioning, control, _, render_metric = _step_zero_metrics(tiny_model, job, 2, 6)
     render = SamplerSettings("ddim", 6, checkpointing=False)
     # check the render whenever allowed (infinite margin); a tolerance the render misses at step 0: no stop
-    # there, and the next check waits VERIFY_GAP steps
+    # there, and the next check waits CHECK_GAP steps
     strict = [dataclasses.replace(control, tolerance=0.5 * render_metric)]
     result = optimize(tiny_model, strict, x_T, conditioning, SamplerSettings("ddim", 2), steps=4, lr=0.2,
                       render=render, check_margin=float("inf"))
-    assert [c["step"] for c in result.checks][:2] == [0, VERIFY_GAP]
-    assert result.steps_run >= VERIFY_GAP
+    assert [c["step"] for c in result.checks][:2] == [0, CHECK_GAP]
+    assert result.steps_run >= CHECK_GAP
     # a tolerance the render meets at step 0: stop there, and hand back that very render
     loose = [dataclasses.replace(control, tolerance=2.0 * render_metric)]
     result = optimize(tiny_model, loose, x_T, conditioning, SamplerSettings("ddim", 2), steps=4, lr=0.2,
@@ -112,6 +112,18 @@ def test_with_a_surrogate_early_stop_is_decided_on_the_render_and_returns_that_r
     assert result.converged and result.steps_run == 0 and [c["step"] for c in result.checks] == [0]
     with torch.no_grad():
         assert torch.allclose(result.rendered, sample(tiny_model, result.x_T, conditioning, render))
+
+
+def test_after_a_render_check_the_loss_is_measured_as_the_render_would_measure_it(tiny_model):
+    job = _job()
+    x_T, conditioning, control, chain_metric, render_metric = _step_zero_metrics(tiny_model, job, 2, 6)
+    assert abs(chain_metric - render_metric) > 0.1  # the short chain alone misjudges the render
+    # lr 0: x stays put, so step 1's corrected chain must read exactly what step 0's render check read
+    result = optimize(tiny_model, [control], x_T, conditioning, SamplerSettings("ddim", 2), steps=1, lr=0.0,
+                      early_stop=False, render=SamplerSettings("ddim", 6, checkpointing=False))
+    assert result.metrics[0]["intensity"] == pytest.approx(chain_metric, rel=1e-4)
+    assert result.checks[0]["step"] == 0 and result.checks[0]["intensity"] == pytest.approx(render_metric, rel=1e-4)
+    assert result.metrics[1]["intensity"] == pytest.approx(render_metric, rel=1e-4)
 
 
 def test_generate_with_a_surrogate_reports_convergence_measured_on_the_render():
