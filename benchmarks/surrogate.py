@@ -1,16 +1,18 @@
 """How much control survives optimizing through a short sampler and rendering with the full one.
 
-    python benchmarks/surrogate.py                     # built-in model, intensity / melody / outpaint, K = 70
+    python benchmarks/surrogate.py                     # built-in model, intensity / melody / outpaint
     python benchmarks/surrogate.py --quick             # builtin-tiny, K = 3: shows the pipeline runs, prints only
-    python benchmarks/surrogate.py --tasks intensity --k 40 --items 2
+    python benchmarks/surrogate.py --tasks intensity --k 30 --items 2
 
 For each task item (from the evaluation set) and each optimization chain, DITTO optimizes x_T through the chain
-for K steps (Adam, lr 0.02, no early stop) and the optimized x_T is rendered with the full sampler (DDIM,
-T = 20). Every metric is measured on the vocoded output audio, as the evaluation measures it, and
-"on the chain" is the control's own metric on the chain's output (what the optimizer saw). The row
-"DDIM 20 (full DITTO)" optimizes through the render sampler itself: the paper's setting, and the reference the
-others are compared with. "uncontrolled" renders the same seed's noise without optimization. Writes the
-"surrogate" section of docs/RESULTS.md unless --quick.
+(Adam, lr 0.02, no early stop; K = 70 through the full sampler, `--k` through the short chains) and the optimized
+x_T is rendered with the full sampler (DDIM, T = 20). A short chain runs either plain (the loss on the chain's
+output only) or corrected (render checks every few steps correct the loss toward the render, as the engine's
+fast default does: engine/ditto/optimize.py). Every metric is measured on the vocoded output audio, as the
+evaluation measures it; "on the chain" is the control's own metric on the chain's output (what the optimizer
+saw, corrected where the row is). The row "DDIM 20 (full DITTO)" optimizes through the render sampler itself: the
+paper's setting, the reference the others are compared with. "uncontrolled" renders the same seed's noise
+without optimization. Writes the "surrogate" section of docs/RESULTS.md unless --quick.
 """
 
 from __future__ import annotations
@@ -37,17 +39,21 @@ from engine.models.registry import load_model  # noqa: E402
 from engine.sampling.loop import SamplerSettings, sample  # noqa: E402
 
 RENDER = ("ddim", 20)
-CHAINS = [("ddim", 20), ("ddim", 2), ("ddim", 4), ("dpmsolver++", 4), ("ddim", 8)]
-"""Optimization chains (scheduler, steps); the first is the render sampler itself: full DITTO."""
+CHAINS = [("ddim", 20, False), ("ddim", 4, False), ("ddim", 4, True), ("dpmsolver++", 4, False),
+          ("dpmsolver++", 4, True)]
+"""Optimization chains (scheduler, steps, corrected toward the render); the first is the render sampler itself:
+full DITTO."""
 HEADLINE = {"intensity": "mse_db2", "melody": "acc_chroma", "outpaint": "overlap_mse"}
 
 
-def chain_name(chain: tuple[str, int]) -> str:
+def chain_name(chain: tuple[str, int, bool]) -> str:
     label = f"{'DPM-Solver++' if chain[0] == 'dpmsolver++' else 'DDIM'} {chain[1]}"
-    return label + (" (full DITTO)" if chain == RENDER else "")
+    if chain[:2] == RENDER:
+        return label + " (full DITTO)"
+    return label + (", corrected" if chain[2] else ", plain")
 
 
-def run_item(model, job: Job, chain: tuple[str, int] | None, k: int, lr: float, reference_audio) -> dict:
+def run_item(model, job: Job, chain: tuple[str, int, bool] | None, k: int, lr: float, reference_audio) -> dict:
     """Optimize through `chain` (None: no optimization), render with RENDER, measure the output audio."""
     conditioning = model.condition(tags=job.tags, guidance_scale=job.guidance_scale, batch=1)
     controls = build_controls(job, model)
@@ -56,7 +62,9 @@ def run_item(model, job: Job, chain: tuple[str, int] | None, k: int, lr: float, 
     on_chain = None
     if chain is not None:
         settings = SamplerSettings(chain[0], chain[1], 0.0, job.seed, True)
-        result = optimize(model, controls, x_T, conditioning, settings, steps=k, lr=lr, early_stop=False)
+        render = SamplerSettings(RENDER[0], RENDER[1], 0.0, job.seed, False) if chain[2] else None
+        result = optimize(model, controls, x_T, conditioning, settings, steps=k, lr=lr, early_stop=False,
+                          render=render)
         x_T, on_chain = result.x_T, min(m[controls[0].label] for m in result.metrics)
     optimize_seconds = time.perf_counter() - start
     with torch.no_grad():
@@ -76,14 +84,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--tasks", nargs="+", default=list(HEADLINE))
     parser.add_argument("--items", type=int, default=1, help="evaluation-set items per task")
-    parser.add_argument("--k", type=int, default=70, help="optimization steps for every chain")
+    parser.add_argument("--k", type=int, default=40, help="optimization steps through the short chains")
+    parser.add_argument("--k-full", type=int, default=70, help="optimization steps through the full sampler")
     parser.add_argument("--lr", type=float, default=0.02)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--references", default="/tmp/ditto-eval-references")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    model_name, k = ("builtin-tiny", 3) if args.quick else ("builtin", args.k)
+    model_name, k, k_full = ("builtin-tiny", 3, 3) if args.quick else ("builtin", args.k, args.k_full)
     model = load_model(model_name, "cpu")
     evalset = load_evalset()
     config = RunConfig(model=model_name)
@@ -96,7 +105,8 @@ def main(argv: list[str] | None = None) -> None:
         for index in range(args.items):
             job = Job.from_dict(job_data(task, index, evalset, references, config))
             for chain in [None, *CHAINS]:
-                out = run_item(model, job, chain, k, args.lr, reference_audio)
+                steps = k_full if chain is not None and chain[:2] == RENDER else k
+                out = run_item(model, job, chain, steps, args.lr, reference_audio)
                 name = "uncontrolled" if chain is None else chain_name(chain)
                 headline = out["audio"][HEADLINE[task]]
                 rows.append([task, job.name, name, f"{headline:.4g}", _fmt(out["on_chain"]), f"{out['on_render']:.3g}",
@@ -110,8 +120,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         return
     body = (f"## Surrogate chains: control that survives the switch to the full sampler\n\n"
-            f"`python benchmarks/surrogate.py --items {args.items} --k {k}` ({provenance()}).\n\n"
-            f"K = {k} Adam steps at lr {args.lr} through each chain, no early stop; render with DDIM 20; "
+            f"`python benchmarks/surrogate.py --items {args.items} --k {k} --k-full {k_full}` ({provenance()}).\n\n"
+            f"K = {k_full} Adam steps through the full sampler, {k} through the short chains, lr {args.lr}, no "
+            "early stop; render with DDIM 20; "
             "output audio metric on the vocoded WAV: intensity MSE in dB² (lower is better), melody accuracy "
             "from chroma (higher is better), outpaint overlap log-mel MSE (lower is better). The control "
             "metrics (RMS dB error, error rate, log-mel MSE) are the engine's own, on the chain's output (best "

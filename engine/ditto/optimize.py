@@ -136,6 +136,12 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
             met = False
             if check_due(step, last_check, within_tolerance(controls, metrics, check_margin)):
                 check = render_check(model, controls, x.detach(), conditioning, render)
+                with torch.no_grad():
+                    # the render's loss is x's true loss; before the first check, losses were the chain's own
+                    rendered_loss = total_loss(controls, control_losses(controls, check.logmel))
+                    improved = rendered_loss < best_loss if last_check is not None else torch.ones_like(improved)
+                    best_loss = torch.where(improved, rendered_loss, best_loss)
+                    best_x[improved] = x.detach()[improved]
                 last_check, met = step, within_tolerance(controls, check.metrics)
                 correction = check.logmel - chain_mel.detach()
                 means = {k: float(v.mean()) for k, v in check.metrics.items()}

@@ -153,3 +153,16 @@ def test_a_memory_budget_checkpoints_only_the_steps_that_do_not_fit(tiny_model):
     assert tight.plan["optimized_through"]["checkpointing"] is True  # nothing fits: checkpoint every step
     assert unset.plan["optimized_through"]["checkpointing"] is True
     assert torch.allclose(roomy.x_T, tight.x_T, atol=1e-5)  # the same optimization either way
+
+
+def test_with_a_surrogate_the_best_x_is_judged_by_render_level_losses_not_the_chains_own(tiny_model):
+    job = _job()
+    x_T, conditioning, control, chain_metric, render_metric = _step_zero_metrics(tiny_model, job, 2, 6)
+    assert chain_metric < render_metric  # uncorrected, step 0 would look like the best step forever
+    render = SamplerSettings("ddim", 6, checkpointing=False)
+    result = optimize(tiny_model, [control], x_T, conditioning, SamplerSettings("ddim", 2), steps=3, lr=0.05,
+                      early_stop=False, render=render)
+    with torch.no_grad():
+        final = float(control.metric(tiny_model.decode_mel(sample(tiny_model, result.x_T, conditioning, render))))
+    assert not torch.equal(result.x_T, x_T)
+    assert final < render_metric
