@@ -35,8 +35,8 @@ def _every_task(spec: SamplerSpec) -> dict[str, SamplerSpec]:
 
 
 PRESETS: dict[str, Preset] = {
-    "final": Preset(chain=_every_task(SamplerSpec("ddim", 4)), optimizer_steps=40, lr=0.02),
-    "draft": Preset(chain=_every_task(SamplerSpec("ddim", 2)), optimizer_steps=20, lr=0.02, render_steps=10),
+    "final": Preset(chain=_every_task(SamplerSpec("dpmsolver++", 4)), optimizer_steps=40, lr=0.02),
+    "draft": Preset(chain=_every_task(SamplerSpec("dpmsolver++", 4)), optimizer_steps=20, lr=0.02, render_steps=10),
 }
 
 

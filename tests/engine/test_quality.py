@@ -12,7 +12,9 @@ def test_final_quality_optimizes_through_a_short_chain_and_renders_with_the_jobs
     plan = plan_for(Job.from_dict({"controls": [INTENSITY]}))
     preset = PRESETS["final"]
     assert plan.surrogate
-    assert (plan.optimize_with.name, plan.optimize_with.steps) == ("ddim", preset.chain["intensity"].steps)
+    assert (plan.optimize_with.name, plan.optimize_with.steps) == (preset.chain["intensity"].name,
+                                                                   preset.chain["intensity"].steps)
+    assert plan.optimize_with.steps < plan.render_with.steps
     assert (plan.render_with.name, plan.render_with.steps) == ("ddim", 20)
     assert (plan.optimizer_steps, plan.lr) == (preset.optimizer_steps, preset.lr)
     assert plan.render_with.checkpointing is False and plan.optimize_with.checkpointing is True
