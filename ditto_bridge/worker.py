@@ -160,7 +160,9 @@ class Worker:
             def progress(event: dict[str, Any]) -> None:
                 total = max(int(event.get("total") or 0), 1)
                 step = int(event.get("step") or 0)
-                if event.get("phase") in ("optimize", "check"):  # a render check sits between two steps
+                if event.get("phase") == "check":
+                    return  # a render check between two steps: the step's own message already went out
+                if event.get("phase") == "optimize":
                     fraction = OPTIMIZE_SHARE * min(step, total) / total
                 else:
                     fraction = OPTIMIZE_SHARE + (1 - OPTIMIZE_SHARE) / 2

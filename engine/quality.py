@@ -64,8 +64,8 @@ def plan_for(job: Job) -> Plan:
     if preset.render_steps is not None and render.steps > preset.render_steps:
         render = SamplerSpec(render.name, preset.render_steps, render.eta)
     chain = _chain(job, preset, render)
-    if chain.steps > render.steps and job.optimize_through is None:
-        chain = render  # a preset never optimizes through a longer chain than it renders with
+    if chain.steps >= render.steps and job.optimize_through is None:
+        chain = render  # a preset's chain is a shortcut: never as long as the render itself
     return Plan(
         optimize_with=SamplerSettings(chain.name, chain.steps, chain.eta, job.seed, job.optimizer.checkpointing),
         render_with=SamplerSettings(render.name, render.steps, render.eta, job.seed, False),
