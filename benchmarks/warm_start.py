@@ -31,6 +31,7 @@ from results_doc import markdown_table, provenance, update_section  # noqa: E402
 
 from engine.api import generate  # noqa: E402
 from engine.job import Job  # noqa: E402
+from engine.quality import PRESETS  # noqa: E402
 from engine.models.registry import load_model  # noqa: E402
 
 START_DB, END_DB = -40.0, -12.0
@@ -45,8 +46,6 @@ class Settings:
 
     model: str
     duration: float
-    chain_steps: int
-    """DDIM steps of the chain the optimizer differentiates."""
     render_steps: int
     """DDIM steps of the render sampler (early stop is checked on the render)."""
     optimizer_steps: int
@@ -54,8 +53,8 @@ class Settings:
     tags: tuple[str, ...] = ()
 
 
-FULL = Settings(model="builtin", duration=6.0, chain_steps=4, render_steps=20, optimizer_steps=40, seeds=(0, 1))
-QUICK = Settings(model="builtin-tiny", duration=1.0, chain_steps=2, render_steps=3, optimizer_steps=4, seeds=(0,))
+FULL = Settings(model="builtin", duration=6.0, render_steps=20, optimizer_steps=40, seeds=(0, 1))
+QUICK = Settings(model="builtin-tiny", duration=1.0, render_steps=6, optimizer_steps=4, seeds=(0,))
 
 
 def curves(duration: float) -> dict[str, tuple[list[float], list[float]]]:
@@ -71,16 +70,10 @@ def curves(duration: float) -> dict[str, tuple[list[float], list[float]]]:
 
 
 def job_dict(settings: Settings, seed: int, times: list[float], db: list[float], warm_start: str | None) -> dict:
-    """The engine job (JSON form): optimize through a short DDIM chain, render with the full one, early stop."""
-    chain = {"name": "ddim", "steps": settings.chain_steps}
-    render = {"name": "ddim", "steps": settings.render_steps}
-    field_names = {f.name for f in dataclasses.fields(Job)}
-    if "optimize_through" in field_names:  # `sampler` renders, `optimize_through` is differentiated
-        samplers = {"sampler": render, "optimize_through": chain}
-    else:  # the earlier schema: `sampler` is differentiated, `final_sampler` renders
-        samplers = {"sampler": chain, "final_sampler": render}
+    """The engine job (JSON form) as a producer's default sends it: the final quality's short chain (corrected
+    toward the render, early stop on the render), rendered with DDIM `render_steps`."""
     return {"name": "warm-start-bench", "duration": settings.duration, "model": settings.model, "seed": seed,
-            "tags": list(settings.tags), **samplers,
+            "tags": list(settings.tags), "sampler": {"name": "ddim", "steps": settings.render_steps},
             "optimizer": {"steps": settings.optimizer_steps, "early_stop": True},
             "controls": [{"type": "intensity", "times": times, "db": db, "tolerance": TOLERANCE_DB}],
             "warm_start": warm_start}
@@ -163,11 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     print(summary)
     if args.quick:
         return 0
+    chain = PRESETS["final"].chain["intensity"]
     description = (
         f"Model `{settings.model}`, {settings.duration:g} s clips, tags {list(settings.tags) or 'none'}. Job A: "
         f"intensity ramp {START_DB:g} -> {END_DB:g} dB (breakpoints at 0, {settings.duration / 2:g} and "
-        f"{settings.duration:g} s), tolerance {TOLERANCE_DB:g} dB RMS. Adam through DDIM {settings.chain_steps}, "
-        f"render DDIM {settings.render_steps}, at most {settings.optimizer_steps} steps, early stop on the render. "
+        f"{settings.duration:g} s), tolerance {TOLERANCE_DB:g} dB RMS. Adam through the final preset's chain "
+        f"({chain.name} {chain.steps}, corrected toward the render), render DDIM {settings.render_steps}, at most {settings.optimizer_steps} steps, early stop on the render. "
         f"Each tweak moves one breakpoint by {TWEAK_DB:g} dB and runs from the same seed's noise (fresh) and from "
         f"A's x_T* (warm). \"unchanged\" is A's curve warm-started. Seconds exclude loading the model.")
     body = "\n\n".join(["## Warm start (`python benchmarks/warm_start.py`)", provenance(), description, text, summary])
