@@ -59,13 +59,16 @@ def main(argv: list[str] | None = None) -> None:
 
     from engine.models.builtin.weights import load_weights
 
-    frames_per_step = load_weights(args.run / "builtin.safetensors").training.get("frames_seen", 0) / steps[-1]
+    training = load_weights(args.run / "builtin.safetensors").training  # the exported weights' own record
+    trained_steps = int(training.get("steps", steps[-1]))
+    wall_seconds = float(training.get("wall_seconds", wall[-1]))
+    frames_per_step = training.get("frames_seen", 0) / trained_steps
     first = losses[: max(1, len(losses) // 20)].mean()
     last = losses[-max(1, len(losses) // 20):].mean()
     body = "\n".join([
         "## Training run (`python -m engine.training.report`)", "",
-        f"{int(steps[-1])} steps in {wall[-1] / 3600:.2f} h of wall time on these machines' CPU "
-        f"(about {wall[-1] / steps[-1]:.2f} s per step of ~{frames_per_step:,.0f} frames). Loss (weighted v-prediction MSE, mean "
+        f"{trained_steps} steps in {wall_seconds / 3600:.2f} h of wall time on these machines' CPU "
+        f"(about {wall_seconds / trained_steps:.2f} s per step of ~{frames_per_step:,.0f} frames). Loss (weighted v-prediction MSE, mean "
         f"over logging windows): {first:.3f} over the first 5 % of the run, {last:.3f} over the last 5 %.", "",
         f"![training loss]({LOSS_PNG.name})",
     ])
