@@ -65,13 +65,18 @@ class Fields:
             raise self.fail(path, f"must be at most {maximum:g}", value)
         return value
 
+    def absent(self, data: Mapping[str, Any], key: str, path: str, default: Any) -> bool:
+        """True when `key` is missing or null and has a default; raises "is required" when it has none."""
+        if key in data and data[key] is not None:
+            return False
+        if default is MISSING:
+            raise self.fail(join(path, key), "is required")
+        return True
+
     def get_number(self, data: Mapping[str, Any], key: str, path: str, default: Any = MISSING, **bounds: Any) -> Any:
-        where = join(path, key)
-        if key not in data or data[key] is None:
-            if default is MISSING:
-                raise self.fail(where, "is required")
+        if self.absent(data, key, path, default):
             return default
-        return self.number(data[key], where, **bounds)
+        return self.number(data[key], join(path, key), **bounds)
 
     def integer(self, value: Any, path: str, *, minimum: int, maximum: int) -> int:
         """An integer (a float with no fraction, as JSON from JavaScript may give, is accepted)."""
@@ -85,20 +90,15 @@ class Fields:
 
     def get_integer(self, data: Mapping[str, Any], key: str, path: str, default: Any = MISSING, *, minimum: int,
                     maximum: int) -> Any:
-        where = join(path, key)
-        if key not in data or data[key] is None:
-            if default is MISSING:
-                raise self.fail(where, "is required")
+        if self.absent(data, key, path, default):
             return default
-        return self.integer(data[key], where, minimum=minimum, maximum=maximum)
+        return self.integer(data[key], join(path, key), minimum=minimum, maximum=maximum)
 
     def get_string(self, data: Mapping[str, Any], key: str, path: str, default: Any = MISSING, *,
                    choices: Sequence[str] | None = None, allow_empty: bool = False) -> Any:
-        where = join(path, key)
-        if key not in data or data[key] is None:
-            if default is MISSING:
-                raise self.fail(where, "is required")
+        if self.absent(data, key, path, default):
             return default
+        where = join(path, key)
         value = data[key]
         if not isinstance(value, str) or (not allow_empty and not value.strip()):
             raise self.fail(where, "must be a non-empty string", value)
@@ -119,11 +119,9 @@ class Fields:
         raise self.fail(join(path, key), "must be true or false", value)
 
     def get_list(self, data: Mapping[str, Any], key: str, path: str, default: Any = MISSING) -> Any:
-        where = join(path, key)
-        if key not in data or data[key] is None:
-            if default is MISSING:
-                raise self.fail(where, "is required")
+        if self.absent(data, key, path, default):
             return default
+        where = join(path, key)
         value = data[key]
         if not isinstance(value, (list, tuple)):
             raise self.fail(where, "must be a list", value)
