@@ -169,7 +169,7 @@ class Worker:
                 self.notify(record, "/ditto/progress", (record.id, fraction, step, float(event.get("loss", 0.0))))
 
             result = generate(job, model=model, progress=progress, should_cancel=self._should_cancel(record.id))
-            paths = self._write(record, result, warm)
+            paths = self._write(record, spec, result, warm)
             if spec.lineage is not None:
                 self._remember(record, spec.lineage, job.model, result.x_T)
         except CancelledError:
@@ -227,8 +227,7 @@ class Worker:
             log.warning("job %s: its x_T* was not kept for lineage %s: %s", record.id, lineage, error,
                         extra={"job_id": record.id})
 
-    def _write(self, record: JobRecord, result: Any, warm: WarmStart) -> list[Path]:
-        spec = OutputSpec.from_dict(record.output)
+    def _write(self, record: JobRecord, spec: OutputSpec, result: Any, warm: WarmStart) -> list[Path]:
         base = result.to_sidecar()
         paths = []
         for take in range(result.audio.shape[0]):
