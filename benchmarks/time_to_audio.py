@@ -154,7 +154,8 @@ def main(argv: list[str] | None = None) -> None:
             "on the WAV: intensity MSE in dB² (lower is better), melody accuracy from chroma (higher is better), "
             "outpaint overlap log-mel MSE (lower is better). full DITTO = K 70 through DDIM 20, no early stop; "
             "early stop = the same ending once within tolerance; final = the fast default (the preset's short "
-            "chain corrected toward the render, early stop on the render); draft = the draft preset.\n\n" + summary_table + "\n\nPer item:\n\n" + table)
+            "chain corrected toward the render, early stop on the render); draft = the draft preset.\n\n"
+            + summary_table + "\n\nPer item:\n\n" + table)
     update_section("time-to-audio", body)
 
 

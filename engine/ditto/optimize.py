@@ -41,9 +41,10 @@ REFRESH_STEPS = 6
 class DittoResult:
     """x_T* `(batch, *latent)` (the best seen per item, or the x whose render met tolerance), the loss history
     (one dict of mean losses per step: each control's label plus "total"), metric history (on the optimized
-    chain's output, corrected toward the render once a render check ran), the render checks (step and mean metrics on the render), the steps run, whether all controls met
-    tolerance, and `rendered`: the render sampler's clean latent `(batch, *latent)` of x_T* when a render check
-    made it (so the caller need not render again), else None."""
+    chain's output, corrected toward the render once a render check ran), the render checks (step and mean
+    metrics on the render), the steps run, whether all controls met tolerance, and `rendered`: the render
+    sampler's clean latent `(batch, *latent)` of x_T* when a render check made it (so the caller need not render
+    again), else None."""
 
     x_T: torch.Tensor
     history: list[dict[str, float]] = field(default_factory=list)
@@ -139,7 +140,8 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
                 with torch.no_grad():
                     # the render's loss is x's true loss; before the first check, losses were the chain's own
                     rendered_loss = total_loss(controls, control_losses(controls, check.logmel))
-                    improved = rendered_loss < best_loss if last_check is not None else torch.ones_like(improved)
+                    improved = (rendered_loss < best_loss if last_check is not None
+                                else torch.ones_like(rendered_loss, dtype=torch.bool))
                     best_loss = torch.where(improved, rendered_loss, best_loss)
                     best_x[improved] = x.detach()[improved]
                 last_check, met = step, within_tolerance(controls, check.metrics)

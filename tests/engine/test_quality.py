@@ -43,7 +43,8 @@ def test_an_explicit_chain_wins_over_the_preset():
 def test_a_preset_never_optimizes_through_more_steps_than_it_renders():
     plan = plan_for(Job.from_dict({"controls": [INTENSITY], "sampler": {"steps": 2}}))
     assert plan.optimize_with.steps == 2 and not plan.surrogate
-    same = plan_for(Job.from_dict({"controls": [INTENSITY], "sampler": {"steps": PRESETS["final"].chain["intensity"].steps}}))
+    chain_steps = PRESETS["final"].chain["intensity"].steps
+    same = plan_for(Job.from_dict({"controls": [INTENSITY], "sampler": {"steps": chain_steps}}))
     assert not same.surrogate  # a chain as long as the render saves nothing: optimize through the render
 
 

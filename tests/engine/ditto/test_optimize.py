@@ -88,7 +88,8 @@ def _step_zero_metrics(model, job, chain_steps, render_steps):
     x_T, _ = initial_noise(model, job, model.device)
     with torch.no_grad():
         chain = control.metric(model.decode_mel(sample(model, x_T, conditioning, SamplerSettings("ddim", chain_steps))))
-        render = control.metric(model.decode_mel(sample(model, x_T, conditioning, SamplerSettings("ddim", render_steps))))
+        render_settings = SamplerSettings("ddim", render_steps)
+        render = control.metric(model.decode_mel(sample(model, x_T, conditioning, render_settings)))
     return x_T, conditioning, control, float(chain), float(render)
 
 
