@@ -128,7 +128,7 @@ def main() -> None:
     if not model.info.trained:
         raise SystemExit("no trained weights in the package: train first (python -m engine.training.train)")
     untrained = random_model(model.network.config, name="builtin-random", vocoder="hifigan")
-    untrained._mean, untrained._std = model._mean, model._std
+    untrained._mean, untrained._std, untrained.schedule = model._mean, model._std, model.schedule
 
     model_s, vocoder_s = time_unconditional(model)
     t0 = time.perf_counter()

@@ -3,7 +3,8 @@
     python -m engine.training.train --corpus data/corpus --run runs/builtin --hours 2
 
 Recipe (docs/MODEL_CARD.md): log-mel normalized per bin to zero mean and unit variance; v-prediction on a cosine
-schedule (1000 steps); min-SNR-5 loss weighting with a floor so the high-noise steps DITTO starts from still
+schedule (1000 steps) with every SNR divided by `--snr-shift` (engine/models/builtin/schedule.py); min-SNR-5 loss
+weighting with a floor so the high-noise steps DITTO starts from still
 learn; Adam 5e-4 with a 500-step warmup and gradient clipping at 1; EMA 0.999; random crops of 64-512 frames at
 about 4,096 frames per step; tags dropped 15 % of the time for classifier-free guidance.
 Every `--checkpoint-minutes` the full state (model, EMA, optimizer, step, RNG) goes to `RUN/ckpt.pt` and the EMA
@@ -27,11 +28,12 @@ import torch
 from diffusers import DDPMScheduler
 
 from engine.models.builtin.network import MelUNet, NetworkConfig
+from engine.models.builtin.schedule import COSINE_SCHEDULE, SNR_SHIFT, builtin_schedule
 from engine.models.builtin.weights import BuiltinWeights, packaged_weights_path, save_weights
 from engine.training.corpus import load_corpus
 from engine.training.tags import TAGS
 
-SCHEDULE = {"num_train_timesteps": 1000, "beta_schedule": "squaredcos_cap_v2", "prediction_type": "v_prediction"}
+DIFFUSERS_KEYS = ("num_train_timesteps", "beta_schedule", "trained_betas", "prediction_type")
 CROP_CHOICES = (64, 128, 256, 512)
 CROP_PROBS = (0.45, 0.3, 0.17, 0.08)
 
@@ -90,8 +92,14 @@ def train_step(model: MelUNet, scheduler: DDPMScheduler, x0: torch.Tensor, tags:
     return (per_example * loss_weights(scheduler, t, config)).mean()
 
 
-def learning_rate(step: int, config: TrainConfig) -> float:
-    return config.lr * min(1.0, (step + 1) / config.warmup_steps)
+def learning_rate(step: int, config: TrainConfig, warmup_origin: int = 0) -> float:
+    """Linear warm-up over `warmup_steps` counted from `warmup_origin` (the step a fresh optimizer started at)."""
+    return config.lr * min(1.0, (step - warmup_origin + 1) / config.warmup_steps)
+
+
+def training_scheduler(schedule: dict) -> DDPMScheduler:
+    """The diffusers scheduler that noises training batches under `schedule` (the dict stored in the weights)."""
+    return DDPMScheduler(**{k: v for k, v in schedule.items() if k in DIFFUSERS_KEYS}, clip_sample=False)
 
 
 def ema_update(ema: MelUNet, model: MelUNet, step: int, decay: float) -> None:
@@ -103,9 +111,9 @@ def ema_update(ema: MelUNet, model: MelUNet, step: int, decay: float) -> None:
             be.copy_(bm)
 
 
-def export(run: Path, ema: MelUNet, mean: torch.Tensor, std: torch.Tensor, step: int, wall: float,
+def export(run: Path, ema: MelUNet, mean: torch.Tensor, std: torch.Tensor, schedule: dict, step: int, wall: float,
            frames_seen: int, to_package: bool) -> None:
-    weights = BuiltinWeights(ema.config, ema.state_dict(), mean, std, TAGS, SCHEDULE,
+    weights = BuiltinWeights(ema.config, ema.state_dict(), mean, std, TAGS, schedule,
                              {"steps": step, "wall_seconds": round(wall), "frames_seen": frames_seen,
                               "recipe": "engine/training/train.py", "trained": True})
     save_weights(run / "builtin.safetensors", weights)
@@ -132,9 +140,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stem-channels", type=int, default=16)
     parser.add_argument("--frames-per-step", type=int, default=4096)
     parser.add_argument("--no-full-res-skip", action="store_true")
+    parser.add_argument("--snr-shift", type=float, default=SNR_SHIFT,
+                        help="divide the cosine schedule's SNR by this (a new run only; a resumed run keeps its own)")
     parser.add_argument("--init-from", type=Path, default=None,
                         help="start from shipped weights (e.g. the package's builtin.safetensors) when RUN has no "
-                             "checkpoint: network and EMA from the file, a fresh optimizer, the step count carried on")
+                             "checkpoint: network and EMA from the file, a fresh optimizer (warmed up again), the step "
+                             "count carried on, and the noise schedule of --snr-shift")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -148,10 +159,10 @@ def main(argv: list[str] | None = None) -> None:
     model = MelUNet(net_config)
     ema = copy.deepcopy(model).requires_grad_(False)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.99))
-    scheduler = DDPMScheduler(**SCHEDULE, clip_sample=False)
+    schedule = builtin_schedule(args.snr_shift)
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    step, wall, frames_seen = 0, 0.0, 0
+    step, wall, frames_seen, warmup_origin = 0, 0.0, 0, 0
 
     ckpt_path = args.run / "ckpt.pt"
     if ckpt_path.exists():
@@ -163,10 +174,14 @@ def main(argv: list[str] | None = None) -> None:
         rng.bit_generator.state = state["numpy_rng"]
         generator.set_state(state["torch_rng"])
         mean, std = state["mean"], state["std"]
+        schedule = state.get("schedule", COSINE_SCHEDULE)
+        warmup_origin = state.get("warmup_origin", 0)
         print(f"resumed at step {step} ({wall / 3600:.2f} h trained)", flush=True)
     elif args.init_from is not None:
         step, wall, frames_seen, mean, std = _init_from(args.init_from, model, ema)
+        warmup_origin = step
         print(f"initialized from {args.init_from} at step {step}", flush=True)
+    scheduler = training_scheduler(schedule)
     print(f"model {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters, "
           f"{len(mel)} clips, {len(TAGS)} tags", flush=True)
 
@@ -182,7 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     running = []
     while step < args.max_steps and time.time() - session_start < args.hours * 3600:
         x0, tag_batch = sample_batch(mel, tags, rng, config, mean, std)
-        lr = learning_rate(step, config)
+        lr = learning_rate(step, config, warmup_origin)
         for group in optimizer.param_groups:
             group["lr"] = lr
         loss = train_step(model, scheduler, x0, tag_batch, generator, config)
@@ -202,12 +217,14 @@ def main(argv: list[str] | None = None) -> None:
             running = []
         if time.time() - last_ckpt > args.checkpoint_minutes * 60:
             wall = time.time() - start
-            _checkpoint(ckpt_path, model, ema, optimizer, step, wall, frames_seen, rng, generator, mean, std)
-            export(args.run, ema, mean, std, step, wall, frames_seen, args.export_to_package)
+            _checkpoint(ckpt_path, model, ema, optimizer, step, wall, frames_seen, rng, generator, mean, std,
+                        schedule, warmup_origin)
+            export(args.run, ema, mean, std, schedule, step, wall, frames_seen, args.export_to_package)
             last_ckpt = time.time()
     wall = time.time() - start
-    _checkpoint(ckpt_path, model, ema, optimizer, step, wall, frames_seen, rng, generator, mean, std)
-    export(args.run, ema, mean, std, step, wall, frames_seen, args.export_to_package)
+    _checkpoint(ckpt_path, model, ema, optimizer, step, wall, frames_seen, rng, generator, mean, std, schedule,
+                warmup_origin)
+    export(args.run, ema, mean, std, schedule, step, wall, frames_seen, args.export_to_package)
     print(json.dumps({"step": step, "wall_hours": wall / 3600}), flush=True)
 
 
@@ -225,11 +242,12 @@ def _init_from(path: Path, model: MelUNet, ema: MelUNet):
             weights.mel_mean, weights.mel_std)
 
 
-def _checkpoint(path: Path, model, ema, optimizer, step, wall, frames_seen, rng, generator, mean, std) -> None:
+def _checkpoint(path: Path, model, ema, optimizer, step, wall, frames_seen, rng, generator, mean, std, schedule,
+                warmup_origin) -> None:
     save_checkpoint(path, {"model": model.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
                            "step": step, "wall": wall, "frames_seen": frames_seen,
                            "numpy_rng": rng.bit_generator.state, "torch_rng": generator.get_state(),
-                           "mean": mean, "std": std})
+                           "mean": mean, "std": std, "schedule": schedule, "warmup_origin": warmup_origin})
 
 
 if __name__ == "__main__":

@@ -19,13 +19,12 @@ from engine.audio.resample import resample, to_mono
 from engine.errors import JobError
 from engine.models.base import Conditioning, DiffusionModel, ModelInfo
 from engine.models.builtin.network import TINY, MelUNet, NetworkConfig
+from engine.models.builtin.schedule import COSINE_SCHEDULE
 from engine.models.builtin.weights import BuiltinWeights, load_weights, packaged_weights_path
 from engine.training.tags import TAGS
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SCHEDULE = {"num_train_timesteps": 1000, "beta_schedule": "squaredcos_cap_v2",
-                    "prediction_type": "v_prediction"}
 UNTRAINED_WARNING = ("THE BUILT-IN MODEL HAS RANDOM WEIGHTS (no trained weights found): the output is noise-like "
                      "and only shows the control path working.")
 
@@ -37,7 +36,7 @@ class BuiltinModel(DiffusionModel):
         self.network = network.eval().requires_grad_(False)
         self.mel = MelSpec()
         self.tags = tuple(tags)
-        self.schedule = dict(schedule or DEFAULT_SCHEDULE)
+        self.schedule = dict(schedule or COSINE_SCHEDULE)
         self.training = dict(training or {})
         self._mean = mel_mean.float().view(1, -1, 1)
         self._std = mel_std.float().view(1, -1, 1)
@@ -113,9 +112,12 @@ class BuiltinModel(DiffusionModel):
             mono = resample(mono, sample_rate, self.mel.sample_rate)
         return log_mel(mono.to(self.device, self.dtype), self.mel)
 
-    def encode_audio(self, audio: torch.Tensor, sample_rate: int) -> torch.Tensor:
-        mel = self.audio_to_mel(audio, sample_rate)
+    def encode_mel(self, mel: torch.Tensor) -> torch.Tensor:
+        """Log-mel `(batch, n_mels, frames)` in nats -> normalized latent; the inverse of `decode_mel`."""
         return (mel - self._mean.to(mel)) / self._std.to(mel)
+
+    def encode_audio(self, audio: torch.Tensor, sample_rate: int) -> torch.Tensor:
+        return self.encode_mel(self.audio_to_mel(audio, sample_rate))
 
     # ---- placement
     def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> "BuiltinModel":
