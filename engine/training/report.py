@@ -1,6 +1,11 @@
 """Write the training section of docs/MODEL_CARD.md and the loss-curve PNG from a run's log.
 
     python -m engine.training.report --run runs/builtin
+    python -m engine.training.report --run runs/shifted --earlier runs/builtin   # a run started with --init-from
+
+With `--earlier`, the log of the run the weights were initialized from is drawn first, up to the step where the
+later run took over, and the switch is marked: the two phases' losses use different noise schedules, so their
+levels are not comparable.
 """
 
 from __future__ import annotations
@@ -27,7 +32,23 @@ def read_log(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return steps, np.array([rows[s][0] for s in steps]), np.array([rows[s][1] for s in steps])
 
 
-def plot(steps: np.ndarray, losses: np.ndarray, path: Path) -> None:
+def join_logs(earlier: tuple[np.ndarray, ...], later: tuple[np.ndarray, ...]) -> tuple[tuple[np.ndarray, ...], int]:
+    """One log from a run and the run initialized from it: the earlier run's entries before the later run's first
+    step, then the later run's. Returns the joined (steps, losses, wall) and the earlier run's last step kept."""
+    keep = earlier[0] < later[0][0]
+    if not keep.any():
+        raise SystemExit("the earlier run's log starts after the later run's: pass the run this one started from")
+    joined = tuple(np.concatenate([e[keep], l]) for e, l in zip(earlier, later))
+    return joined, int(earlier[0][keep][-1])
+
+
+def phase_loss_summary(losses: np.ndarray) -> str:
+    """'A over the first 5 %, B over the last 5 %' of one phase's logged losses."""
+    share = max(1, len(losses) // 20)
+    return f"{losses[:share].mean():.3f} over the first 5 %, {losses[-share:].mean():.3f} over the last 5 %"
+
+
+def plot(steps: np.ndarray, losses: np.ndarray, path: Path, switch_step: int | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -38,6 +59,8 @@ def plot(steps: np.ndarray, losses: np.ndarray, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 3.2))
     ax.plot(steps, losses, color="0.75", linewidth=0.8, label="mean of 25 steps")
     ax.plot(steps[window - 1:], smooth, color="C0", label=f"moving average ({window} points)")
+    if switch_step is not None:
+        ax.axvline(switch_step, color="C3", linestyle="--", linewidth=1, label="shifted noise schedule from here")
     ax.set_xlabel("training step")
     ax.set_ylabel("weighted v-prediction loss")
     ax.set_yscale("log")
@@ -51,9 +74,17 @@ def plot(steps: np.ndarray, losses: np.ndarray, path: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, default=Path("runs/builtin"))
+    parser.add_argument("--earlier", type=Path, default=None, help="the run this one was initialized from")
     args = parser.parse_args(argv)
     steps, losses, wall = read_log(args.run / "train_log.csv")
-    plot(steps, losses, LOSS_PNG)
+    phases = [("", losses)]
+    switch_step = None
+    if args.earlier is not None:
+        earlier = read_log(args.earlier / "train_log.csv")
+        (steps, losses, wall), switch_step = join_logs(earlier, (steps, losses, wall))
+        phases = [(f"up to step {switch_step} (cosine schedule)", losses[steps <= switch_step]),
+                  ("from there on (shifted schedule)", losses[steps > switch_step])]
+    plot(steps, losses, LOSS_PNG, switch_step)
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from results_doc import update_section
 
@@ -63,13 +94,12 @@ def main(argv: list[str] | None = None) -> None:
     trained_steps = int(training.get("steps", steps[-1]))
     wall_seconds = float(training.get("wall_seconds", wall[-1]))
     frames_per_step = training.get("frames_seen", 0) / trained_steps
-    first = losses[: max(1, len(losses) // 20)].mean()
-    last = losses[-max(1, len(losses) // 20):].mean()
+    summaries = [f"{name + ': ' if name else ''}{phase_loss_summary(phase)}" for name, phase in phases]
     body = "\n".join([
         "## Training run (`python -m engine.training.report`)", "",
         f"{trained_steps} steps in {wall_seconds / 3600:.2f} h of wall time on these machines' CPU "
-        f"(about {wall_seconds / trained_steps:.2f} s per step of ~{frames_per_step:,.0f} frames). Loss (weighted v-prediction MSE, mean "
-        f"over logging windows): {first:.3f} over the first 5 % of the run, {last:.3f} over the last 5 %.", "",
+        f"(about {wall_seconds / trained_steps:.2f} s per step of ~{frames_per_step:,.0f} frames). Loss (weighted "
+        f"v-prediction MSE, mean over logging windows) {'; '.join(summaries)}.", "",
         f"![training loss]({LOSS_PNG.name})",
     ])
     update_section("training", body, MODEL_CARD)
