@@ -2,10 +2,12 @@
 
     python benchmarks/builtin_model.py                 # 32 generated clips; about 10 minutes on 2 cores
     python benchmarks/builtin_model.py --clips 8 --no-write
+    python benchmarks/builtin_model.py --no-write --weights runs/builtin/builtin.safetensors   # another file
 
 FD-mel (engine/evaluation/fdmel.py, a Fréchet distance on the project's own window statistics; not FAD) of
 generated clips against held-out half A, next to two references from the same run: held-out half B vs half A
-(the floor: two samples of real music) and the same architecture with random weights vs half A (the ceiling).
+(the floor: two samples of real music) and the same architecture with random weights (and the trained weights'
+noise schedule) vs half A (the ceiling).
 Generated clips use tag sets drawn from held-out clips, guidance 2, 20 DDIM steps, the default vocoder.
 Timing: one unconditional 512-frame clip, 20 DDIM steps, model time and vocoder time measured apart, median of 3.
 Writes a spectrogram PNG (docs/builtin_spectrograms.png) and the "quality" section of docs/MODEL_CARD.md.
@@ -108,6 +110,8 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--weights", type=Path, default=None,
+                        help="measure another weights file instead of the packaged one (use with --no-write)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -124,7 +128,7 @@ def main() -> None:
     half_b = [heldout[i] for i in order[len(order) // 2:][: args.clips]]
     tag_sets = [[TAGS[j] for j in np.flatnonzero(heldout_tags[i])] for i in order[-args.clips:]]
 
-    model = load_builtin()
+    model = load_builtin(weights_path=args.weights)
     if not model.info.trained:
         raise SystemExit("no trained weights in the package: train first (python -m engine.training.train)")
     untrained = random_model(model.network.config, name="builtin-random", vocoder="hifigan")

@@ -30,6 +30,7 @@ from engine.errors import CancelledError
 from engine.models.base import Conditioning, DiffusionModel
 
 ProgressHook = Callable[[dict], None]
+MIN_ALPHA_BAR = 1e-6
 
 
 @dataclass(frozen=True)
@@ -55,15 +56,24 @@ class _Coefficients:
 
 
 def edict_coefficients(model: DiffusionModel, steps: int) -> tuple[list[_Coefficients], torch.Tensor]:
-    """DDIM coefficients per step from the model's DDIM scheduler, and its timesteps."""
+    """DDIM coefficients per step from the model's DDIM scheduler, and the timesteps EDICT runs.
+
+    Steps that start from alpha-bar below `MIN_ALPHA_BAR` are left out, so the chain starts at the first level
+    with some signal. At alpha-bar ~ 0 (a zero-terminal-SNR schedule sampled from its last timestep, like the
+    built-in model's) a_t = sqrt(abar_prev / abar_t) is huge, and EDICT's second update a_t y + b_t eps(x_i)
+    no longer cancels: y explodes. That is the level where the original EDICT's "leading" DDIM spacing starts.
+    """
     scheduler = model.make_scheduler("ddim", steps)
+    levels = [level for level in step_levels(scheduler) if level.alpha_bar >= MIN_ALPHA_BAR]
+    if not levels:
+        raise BaselineError(f"EDICT: every one of the {steps} steps starts below alpha-bar {MIN_ALPHA_BAR}")
     coefficients = []
-    for level in step_levels(scheduler):
+    for level in levels:
         a = (level.alpha_bar_prev / level.alpha_bar) ** 0.5
         b = (1.0 - level.alpha_bar_prev) ** 0.5 - (level.alpha_bar_prev * (1.0 - level.alpha_bar)
                                                    / level.alpha_bar) ** 0.5
         coefficients.append(_Coefficients(level, a, b))
-    return coefficients, scheduler.timesteps
+    return coefficients, torch.tensor([level.t for level in levels])
 
 
 def _eps(model: DiffusionModel, z: torch.Tensor, c: _Coefficients, conditioning: Conditioning) -> torch.Tensor:

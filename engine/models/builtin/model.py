@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -164,7 +165,7 @@ def load_builtin(*, tiny: bool = False, weights_path=None) -> BuiltinModel:
     """The shipped model; `tiny=True` gives the tiny random-weight model used by tests and quick checks."""
     if tiny:
         return random_model(NetworkConfig(**{**TINY.to_dict(), "n_tags": len(TAGS)}), name="builtin-tiny")
-    path = weights_path or packaged_weights_path()
+    path = Path(weights_path) if weights_path is not None else packaged_weights_path()
     if path.is_file():
         return from_weights(load_weights(path))
     logger.warning(UNTRAINED_WARNING)

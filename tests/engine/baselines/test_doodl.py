@@ -3,6 +3,8 @@ import torch
 from engine.baselines.doodl import (DoodlSettings, doodl_optimize, edict_coefficients, edict_gradient,
                                     edict_inverse_step, edict_sample, edict_step)
 from engine.ditto.optimize import control_losses, total_loss
+from engine.models.builtin.model import load_builtin
+from engine.models.builtin.schedule import builtin_schedule
 from engine.sampling import SamplerSettings, sample
 
 
@@ -27,6 +29,17 @@ def test_edict_samples_like_ddim(tiny_model, noise):
         ddim = sample(tiny_model, x_T, conditioning, SamplerSettings("ddim", 8))
     assert (x0 - ddim).abs().mean() < 0.05 * ddim.abs().mean()
     assert (x0 - y0).abs().mean() < 0.1 * x0.abs().mean()
+
+
+def test_edict_on_the_shipped_zero_terminal_snr_schedule_skips_the_pure_noise_step_and_stays_finite(noise):
+    model = load_builtin(tiny=True)
+    model.schedule = builtin_schedule()
+    coefficients, timesteps = edict_coefficients(model, 20)
+    assert int(model.make_scheduler("ddim", 20).timesteps[0]) == 999
+    assert timesteps.tolist()[:2] == [949, 899] and len(coefficients) == 19
+    x0, y0 = edict_sample(model, noise(1.0, seed=8), model.condition(), steps=20)
+    assert torch.isfinite(x0).all() and torch.isfinite(y0).all()
+    assert x0.abs().max() < 100
 
 
 def test_invertible_backward_equals_autograd_through_the_whole_chain(tiny_model, noise, intensity_control):

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from diffusers import DDIMScheduler, DDPMScheduler
 
-from engine.models.builtin.schedule import builtin_schedule, cosine_alphas_cumprod, shifted_cosine_betas
+from engine.models.builtin.model import load_builtin
+from engine.models.builtin.schedule import SNR_SHIFT, builtin_schedule, cosine_alphas_cumprod, shifted_cosine_betas
 from engine.sampling.schedulers import build_scheduler
 
 
@@ -36,3 +37,9 @@ def test_sampling_starts_from_pure_noise_at_the_last_timestep():
 def test_a_shift_that_is_not_positive_is_refused():
     with pytest.raises(ValueError, match="snr_shift"):
         shifted_cosine_betas(0.0)
+
+
+def test_the_shipped_weights_carry_the_shifted_schedule():
+    model = load_builtin()
+    assert model.schedule["snr_shift"] == SNR_SHIFT
+    assert int(model.make_scheduler("ddim", 20).timesteps[0]) == 999
