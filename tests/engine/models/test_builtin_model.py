@@ -31,9 +31,6 @@ def _latents(model, tags, seeds, guidance=2.0):
     return torch.cat(out)
 
 
-@pytest.mark.xfail(strict=True, reason="known shortfall of the shipped weights (5,046 steps): this clip measured -38.8 dBFS, "
-                   "6 dB below the corpus's 1st percentile (docs/MODEL_CARD.md); strict, so it fails loudly "
-                   "once more training fixes it and the marker must go")
 def test_a_generated_clip_is_neither_silence_nor_noise(model):
     stats = json.loads(STATS_PATH.read_text())
     audio = model.decode_audio(_latents(model, ["piano", "mid"], [0]))[0, 0].numpy()
