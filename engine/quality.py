@@ -34,8 +34,10 @@ def _every_task(spec: SamplerSpec) -> dict[str, SamplerSpec]:
     return {task: spec for task in ("intensity", "melody", "structure", "inpaint", "outpaint", "loop")}
 
 
-# Why DPM-Solver++ 4 for every task: on the built-in model (docs/RESULTS.md, "surrogate"; one item per task) it
-# kept the most control of the short chains measured, corrected toward the render: output intensity MSE
+# Why DPM-Solver++ 4 for every task: on the built-in model's previous weights (cosine schedule; docs/RESULTS.md,
+# "surrogate"; one item per task) it kept the most control of the short chains measured, corrected toward the
+# render. Not yet re-measured on the shifted-schedule weights (docs/MODEL_CARD.md, "DITTO on these weights"),
+# where a 6-step chain looked safer on one intensity job. On the previous weights: output intensity MSE
 # 1.33 dB² (DDIM 4: 7.95; plain DPM-Solver++ 4: 3.23; full DITTO 0.11 with K = 70), melody accuracy 100 % (as full
 # DITTO), outpaint overlap MSE 0.59 (DDIM 4: 0.68; full DITTO 0.28). Structure, inpaint and loop were not
 # measured separately and share the choice.
