@@ -4,8 +4,7 @@
 
 Recipe (docs/MODEL_CARD.md): log-mel normalized per bin to zero mean and unit variance; v-prediction on a cosine
 schedule (1000 steps) with every SNR divided by `--snr-shift` (engine/models/builtin/schedule.py); min-SNR-5 loss
-weighting with a floor so the high-noise steps DITTO starts from still
-learn; Adam 5e-4 with a 500-step warmup and gradient clipping at 1; EMA 0.999; random crops of 64-512 frames at
+weighting with a floor so the high-noise steps DITTO starts from still learn; Adam 5e-4 with a 500-step warmup and gradient clipping at 1; EMA 0.999; random crops of 64-512 frames at
 about 4,096 frames per step; tags dropped 15 % of the time for classifier-free guidance.
 Every `--checkpoint-minutes` the full state (model, EMA, optimizer, step, RNG) goes to `RUN/ckpt.pt` and the EMA
 weights are exported (fp16) to `RUN/builtin.safetensors` (and to the package with `--export-to-package`).
