@@ -165,7 +165,9 @@ def load_builtin(*, tiny: bool = False, weights_path=None) -> BuiltinModel:
     """The shipped model; `tiny=True` gives the tiny random-weight model used by tests and quick checks."""
     if tiny:
         return random_model(NetworkConfig(**{**TINY.to_dict(), "n_tags": len(TAGS)}), name="builtin-tiny")
-    path = Path(weights_path) if weights_path is not None else packaged_weights_path()
+    if weights_path is not None:  # a file the caller named: missing is an error, not a silent fallback
+        return from_weights(load_weights(Path(weights_path)))
+    path = packaged_weights_path()
     if path.is_file():
         return from_weights(load_weights(path))
     logger.warning(UNTRAINED_WARNING)

@@ -30,6 +30,13 @@ def test_missing_weights_file_names_the_path(tmp_path):
         load_weights(tmp_path / "nowhere.safetensors")
 
 
+def test_a_named_weights_file_that_is_missing_is_an_error_not_random_weights(tmp_path):
+    from engine.models.builtin.model import load_builtin
+
+    with pytest.raises(ModelNotFoundError, match="nowhere.safetensors"):
+        load_builtin(weights_path=str(tmp_path / "nowhere.safetensors"))
+
+
 def test_shipped_weights_load_from_the_installed_package_without_network(monkeypatch):
     def no_network(*args, **kwargs):
         raise AssertionError("loading the built-in model tried to open a network connection")
