@@ -16,11 +16,18 @@ from engine.errors import JobError
 SCHEDULERS = ("ddim", "ddpm", "dpmsolver++")
 
 
+SCHEDULE_KEYS = ("num_train_timesteps", "beta_schedule", "beta_start", "beta_end", "prediction_type", "trained_betas",
+                 "timestep_spacing", "steps_offset", "rescale_betas_zero_snr")
+
+
+def diffusers_schedule(model_schedule: dict[str, Any]) -> dict[str, Any]:
+    """The entries of a model's schedule that diffusers' schedulers take (others, e.g. `snr_shift`, are notes)."""
+    return {k: v for k, v in model_schedule.items() if k in SCHEDULE_KEYS}
+
+
 def build_scheduler(name: str, model_schedule: dict[str, Any], steps: int) -> SchedulerMixin:
     """A fresh scheduler named `name` for a model trained with `model_schedule`, set to `steps` steps."""
-    base = {k: v for k, v in model_schedule.items()
-            if k in ("num_train_timesteps", "beta_schedule", "beta_start", "beta_end", "prediction_type",
-                     "trained_betas", "timestep_spacing", "steps_offset", "rescale_betas_zero_snr")}
+    base = diffusers_schedule(model_schedule)
     if name == "ddim":
         scheduler = DDIMScheduler(**base, clip_sample=False, set_alpha_to_one=True)
     elif name == "ddpm":

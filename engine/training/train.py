@@ -29,10 +29,10 @@ from diffusers import DDPMScheduler
 from engine.models.builtin.network import MelUNet, NetworkConfig
 from engine.models.builtin.schedule import COSINE_SCHEDULE, SNR_SHIFT, builtin_schedule
 from engine.models.builtin.weights import BuiltinWeights, packaged_weights_path, save_weights
+from engine.sampling.schedulers import diffusers_schedule
 from engine.training.corpus import load_corpus
 from engine.training.tags import TAGS
 
-DIFFUSERS_KEYS = ("num_train_timesteps", "beta_schedule", "trained_betas", "prediction_type")
 CROP_CHOICES = (64, 128, 256, 512)
 CROP_PROBS = (0.45, 0.3, 0.17, 0.08)
 
@@ -98,7 +98,7 @@ def learning_rate(step: int, config: TrainConfig, warmup_origin: int = 0) -> flo
 
 def training_scheduler(schedule: dict) -> DDPMScheduler:
     """The diffusers scheduler that noises training batches under `schedule` (the dict stored in the weights)."""
-    return DDPMScheduler(**{k: v for k, v in schedule.items() if k in DIFFUSERS_KEYS}, clip_sample=False)
+    return DDPMScheduler(**diffusers_schedule(schedule), clip_sample=False)
 
 
 def ema_update(ema: MelUNet, model: MelUNet, step: int, decay: float) -> None:

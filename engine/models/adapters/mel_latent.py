@@ -22,6 +22,7 @@ from engine.audio.mel import MelSpec, log_mel
 from engine.audio.resample import resample, to_mono
 from engine.models.adapters.common import DiffusersAdapter, PromptEncoder, checkpoint_each, mel_for_rate
 from engine.models.base import ModelInfo
+from engine.sampling.schedulers import diffusers_schedule
 
 LDM_MEL = MelSpec(sample_rate=16000, n_fft=1024, hop_length=160, win_length=1024, n_mels=80, fmin=0.0, fmax=8000.0)
 """Feature domain at 16 kHz: 10 ms hop (one frame per vocoder input frame), 80 bins to Nyquist."""
@@ -37,10 +38,6 @@ def vocoder_mel(vocoder_config) -> MelSpec:
     n_fft = 2 ** math.ceil(math.log2(4 * hop))
     return MelSpec(sample_rate=rate, n_fft=n_fft, hop_length=hop, win_length=n_fft,
                    n_mels=int(vocoder_config.model_in_dim), fmin=0.0, fmax=rate / 2)
-
-
-SCHEDULE_KEYS = ("num_train_timesteps", "beta_schedule", "beta_start", "beta_end", "prediction_type", "trained_betas",
-                 "timestep_spacing", "steps_offset", "rescale_betas_zero_snr")
 
 
 class MelLatentAdapter(DiffusersAdapter):
@@ -59,7 +56,7 @@ class MelLatentAdapter(DiffusersAdapter):
         self.vae_scale = 2 ** (len(vae.config.block_out_channels) - 1)
         self.unet_multiple = 2 ** (len(unet.config.block_out_channels) - 1)
         self.model_mel_bins = int(vocoder.config.model_in_dim)
-        self.schedule = {k: v for k, v in schedule.items() if k in SCHEDULE_KEYS}
+        self.schedule = diffusers_schedule(schedule)
         mel = mel or (LDM_MEL if self.sample_rate == LDM_MEL.sample_rate else mel_for_rate(self.sample_rate))
         if mel.sample_rate != self.sample_rate:
             raise ValueError(f"mel.sample_rate {mel.sample_rate} differs from the vocoder's {self.sample_rate} Hz")

@@ -6,7 +6,7 @@ from diffusers import DDIMScheduler, DDPMScheduler
 
 from engine.models.builtin.model import load_builtin
 from engine.models.builtin.schedule import SNR_SHIFT, builtin_schedule, cosine_alphas_cumprod, shifted_cosine_betas
-from engine.sampling.schedulers import build_scheduler
+from engine.sampling.schedulers import build_scheduler, diffusers_schedule
 
 
 def _snr(alphas_cumprod) -> np.ndarray:
@@ -30,7 +30,7 @@ def test_sampling_starts_from_pure_noise_at_the_last_timestep():
     for name in ("ddim", "ddpm", "dpmsolver++"):
         scheduler = build_scheduler(name, builtin_schedule(), 20)
         assert int(scheduler.timesteps[0]) == 999
-    alpha_bar = DDIMScheduler(**{k: v for k, v in builtin_schedule().items() if k != "snr_shift"}).alphas_cumprod
+    alpha_bar = DDIMScheduler(**diffusers_schedule(builtin_schedule())).alphas_cumprod
     assert _snr(alpha_bar)[-1] < 1e-9
 
 
