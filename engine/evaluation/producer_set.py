@@ -238,8 +238,8 @@ def _pieces(source: str, path: str) -> tuple:
     return tuple(extract_file(source, path))
 
 
-def phrase(melody: list[list[float]], *, measure_offsets: list[float], bar_quarters: float, duration: float,
-           rng: np.random.Generator, register: int) -> tuple[list[dict], float, int] | None:
+def phrase(melody: list[list[float]], *, measure_offsets: list[float], duration: float, rng: np.random.Generator,
+           register: int) -> tuple[list[dict], float, int] | None:
     """A monophonic phrase of `duration` seconds from a note list `[[onset_q, length_q, midi], ...]`: starts on a
     measure in the first half of the tune, at a tempo that makes the median note 0.25-0.45 s, transposed by a
     random interval and then by octaves so its median pitch is near `register`. Returns (notes, bpm, shift) or
@@ -293,8 +293,8 @@ def melody_cases(split: str, n: int, *, clip_seconds: float | None = None) -> li
                 continue
             duration = clip_seconds or _seconds(rng, MELODY_SECONDS)
             register = registers[len(cases) % len(registers)]
-            made = phrase(piece.melody, measure_offsets=piece.measure_offsets, bar_quarters=piece.bar_quarters,
-                          duration=duration, rng=rng, register=REGISTERS[register])
+            made = phrase(piece.melody, measure_offsets=piece.measure_offsets, duration=duration, rng=rng,
+                          register=REGISTERS[register])
             if made is None:
                 continue
             notes, bpm, shift = made
