@@ -39,7 +39,10 @@ class Config:
     """Everything `ditto-bridge serve` can be told. Paths left as None derive from `data_dir` in `resolved()`."""
 
     host: str = "127.0.0.1"
-    """Address to bind; keep 127.0.0.1 unless the device runs on another machine."""
+    """Address to bind; keep 127.0.0.1 unless the device runs on another machine (then see `allow_remote`)."""
+    allow_remote: bool = False
+    """Allow a `host` other than a loopback address (``0.0.0.0``, ``::``, a LAN address): anyone who can reach
+    the port can then queue jobs, so the daemon refuses such a host unless this is true, and warns when it is."""
     port: int = 9100
     """UDP port the daemon listens on (0: any free port, logged at start)."""
     reply_port: int | None = None
@@ -50,8 +53,9 @@ class Config:
     """Watched folder for job files and reference audio (default: <data_dir>/inbox)."""
     outbox: Path | None = None
     """Where WAVs and their sidecar JSON appear (default: <data_dir>/outbox)."""
-    audio_dirs: tuple[Path, ...] = (Path.home(),)
-    """Folders clip audio and MIDI files may be read from, besides the inbox."""
+    audio_dirs: tuple[Path, ...] | None = None
+    """Folders clip audio, MIDI files and warm starts may be read from, besides the inbox and the Live set's own
+    project folder (when a job reports one). None: the data folder only."""
     model: str = "builtin"
     """Default model name for jobs that name none ("builtin", "builtin-tiny" or a .safetensors path)."""
     device: str = "auto"
@@ -104,7 +108,8 @@ class Config:
             data_dir=data_dir,
             inbox=Path(self.inbox).expanduser().resolve() if self.inbox else data_dir / "inbox",
             outbox=Path(self.outbox).expanduser().resolve() if self.outbox else data_dir / "outbox",
-            audio_dirs=tuple(Path(p).expanduser().resolve() for p in self.audio_dirs),
+            audio_dirs=(tuple(Path(p).expanduser().resolve() for p in self.audio_dirs)
+                        if self.audio_dirs is not None else (data_dir,)),
             log_file=Path(self.log_file).expanduser().resolve() if self.log_file else data_dir / "daemon.log",
             midi_job=Path(self.midi_job).expanduser().resolve() if self.midi_job else None,
         )
@@ -129,6 +134,12 @@ class Config:
         except ValueError:
             if self.host != "localhost":
                 raise bad("host", "must be an IP address such as 127.0.0.1") from None
+        if not isinstance(self.allow_remote, bool):
+            raise bad("allow_remote", "must be true or false")
+        if not is_loopback(self.host) and not self.allow_remote:
+            raise bad("host", f"{exposure(self.host)}: anyone who can reach it could queue jobs and read the "
+                              f"folders' files through them. Keep 127.0.0.1, or pass --allow-remote (allow_remote = "
+                              f"true) when the device really runs on another machine")
         for key in ("port", "reply_port"):
             value = getattr(self, key)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool)
@@ -167,9 +178,32 @@ class Config:
         return self
 
 
+def is_loopback(host: str) -> bool:
+    """Whether `host` reaches only this machine (``127.0.0.0/8``, ``::1``, ``localhost``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure(host: str) -> str:
+    """How far a socket bound to `host` can be reached, in words (for warnings)."""
+    try:
+        unspecified = ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        unspecified = False
+    if unspecified:
+        return f"host {host} binds every network interface of this machine"
+    if is_loopback(host):
+        return f"host {host} is reachable from this machine only"
+    return f"host {host} is reachable from other machines on that network"
+
+
 _PATH_KEYS = {"data_dir", "inbox", "outbox", "log_file", "midi_job"}
 _STRING_KEYS = {"host", "model", "device", "wav_subtype", "log_level", "log_format", "midi_in"}
-_BOOL_KEYS = {"midi_virtual"}
+_BOOL_KEYS = {"midi_virtual", "allow_remote"}
 _NUMBER_KEYS = {"settle_seconds", "reference_wait_seconds", "midi_min_db", "midi_max_db", "midi_tempo",
                 "memory_budget_mib"}
 _FIELDS = {f.name: f for f in dataclasses.fields(Config) if f.name != "source"}

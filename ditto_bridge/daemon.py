@@ -7,26 +7,35 @@ Use it as a context manager (it always stops what it started)::
         daemon.wait()                # until stop_event is set (a signal handler sets it)
 
 One daemon per data folder: a lock file in the folder keeps a second one from sharing the queue.
+
+Files: every file the daemon reads, writes or moves goes through `ditto_bridge.safe_files`. An inbox job file is
+the inbox's own entry (never resolved through a link): it is read only when it is a regular file of at most
+`MAX_JOB_FILE_BYTES` (a FIFO, a device or a link is refused without blocking), and it is moved into
+``inbox/taken/`` or ``inbox/failed/`` as that entry, under a name no file there has yet, so a link planted in
+the inbox is moved (or refused) itself and what it points to is never touched. ``taken`` and ``failed`` must be
+real folders: a link under those names is removed and the folder created.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
-import shutil
 import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
 from ditto_bridge import __version__
-from ditto_bridge.config import Config
+from ditto_bridge.config import Config, exposure, is_loopback
 from ditto_bridge.errors import BridgeError, MidiUnavailableError, QueueFullError, RequestError, UnknownJobError
 from ditto_bridge.inbox import Inbox, all_settled, referenced_files
 from ditto_bridge.job_queue import JobQueue, JobRecord
 from ditto_bridge.midi import MidiCapture, MidiSettings, open_input
-from ditto_bridge.outbox import remove_partials
+from ditto_bridge.outbox import remove_own_partials
+from ditto_bridge.safe_files import Folder, OutsideFoldersError, UnsafeFileError, folder, owner_tag, \
+    resolve_inside
 from ditto_bridge.server import Address, Dispatcher, UdpServer
 from ditto_bridge.translate.live_job import TranslateContext, parse_json_text, requested_id, translate_request
 from ditto_bridge.translate.references import checked_file
@@ -35,6 +44,8 @@ from ditto_bridge.worker import Worker
 log = logging.getLogger("ditto_bridge.daemon")
 MAX_JOB_FILE_BYTES = 5_000_000
 KNOWN_MODELS = ("builtin", "builtin-tiny")
+LIVE_PROJECT_MARKER = "Ableton Project Info"
+"""The folder Live keeps in every saved project folder; a reported project folder must have it."""
 
 
 class DataDirLock:
@@ -110,18 +121,25 @@ class Daemon:
         try:
             for folder in (Path(config.data_dir), Path(config.inbox), Path(config.outbox), config.reference_dir):
                 folder.mkdir(parents=True, exist_ok=True)
-            for path in remove_partials(Path(config.outbox)):
-                log.info("removed an unfinished file a stopped daemon left: %s", path.name)
+            for path in remove_own_partials(Path(config.outbox), owner_tag(Path(config.data_dir))):
+                log.info("removed an unfinished file this daemon left when it stopped: %s", path.name)
             self.queue = JobQueue(config.queue_path, max_queued=config.max_queue)
+            self.worker = Worker(self.queue, config, self._notify)
+            finished = self._finish_published()
             requeued, failed = self.queue.recover(config.max_attempts)
             self.server = UdpServer(Dispatcher(self, reply_port=config.reply_port), config.host, config.port)
             for record in requeued:
                 log.warning("job %s was interrupted; it runs again (attempt %d of %d)", record.id,
                             record.attempts + 1, config.max_attempts, extra={"job_id": record.id})
-            self.worker = Worker(self.queue, config, self._notify)
             for path in self.worker.lineages.remove_leftovers():
                 log.info("removed an unfinished lineage file a stopped daemon left: %s", path.name)
             self.server.start()
+            if not is_loopback(config.host):
+                log.warning("%s (allow_remote is set): anyone who can reach udp://%s:%d can queue jobs",
+                            exposure(config.host), config.host, self.server.address[1])
+            for record, paths in finished:
+                for path in paths:
+                    self._notify(record, "/ditto/done", (record.id, str(path)))
             for record in failed:
                 log.error("job %s failed: %s", record.id, record.error, extra={"job_id": record.id})
                 self._notify(record, "/ditto/error", (record.id, record.error))
@@ -138,6 +156,23 @@ class Daemon:
                  __version__, host, port, f"port {config.reply_port}" if config.reply_port else "the sender",
                  config.inbox, config.outbox, self.midi_status)
         return self
+
+    def _finish_published(self) -> list[tuple[JobRecord, list[Path]]]:
+        """Interrupted jobs whose every take was already published (killed between publishing and being marked
+        done): marked done now with those takes, never run again. Returns them with their takes."""
+        assert self.queue is not None and self.worker is not None
+        finished = []
+        for record in self.queue.all():
+            if record.state != "running":
+                continue
+            paths = self.worker.published_outputs(record)
+            if paths is not None:
+                self.queue.finish(record.id, [str(p) for p in paths])
+                self.worker.remove_references(record)
+                log.warning("job %s was interrupted after its takes were published; marked done without running "
+                            "again: %s", record.id, ", ".join(p.name for p in paths), extra={"job_id": record.id})
+                finished.append((record, paths))
+        return finished
 
     def stop(self) -> None:
         """Stop taking jobs, persist the running one (or let it finish its step), close everything."""
@@ -221,7 +256,7 @@ class Daemon:
                 job_id = own_id or uuid.uuid4().hex[:12]
                 if own_id and self.queue.get(own_id) is not None:
                     raise RequestError(f"id: a job called {own_id!r} exists already; send a new id")
-                translation = translate_request(data, self.context, job_id, base_dir=base_dir)
+                translation = translate_request(data, self._context_for(data), job_id, base_dir=base_dir)
                 try:
                     self._check_model(translation.job.get("model", ""))
                     self.queue.submit(job_id, job=translation.job, output=translation.output.to_dict(),
@@ -238,6 +273,22 @@ class Daemon:
         self.worker.wake()
         return job_id
 
+    def _context_for(self, data: Any) -> TranslateContext:
+        """The translation context of one request: the Live set's project folder (``song.project_folder``, when
+        the device reports one and it is a saved Live project) joins the folders clip audio may come from."""
+        song = data.get("song") if isinstance(data, dict) else None
+        raw = song.get("project_folder") if isinstance(song, dict) else None
+        if raw is None:
+            return self.context
+        if not isinstance(raw, str) or not raw.strip() or "\x00" in raw or not os.path.isabs(raw):
+            raise RequestError(f"song.project_folder: must be the absolute path of the Live set's project folder, "
+                               f"got {str(raw)[:200]!r}")
+        project = Path(os.path.realpath(raw))
+        if not (project / LIVE_PROJECT_MARKER).is_dir() or project == Path(project.anchor):
+            raise RequestError(f"song.project_folder: {raw[:200]!r} is not a saved Live project folder (it has no "
+                               f"'{LIVE_PROJECT_MARKER}' folder); save the set, or add the folder to audio_dirs")
+        return dataclasses.replace(self.context, audio_roots=(*self.context.audio_roots, project))
+
     def _check_model(self, name: str) -> None:
         if name in (self.config.model, *KNOWN_MODELS):
             return
@@ -250,25 +301,39 @@ class Daemon:
     # -------------------------------------------------------------------------------------------- job files
     def _submit_file(self, text: str, reply_to: Address) -> str:
         inbox = Path(self.config.inbox)
+        path = self._inbox_entry(text)
         with self._submit_lock:
-            if "\x00" not in text:
-                given = Path(text).expanduser()
-                given = (given if given.is_absolute() else inbox / given).resolve()
-                if given in self._claimed:  # the watcher took it first: same job, and this sender hears of it
-                    job_id = self._claimed[given]
-                    assert self.queue is not None
-                    self.queue.set_reply(job_id, reply_to)
-                    return job_id
-            path = checked_file(text, "/ditto/generate", [inbox], base=inbox, suffixes=(".json",))
+            if path in self._claimed:  # the watcher took it first: same job, and this sender hears of it
+                job_id = self._claimed[path]
+                assert self.queue is not None
+                self.queue.set_reply(job_id, reply_to)
+                return job_id
             data = self._read_job_file(path)
             taken = self._claim(path)
             try:
                 job_id = self.submit_request(data, reply_to=reply_to, source="osc-file", base_dir=inbox)
             except (RequestError, QueueFullError) as error:
-                self._move_failed(taken, str(error))
+                if taken is not None:
+                    self._move_failed(taken, str(error))
                 raise
             self._claimed[path] = job_id
             return job_id
+
+    def _inbox_entry(self, text: str) -> Path:
+        """The inbox entry a ``/ditto/generate`` path names: a ``.json`` directly in the inbox (not resolved)."""
+        inbox = Path(self.config.inbox)
+        where = "/ditto/generate"
+        given = Path(text).expanduser() if "\x00" not in text else Path(text)
+        given = given if given.is_absolute() else inbox / given
+        try:
+            parent = resolve_inside(given.parent, [inbox], where=where)
+        except OutsideFoldersError:
+            raise RequestError(f"{where}: {text[:200]!r} is outside the allowed folders (the inbox {inbox}); put "
+                               f"the .json job file there") from None
+        if parent != inbox or given.name in ("", ".", "..") or given.suffix.lower() != ".json":
+            raise RequestError(f"{where}: {text[:200]!r} is not a .json job file directly in the inbox ({inbox}); "
+                               f"put it there")
+        return inbox / given.name
 
     def take_inbox_file(self, path: Path) -> bool | str:
         """The inbox's callback: True when the file was taken (or failed for good), else why it waits."""
@@ -277,6 +342,7 @@ class Daemon:
             data = self._read_job_file(path)
         except RequestError as error:
             self._move_failed(path, str(error))
+            self._notify_default("/ditto/error", ("", str(error)))
             return True
         needed = referenced_files(data, inbox)
         missing = [p for p in needed if not p.is_file()]
@@ -284,9 +350,8 @@ class Daemon:
             return f"waiting for {', '.join(p.name for p in missing[:3])}"
         if not all_settled(needed, self.config.settle_seconds):
             return "waiting for referenced files to finish writing"
-        path = path.resolve()
         with self._submit_lock:
-            if not path.exists() or path in self._claimed:
+            if not os.path.lexists(path) or path in self._claimed:
                 return True
             try:
                 job_id = self.submit_request(data, reply_to=self._default_reply(), source="inbox", base_dir=inbox)
@@ -305,33 +370,48 @@ class Daemon:
         self._notify_default("/ditto/error", ("", f"{path.name}: {message}"))
 
     def _read_job_file(self, path: Path) -> Any:
+        """The JSON of an inbox entry: a regular file (not a link, FIFO or device) of at most MAX_JOB_FILE_BYTES."""
         try:
-            size = path.stat().st_size
-            if size > MAX_JOB_FILE_BYTES:
-                raise RequestError(f"{path.name}: job file of {size} bytes is larger than {MAX_JOB_FILE_BYTES}")
-            text = path.read_text(encoding="utf-8")
+            with folder(path.parent) as where:
+                raw = where.read_regular(path.name, max_bytes=MAX_JOB_FILE_BYTES)
+            text = raw.decode("utf-8")
+        except UnsafeFileError as error:
+            raise RequestError(f"{path.name}: refused: {error}") from None
+        except FileNotFoundError:
+            raise RequestError(f"{path.name}: no such file in the inbox") from None
         except (OSError, UnicodeDecodeError) as error:
             raise RequestError(f"{path.name}: cannot read the job file ({error})") from None
         return parse_json_text(text, where=path.name)
 
-    def _claim(self, path: Path, job_id: str | None = None) -> Path:
-        taken = Path(self.config.inbox) / "taken" / f"{path.stem}-{job_id or uuid.uuid4().hex[:8]}{path.suffix}"
-        taken.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(path, taken)
-        return taken
+    def _claim(self, path: Path, job_id: str | None = None) -> Path | None:
+        """Move the inbox entry `path` (never what a link points to) into ``taken/``; its new path."""
+        stem, suffix = _split_name(path.name)
+        try:
+            with folder(path.parent) as inbox, inbox.subfolder("taken") as taken:
+                name = _move_entry(inbox, path.name, taken, f"{stem}-{job_id or uuid.uuid4().hex[:8]}", suffix)
+        except OSError as error:
+            log.error("inbox: could not move %s into taken/ (%s); it stays, and is not run again while the daemon "
+                      "runs", path.name, error)
+            return None
+        return None if name is None else path.parent / "taken" / name
 
     def _move_failed(self, path: Path, message: str) -> None:
-        failed_dir = Path(self.config.inbox) / "failed"
-        failed_dir.mkdir(parents=True, exist_ok=True)
-        target = failed_dir / path.name
-        if path.exists():
-            shutil.move(str(path), target)
-        note = failed_dir / f"{path.name}.error.txt"
-        temp = failed_dir / f".{note.name}.tmp"
-        temp.write_text(message + "\n", encoding="utf-8")
-        os.replace(temp, note)
+        """Move the entry `path` into ``failed/`` (never replacing a file there) with ``<name>.error.txt``."""
+        owner = owner_tag(Path(self.config.data_dir))
+        stem, suffix = _split_name(path.name)
+        try:
+            with folder(path.parent) as source, folder(Path(self.config.inbox)) as inbox, \
+                    inbox.subfolder("failed") as failed:
+                name = _move_entry(source, path.name, failed, stem, suffix) or path.name
+                note = (message + "\n").encode("utf-8", "backslashreplace")
+                for attempt in range(100):
+                    note_name = f"{name}.error.txt" if attempt == 0 else f"{name}.{attempt + 1}.error.txt"
+                    if failed.write_new(note_name, lambda handle: handle.write(note), owner=owner):
+                        break
+        except OSError as error:
+            log.error("inbox: could not move %s into failed/ (%s); the reason was: %s", path.name, error, message)
+            return
         log.warning("inbox job %s failed: %s", path.name, message)
-
     # ------------------------------------------------------------------------------------------------- MIDI
     def _start_midi(self) -> None:
         config = self.config
@@ -379,3 +459,22 @@ class Daemon:
             other = self._cancel_requesters.pop(record.id, None)
             if other is not None:
                 self.server.send(address, args, other)
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    """``("job", ".json")`` for ``job.json`` (a name without a suffix has ``""``)."""
+    stem, dot, suffix = name.rpartition(".")
+    return (stem, dot + suffix) if stem else (name, "")
+
+
+def _move_entry(source: Folder, name: str, target: Folder, stem: str, suffix: str) -> str | None:
+    """Move the entry `name` of `source` into `target` as ``<stem><suffix>``, or ``<stem>-<n><suffix>`` when that
+    is taken; nothing in `target` is replaced. Returns the new name, None when `name` is gone."""
+    if not source.exists(name):
+        return None
+    for attempt in range(1000):
+        candidate = f"{stem}{suffix}" if attempt == 0 else f"{stem}-{attempt + 1}{suffix}"
+        if source.publish(name, candidate, into=target):
+            target.sync()
+            return candidate
+    raise UnsafeFileError(f"{target.path}: 1000 files are named {stem}{suffix}; clean the folder")

@@ -9,7 +9,9 @@ clip's audio after writing the job): the job then waits until every such file is
 most `reference_wait_seconds`, and fails with a message after that.
 
 Taken files move to ``inbox/taken/`` (so they never run twice, even after a restart); files whose job failed move
-to ``inbox/failed/`` with ``<name>.error.txt`` beside them saying why.
+to ``inbox/failed/`` with ``<name>.error.txt`` beside them saying why. A job file is read only when it is a
+regular file of bounded size; a link, a FIFO or a device in the inbox is refused (moved to ``failed/`` itself,
+never what it points to) without blocking the inbox (see `ditto_bridge.daemon`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any, Callable, Iterable
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from ditto_bridge.safe_files import folder
 from ditto_bridge.translate.references import inside
 
 log = logging.getLogger("ditto_bridge.inbox")
@@ -94,8 +97,9 @@ class Inbox:
         self._thread = threading.Thread(target=self._run, name="inbox", daemon=True)
 
     def start(self) -> "Inbox":
-        for sub in ("", "taken", "failed"):
-            (self.folder / sub).mkdir(parents=True, exist_ok=True)
+        with folder(self.folder, create=True) as inbox:  # real folders: a link named taken/failed is replaced
+            for sub in ("taken", "failed"):
+                inbox.subfolder(sub).close()
         self._observer = Observer()
         self._observer.schedule(_Handler(self), str(self.folder), recursive=False)
         self._observer.start()

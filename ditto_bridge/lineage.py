@@ -13,10 +13,12 @@ lineage never reaches outside the folder and two lineages that differ only in ca
     <digest>.json           {lineage, job_id, model, latent_shape, takes, dtype, tensor, saved_at}
     <digest>-<token>.pt     x_T* as `torch.save` writes it (what `engine.api.initial_noise` loads)
 
-A write goes to a temporary name in the folder and is published with `os.replace`: first the tensor, under a
-name no other file has, then the JSON that points to it; the tensor the JSON named before is removed last. A
-reader therefore always finds a complete pair, and nothing but the lineage's own pointer is ever replaced. Only
-the worker's thread writes.
+Every file goes through `ditto_bridge.safe_files`: a write goes to an exclusive temporary name in the folder
+that no one can predict and is published atomically: first the tensor, under a name no other file has and never
+replacing one, then the JSON that points to it (replacing the directory entry, never following a link); the
+tensor the JSON named before is removed last. A reader therefore always finds a complete pair, and nothing but
+the lineage's own pointer is ever replaced. Reads open regular files only, never through a link, bounded in
+size. Only the worker's thread writes.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import json
 import logging
 import os
 import re
+import stat
 import time
 import uuid
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ditto_bridge.errors import BridgeError
+from ditto_bridge.safe_files import UnsafeFileError, folder, open_regular, read_regular
 
 log = logging.getLogger("ditto_bridge.lineage")
 
@@ -40,6 +44,11 @@ FOLDER_NAME = "lineages"
 LINEAGE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 """The same rule as a job's ``id``: 1 to 64 letters, digits, ``_``, ``-`` or ``.``."""
 _TEMP_SUFFIX = ".tmp"
+"""Temporary names of earlier versions (``.<name>.<pid>-<token>.tmp``), still removed at start."""
+TEMP_OWNER = "lineage"
+"""Tag of this store's temporary names (the folder belongs to one data folder, hence to one daemon)."""
+MAX_ENTRY_BYTES = 1_000_000
+MAX_TENSOR_BYTES = 2_000_000_000
 _ENTRY_NAME = re.compile(r"^[0-9a-f]{24}\.json$")
 _TENSOR_NAME = re.compile(r"^([0-9a-f]{24})-[0-9a-f]{12}\.pt$")
 
@@ -118,7 +127,7 @@ class LineageStore:
         _check_lineage(lineage)
         path = self._entry_path(lineage)
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            raw = json.loads(read_regular(path, max_bytes=MAX_ENTRY_BYTES).decode("utf-8"))
         except FileNotFoundError:
             return None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -134,8 +143,8 @@ class LineageStore:
                                     f"start the lineage afresh") from error
         if entry.lineage != lineage:
             raise LineageStoreError(f"{path}: holds lineage {entry.lineage!r}, expected {lineage!r}")
-        if not entry.tensor.is_file():
-            raise LineageStoreError(f"{path}: names {entry.tensor.name}, which is missing")
+        if not _is_regular(entry.tensor):
+            raise LineageStoreError(f"{path}: names {entry.tensor.name}, which is missing (or not a regular file)")
         return entry
 
     def load(self, entry: LineageEntry) -> Any:
@@ -143,8 +152,9 @@ class LineageStore:
         import torch
 
         try:
-            return torch.load(entry.tensor, map_location="cpu", weights_only=True)
-        except (OSError, RuntimeError, ValueError) as error:
+            with open_regular(entry.tensor, max_bytes=MAX_TENSOR_BYTES) as handle:
+                return torch.load(handle, map_location="cpu", weights_only=True)
+        except (OSError, RuntimeError, ValueError, EOFError) as error:
             raise LineageStoreError(f"{entry.tensor}: cannot read x_T* ({error})") from error
 
     def warm_start(self, lineage: str, *, model: str, latent_shape: tuple[int, ...], takes: int) -> WarmStart:
@@ -179,41 +189,48 @@ class LineageStore:
         tensor_path = self.folder / f"{digest}-{uuid.uuid4().hex[:12]}.pt"
         entry = LineageEntry(lineage=lineage, job_id=job_id, model=model, latent_shape=tuple(x_T.shape[1:]),
                              takes=int(x_T.shape[0]), tensor=tensor_path, dtype=str(x_T.dtype), saved_at=time.time())
+        text = json.dumps({"lineage": entry.lineage, "job_id": entry.job_id, "model": entry.model,
+                           "latent_shape": list(entry.latent_shape), "takes": entry.takes, "dtype": entry.dtype,
+                           "tensor": tensor_path.name, "saved_at": entry.saved_at}, indent=2).encode("utf-8")
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            _write_atomically(tensor_path, lambda temp: torch.save(x_T.detach().cpu().contiguous(), temp),
-                              replace=False)
-            text = json.dumps({"lineage": entry.lineage, "job_id": entry.job_id, "model": entry.model,
-                               "latent_shape": list(entry.latent_shape), "takes": entry.takes, "dtype": entry.dtype,
-                               "tensor": tensor_path.name, "saved_at": entry.saved_at}, indent=2)
-            _write_atomically(entry_path, lambda temp: temp.write_text(text, encoding="utf-8"), replace=True)
+            with folder(self.folder, create=True) as where:
+                if not where.write_new(tensor_path.name, lambda handle: torch.save(x_T.detach().cpu().contiguous(),
+                                                                                   handle), owner=TEMP_OWNER):
+                    raise FileExistsError(f"{tensor_path} exists already")
+                where.write_new(entry_path.name, lambda handle: handle.write(text), owner=TEMP_OWNER, replace=True)
         except OSError as error:
-            tensor_path.unlink(missing_ok=True)
+            if not isinstance(error, FileExistsError):
+                _unlink_entry(tensor_path)
             raise LineageStoreError(f"{self.folder}: cannot save the x_T* of lineage {lineage!r} ({error}); check "
                                     f"the data folder is writable and the disk not full") from error
         if previous is not None and previous.tensor != tensor_path:
-            previous.tensor.unlink(missing_ok=True)
+            _unlink_entry(previous.tensor)
         return entry
 
     def remove_leftovers(self) -> list[Path]:
         """Delete what a stopped daemon may have left: temporary files and tensors no entry names. Returns them."""
-        if not self.folder.is_dir():
+        try:
+            with folder(self.folder) as where:
+                names = where.names()
+                named = set()
+                for name in names:
+                    if _ENTRY_NAME.match(name):
+                        try:
+                            raw = json.loads(where.read_regular(name, max_bytes=MAX_ENTRY_BYTES).decode("utf-8"))
+                            named.add(Path(str(raw["tensor"])).name)
+                        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+                            continue
+                removed = where.remove_own_temps(TEMP_OWNER)
+                for name in names:
+                    info = where.lstat(name)
+                    stray_temp = name.startswith(".") and name.endswith(_TEMP_SUFFIX)
+                    orphan = _TENSOR_NAME.match(name) is not None and name not in named
+                    if info is not None and stat.S_ISREG(info.st_mode) and (stray_temp or orphan):
+                        where.unlink(name)
+                        removed.append(self.folder / name)
+                return removed
+        except FileNotFoundError:
             return []
-        named = set()
-        for path in self.folder.glob("*.json"):
-            if _ENTRY_NAME.match(path.name):
-                try:
-                    named.add(Path(str(json.loads(path.read_text(encoding="utf-8"))["tensor"])).name)
-                except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
-                    continue
-        removed = []
-        for path in self.folder.iterdir():
-            stray_temp = path.name.startswith(".") and path.name.endswith(_TEMP_SUFFIX)
-            orphan = _TENSOR_NAME.match(path.name) is not None and path.name not in named
-            if path.is_file() and (stray_temp or orphan):
-                path.unlink(missing_ok=True)
-                removed.append(path)
-        return removed
 
     def _entry_path(self, lineage: str) -> Path:
         return self.folder / f"{lineage_digest(lineage)}.json"
@@ -224,21 +241,18 @@ def _check_lineage(lineage: str) -> None:
         raise LineageStoreError(f"lineage: must be 1 to 64 letters, digits, '_', '-' or '.', got {lineage!r}")
 
 
-def _write_atomically(target: Path, write: Any, *, replace: bool) -> None:
-    """Write through `write(temp_path)` to a temporary name beside `target`, fsync, then publish it as `target`.
-
-    With ``replace=False`` the target must not exist yet (a fresh name); nothing is ever overwritten then.
-    """
-    temp = target.parent / f".{target.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_TEMP_SUFFIX}"
+def _is_regular(path: Path) -> bool:
+    """Whether `path` itself (not what a link there points to) is a regular file."""
     try:
-        write(temp)
-        fd = os.open(temp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if not replace and target.exists():
-            raise FileExistsError(f"{target} exists already")
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
+        return stat.S_ISREG(os.stat(path, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _unlink_entry(path: Path) -> None:
+    """Remove the directory entry `path` (a link is removed, never what it points to)."""
+    try:
+        with folder(path.parent) as where:
+            where.unlink(path.name)
+    except (FileNotFoundError, UnsafeFileError):
+        pass

@@ -1,21 +1,24 @@
 """Writing takes to the outbox: at the set's sample rate and channel count, atomically, never overwriting.
 
-A take is written under a temporary name that does not end in ``.wav`` (``.<stem>.wav.<pid>-<n>.partial``) in
-the outbox itself, then published under its final name with a hard link (which fails rather than replace an
-existing file) and the temporary name removed. On a file system without hard links the final name is checked
-and the file moved with `os.replace`. A watcher (Live's browser, a script) therefore never sees half a WAV,
-and an earlier render is never replaced: names are ``<name>_<task>_s<seed>_t<take>.wav``, then ``_2``, ``_3``...
+Every file goes through `ditto_bridge.safe_files`: a take is written under a temporary name no one can predict,
+created exclusively in the outbox itself (``.<stem>.wav.<owner>-<random>.partial``, never through a link), then
+published under its final name with a rename that fails rather than replace anything (``RENAME_NOREPLACE``, or
+a hard link). A watcher (Live's browser, a script) therefore never sees half a WAV, an earlier render is never
+replaced, and a file or link planted in the outbox is never written through: names are
+``<name>_<task>_s<seed>_t<take>.wav``, then ``_2``, ``_3``...
 
 The sidecar JSON (same stem, ``.json``) is published first, so whoever sees a WAV finds its sidecar beside it.
+The sidecar names the job and the take (``ditto_bridge.job_id``, ``ditto_bridge.take``): `published_take` finds a
+take a job already published, so a job run again after a crash never writes a second copy of it.
 """
 
 from __future__ import annotations
 
-import errno
-import itertools
 import json
 import os
 import re
+import stat
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +27,32 @@ import soundfile as sf
 import soxr
 
 from ditto_bridge.errors import OutboxError
+from ditto_bridge.safe_files import PARTIAL_SUFFIX, Folder, UnsafeFileError, folder
 
-PARTIAL_SUFFIX = ".partial"
-_counter = itertools.count()
+MAX_SIDECAR_BYTES = 16_000_000
+"""A sidecar read back (to find a take already published) is at most this large."""
+MAX_SUFFIX = 10_000
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+__all__ = ["PARTIAL_SUFFIX", "convert", "published_take", "remove_own_partials", "safe_stem", "take_stem",
+           "write_take"]
 
 
-def safe_stem(text: str, *, limit: int = 60) -> str:
-    """A file-name-safe version of a take name: letters, digits, ``-``, ``_``, ``.``; spaces become ``_``."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", text.strip()).strip("._")
-    return cleaned[:limit] or "take"
+def safe_stem(text: str, *, limit: int = 60, limit_bytes: int = 120) -> str:
+    """A file-name-safe version of a take name that keeps its letters, in any script (``名前🎵`` -> ``名前``).
+
+    The text is NFC-normalized; letters, marks and digits of any script, ``-``, ``_`` and ``.`` stay, every
+    other run of characters (spaces, symbols, emoji, path separators, control characters) becomes one ``_``.
+    At most `limit` characters and `limit_bytes` bytes of UTF-8; names Windows reserves get a ``_`` in front.
+    """
+    text = unicodedata.normalize("NFC", text)
+    kept = "".join(ch if ch in "-_." or unicodedata.category(ch)[0] in "LMN" else " " for ch in text)
+    cleaned = re.sub(r"\s+", "_", kept.strip()).strip("._")[:limit]
+    while len(cleaned.encode("utf-8")) > limit_bytes:
+        cleaned = cleaned[:-1]
+    cleaned = cleaned.strip("._")
+    if cleaned.split(".")[0].upper() in _WINDOWS_RESERVED:
+        cleaned = "_" + cleaned
+    return cleaned or "take"
 
 
 def take_stem(name: str, task: str, seed: int, take: int) -> str:
@@ -66,68 +86,91 @@ def convert(audio: np.ndarray, in_rate: int, out_rate: int, channels: int) -> np
     return np.clip(frames, -1.0, 1.0)
 
 
-def _temp_name(folder: Path, final_name: str) -> Path:
-    return folder / f".{final_name}.{os.getpid()}-{next(_counter)}{PARTIAL_SUFFIX}"
-
-
-def _publish(temp: Path, final: Path) -> bool:
-    """Give `temp` the name `final` unless `final` exists; True when published."""
-    try:
-        os.link(temp, final)
-    except FileExistsError:
-        return False
-    except OSError as error:
-        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
-            raise
-        if final.exists():  # no hard links here: check, then move (a narrow race, on such file systems only)
-            return False
-        os.replace(temp, final)
-        return True
-    temp.unlink()
-    return True
-
-
 def write_take(outbox: Path, stem: str, audio: np.ndarray, *, in_rate: int, out_rate: int, channels: int,
-               sidecar: dict[str, Any], subtype: str = "PCM_24") -> Path:
+               sidecar: dict[str, Any], subtype: str = "PCM_24", owner: str = "bridge") -> Path:
     """Write one take and its sidecar; returns the WAV's final path.
 
     `audio` is ``(channels, samples)`` float at `in_rate`; the WAV is `out_rate` Hz with `channels` channels.
+    `owner` tags the temporary names (`ditto_bridge.safe_files.owner_tag` of the daemon's data folder).
     """
-    outbox.mkdir(parents=True, exist_ok=True)
     frames = convert(audio, in_rate, out_rate, channels)
-    wav_temp = _temp_name(outbox, f"{stem}.wav")
-    json_temp = _temp_name(outbox, f"{stem}.json")
     try:
-        sf.write(str(wav_temp), frames, out_rate, format="WAV", subtype=subtype)
-        _fsync(wav_temp)
-        for suffix in itertools.count(1):
-            final_stem = stem if suffix == 1 else f"{stem}_{suffix}"
-            wav, side = outbox / f"{final_stem}.wav", outbox / f"{final_stem}.json"
-            if wav.exists() or side.exists():
-                continue
-            content = dict(sidecar, wav=str(wav), wav_sample_rate=out_rate, wav_channels=channels,
-                           wav_frames=int(frames.shape[0]), wav_subtype=subtype)
-            json_temp.write_text(json.dumps(content, indent=2, default=_jsonable), encoding="utf-8")
-            if not _publish(json_temp, side):
-                continue
-            if _publish(wav_temp, wav):
-                return wav
-            side.unlink(missing_ok=True)  # the WAV name was taken meanwhile: try the next name
+        with folder(outbox, create=True) as where:
+            wav_handle, wav_temp = where.create_temp(f"{stem}.wav", owner)
+            try:
+                with wav_handle:
+                    sf.write(wav_handle, frames, out_rate, format="WAV", subtype=subtype)
+                    wav_handle.flush()
+                    os.fsync(wav_handle.fileno())
+                for suffix in range(1, MAX_SUFFIX):
+                    final_stem = stem if suffix == 1 else f"{stem}_{suffix}"
+                    wav, side = f"{final_stem}.wav", f"{final_stem}.json"
+                    if where.exists(wav) or where.exists(side):
+                        continue
+                    content = dict(sidecar, wav=str(Path(outbox) / wav), wav_sample_rate=out_rate,
+                                   wav_channels=channels, wav_frames=int(frames.shape[0]), wav_subtype=subtype)
+                    text = json.dumps(content, indent=2, default=_jsonable).encode("utf-8")
+                    if not where.write_new(side, lambda handle: handle.write(text), owner=owner):
+                        continue
+                    _test_hold("sidecar-published", side)
+                    if where.publish(wav_temp, wav):
+                        where.sync()
+                        _test_hold("wav-published", wav)
+                        return Path(outbox) / wav
+                    where.unlink(side)  # the WAV name was taken meanwhile: try the next name
+            finally:
+                where.unlink(wav_temp)
     except (OSError, sf.LibsndfileError) as error:
         raise OutboxError(f"outbox {outbox}: cannot write {stem}.wav ({error}); check the folder is writable "
                           f"and the disk not full") from error
-    finally:
-        wav_temp.unlink(missing_ok=True)
-        json_temp.unlink(missing_ok=True)
-    raise AssertionError("unreachable")
+    raise OutboxError(f"outbox {outbox}: {MAX_SUFFIX} takes are named {stem}; move some away")
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def published_take(outbox: Path, stem: str, job_id: str, take: int) -> Path | None:
+    """The WAV of take `take` of job `job_id` already published under `stem` (or ``stem_N``), else None.
+
+    A sidecar of that take without its WAV (the daemon was killed between publishing the two) is removed, so the
+    take is written afresh under its first free name.
+    """
+    pattern = re.compile(rf"^{re.escape(stem)}(_[0-9]+)?\.json$")
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        with folder(outbox) as where:
+            for name in sorted(where.names()):
+                if not pattern.match(name) or not _sidecar_of(where, name, job_id, take):
+                    continue
+                wav = name[: -len(".json")] + ".wav"
+                info = where.lstat(wav)
+                if info is not None and stat.S_ISREG(info.st_mode):
+                    return Path(outbox) / wav
+                where.unlink(name)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise OutboxError(f"outbox {outbox}: cannot look for the takes of job {job_id} ({error})") from error
+    return None
+
+
+def _sidecar_of(where: Folder, name: str, job_id: str, take: int) -> bool:
+    try:
+        data = json.loads(where.read_regular(name, max_bytes=MAX_SIDECAR_BYTES))
+    except (UnsafeFileError, OSError, ValueError):
+        return False
+    meta = data.get("ditto_bridge") if isinstance(data, dict) else None
+    return isinstance(meta, dict) and meta.get("job_id") == job_id and meta.get("take") == take
+
+
+def _test_hold(point: str, name: str) -> None:
+    """Test hook: with ``DITTO_BRIDGE_TEST_HOLD=<point>:<marker file>`` set, the first time `point` is reached
+    the marker file is written (naming the file just published) and the worker waits there for 120 s, so a test
+    can kill the daemon at that exact moment. Unset, this does nothing."""
+    setting = os.environ.get("DITTO_BRIDGE_TEST_HOLD", "")
+    wanted, _, marker = setting.partition(":")
+    if wanted != point or not marker or os.path.lexists(marker):
+        return
+    import time
+
+    Path(marker).write_text(name, encoding="utf-8")
+    time.sleep(120)
 
 
 def _jsonable(value: Any) -> Any:
@@ -140,12 +183,10 @@ def _jsonable(value: Any) -> Any:
     return repr(value)
 
 
-def remove_partials(outbox: Path) -> list[Path]:
-    """Delete temporary files a killed daemon left in the outbox (never a finished WAV); returns them."""
-    if not outbox.is_dir():
+def remove_own_partials(outbox: Path, owner: str) -> list[Path]:
+    """Delete the temporary files this daemon (`owner`) left when it was killed; another daemon's are kept."""
+    try:
+        with folder(outbox) as where:
+            return where.remove_own_temps(owner)
+    except FileNotFoundError:
         return []
-    removed = []
-    for path in outbox.glob(f".*{PARTIAL_SUFFIX}"):
-        path.unlink(missing_ok=True)
-        removed.append(path)
-    return removed

@@ -33,6 +33,9 @@ FENCE = "```json ditto-protocol"
 MAX_DATAGRAM = 65_507
 """Largest UDP payload over IPv4; the device keeps its messages well under 9 KB (a macOS limit)."""
 MAX_BUNDLE_DEPTH = 4
+MAX_REPLY_BYTES = 4096
+"""Every reply datagram is at most this large (the device's own limit is ~9 KB, a macOS one): the longest
+string arguments are cut, with ``...``, until it fits."""
 _KNOWN_TAGS = set("ifsdhbTFNrmt[]")
 _TAG_TYPES = {"s": "a string", "i": "an int32", "f": "a float32"}
 
@@ -212,13 +215,17 @@ def _describe(value: Any) -> str:
 
 
 def encode_message(address: str, args: Iterable[Any], table: ProtocolTable | None = None) -> bytes:
-    """An OSC datagram for a reply, typed by the reply table (ints as ``i``, floats as ``f``, strings as ``s``)."""
+    """An OSC datagram for a reply, typed by the reply table (ints as ``i``, floats as ``f``, strings as ``s``).
+
+    Always encodable and bounded: characters UTF-8 cannot carry (lone surrogates) and NUL are written as
+    backslash escapes, and the longest strings are cut until the datagram is at most `MAX_REPLY_BYTES`.
+    """
     table = table or load_table()
     spec = table.replies.get(address)
     values = list(args)
     if spec is None or len(spec.args) != len(values):
         raise ProtocolError(f"cannot send {address} with {len(values)} argument(s): not in the reply table")
-    builder = OscMessageBuilder(address)
+    typed: list[Any] = []
     for tag, value in zip(spec.args, values):
         if tag == "f":
             value = float(value)
@@ -226,8 +233,39 @@ def encode_message(address: str, args: Iterable[Any], table: ProtocolTable | Non
                 value = -1.0  # OSC float32 could carry NaN, but Max's udpreceive shows it as garbage
         elif tag == "i":
             value = int(value)
+            if not -2**31 <= value < 2**31:
+                value = -1
         else:
-            value = str(value)
+            value = encodable(str(value))
+        typed.append(value)
+    while True:
+        data = _build(address, spec.args, typed)
+        if len(data) <= MAX_REPLY_BYTES:
+            return data
+        strings = [i for i, tag in enumerate(spec.args) if tag == "s" and len(typed[i]) > 16]
+        if not strings:
+            raise ProtocolError(f"cannot encode {address} within {MAX_REPLY_BYTES} bytes")
+        longest = max(strings, key=lambda i: len(typed[i].encode("utf-8")))
+        excess = len(data) - MAX_REPLY_BYTES
+        text = typed[longest]
+        keep = max(len(text.encode("utf-8")) - excess - 8, 0)
+        typed[longest] = text.encode("utf-8")[:keep].decode("utf-8", "ignore") + "..."
+
+
+def encodable(text: str) -> str:
+    """`text` with what an OSC string cannot carry as UTF-8 (lone surrogates, NUL) written as backslash escapes."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _build(address: str, tags: Sequence[str], values: Sequence[Any]) -> bytes:
+    builder = OscMessageBuilder(address)
+    for tag, value in zip(tags, values):
         builder.add_arg(value, tag)
     try:
         return builder.build().dgram

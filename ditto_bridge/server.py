@@ -1,9 +1,16 @@
 """OSC over UDP: a pure dispatcher (datagram in, replies out) and the socket loop around it.
 
 `Dispatcher.dispatch` turns one datagram and its sender into the replies to send; it never touches a socket, so
-tests can call it directly. Every malformed datagram or request is answered with ``/ditto/error`` and logged;
-nothing is dropped silently. `UdpServer` owns the socket: it receives, dispatches, sends the replies, and lets the
-worker send progress and results from its own thread (`send`).
+tests can call it directly. Every datagram gets a bounded answer: a malformed one exactly one ``/ditto/error``
+(logged), a message its reply, a bundle the replies of its first `MAX_MESSAGES_PER_DATAGRAM` messages and one
+summary error for the rest; only an empty bundle is deliberately ignored. Replies are always encodable and at
+most `protocol.MAX_REPLY_BYTES` (echoed ids and texts are cut), so no datagram is amplified into many or large
+replies. A request the checks did not anticipate is answered with an error naming its address and the kind of
+failure, and logged with its traceback; it never goes unanswered.
+
+`UdpServer` owns the socket: one thread receives (into a large kernel buffer, and from there into a bounded
+queue, so a burst is not lost while a job is being translated), another dispatches and sends the replies; the
+worker sends progress and results from its own thread (`send`).
 
 Replies go to the sender's address, or to ``reply_port`` on the sender's host when one is configured (Max's
 ``udpsend``/``udpreceive`` pair sends from an arbitrary port and listens on a fixed one).
@@ -12,6 +19,7 @@ Replies go to the sender's address, or to ``reply_port`` on the sender's host wh
 from __future__ import annotations
 
 import logging
+import queue
 import socket
 import threading
 from dataclasses import dataclass
@@ -24,6 +32,14 @@ log = logging.getLogger("ditto_bridge.server")
 Address = tuple[str, int]
 MAX_ERROR_CHARS = 1000
 """Error replies are cut to this many characters: a reply must stay well under 9 KB."""
+MAX_ID_CHARS = 100
+"""An id echoed in a reply is cut to this many characters (valid ids have at most 64)."""
+MAX_MESSAGES_PER_DATAGRAM = 8
+"""A bundle's first messages that are handled; the rest get one summary error."""
+RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
+"""Kernel receive buffer asked for (the OS may cap it, e.g. Linux at net.core.rmem_max)."""
+MAX_PENDING_DATAGRAMS = 4096
+"""Datagrams received but not yet handled; past this a datagram is answered ``busy`` and dropped."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +75,11 @@ def error_text(error: BaseException) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 3] + "..."
 
 
+def echoed_id(job_id: str) -> str:
+    """A job id as it is echoed in replies: cut to `MAX_ID_CHARS` (the protocol encodes what UTF-8 cannot)."""
+    return job_id if len(job_id) <= MAX_ID_CHARS else job_id[:MAX_ID_CHARS - 3] + "..."
+
+
 class Dispatcher:
     """Datagram -> replies, using `service` for everything that is not OSC."""
 
@@ -79,8 +100,16 @@ class Dispatcher:
             log.warning("bad datagram from %s:%s: %s", sender[0], sender[1], error)
             return [Outgoing("/ditto/error", ("", error_text(error)), to)]
         replies: list[Outgoing] = []
-        for address, args in messages:
+        for address, args in messages[:MAX_MESSAGES_PER_DATAGRAM]:
             replies.extend(self.handle(address, args, sender, to))
+        if len(messages) > MAX_MESSAGES_PER_DATAGRAM:
+            skipped = len(messages) - MAX_MESSAGES_PER_DATAGRAM
+            log.warning("bundle of %d messages from %s:%s: %d not handled", len(messages), sender[0], sender[1],
+                        skipped)
+            replies.append(Outgoing("/ditto/error", ("", f"bundle of {len(messages)} messages: only the first "
+                                                         f"{MAX_MESSAGES_PER_DATAGRAM} were handled, the other "
+                                                         f"{skipped} were ignored; send at most "
+                                                         f"{MAX_MESSAGES_PER_DATAGRAM} messages per bundle"), to))
         return replies
 
     def handle(self, address: str, args: Sequence[Any], sender: Address, to: Address) -> list[Outgoing]:
@@ -103,24 +132,34 @@ class Dispatcher:
             if address == "/ditto/job":
                 job_id = args[0]
                 state, detail = self.service.job_state(job_id)
-                return [Outgoing("/ditto/job", (job_id, state, detail), to)]
+                return [Outgoing("/ditto/job", (echoed_id(job_id), state, detail), to)]
             raise ProtocolError(f"{address}: in the table but not handled by this daemon version")
         except (RequestError, QueueFullError, UnknownJobError) as error:
             job_id = getattr(error, "job_id", job_id) or job_id
             log.info("refused %s from %s:%s: %s", address, sender[0], sender[1], error_text(error))
-            return [Outgoing("/ditto/error", (job_id[:200], error_text(error)), to)]
+            return [Outgoing("/ditto/error", (echoed_id(job_id), error_text(error)), to)]
         except BridgeError as error:
             log.error("%s failed: %s", address, error)
-            return [Outgoing("/ditto/error", (job_id[:200], error_text(error)), to)]
+            return [Outgoing("/ditto/error", (echoed_id(job_id), error_text(error)), to)]
+        except Exception as error:  # noqa: BLE001 - unanticipated: answered by name and logged, never silent
+            log.exception("%s from %s:%s: unanticipated %s", address, sender[0], sender[1], type(error).__name__)
+            return [Outgoing("/ditto/error", (echoed_id(job_id), unanticipated(address, error)), to)]
+
+
+def unanticipated(address: str, error: BaseException) -> str:
+    """The reply to a request that failed in a way the checks did not anticipate (it names the failure)."""
+    return (f"{address[:60]}: this request could not be handled ({type(error).__name__}); the daemon logged it. "
+            f"Check the request against docs/PROTOCOL.md; if it is valid, report the log line")
 
 
 class UdpServer:
-    """The socket loop in a thread; `send` is safe to call from any thread."""
+    """The socket loop in two threads (receive, handle); `send` is safe to call from any thread."""
 
     def __init__(self, dispatcher: Dispatcher, host: str = "127.0.0.1", port: int = 9100) -> None:
         self.dispatcher = dispatcher
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.socket = socket.socket(family, socket.SOCK_DGRAM)
+        self.receive_buffer = self._enlarge_receive_buffer()
         try:
             self.socket.bind((host, port))
         except OSError as error:
@@ -131,16 +170,33 @@ class UdpServer:
         self.address: Address = self.socket.getsockname()[:2]
         self._stop = threading.Event()
         self._send_lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="osc-server", daemon=True)
+        self._pending: queue.Queue[tuple[bytes, Address]] = queue.Queue(maxsize=MAX_PENDING_DATAGRAMS)
+        self._receiver = threading.Thread(target=self._receive, name="osc-receive", daemon=True)
+        self._handler = threading.Thread(target=self._handle, name="osc-server", daemon=True)
+
+    def _enlarge_receive_buffer(self) -> int:
+        """Ask for `RECEIVE_BUFFER_BYTES` of kernel buffer (a burst of datagrams waits there); returns what the
+        OS granted."""
+        try:
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+        except OSError as error:
+            log.debug("SO_RCVBUF: %s", error)
+        granted = int(self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF))
+        if granted < RECEIVE_BUFFER_BYTES // 2:  # Linux reports twice what it books; below half it was capped
+            log.info("UDP receive buffer: %d bytes (asked for %d; the OS caps it, on Linux at "
+                     "net.core.rmem_max)", granted, RECEIVE_BUFFER_BYTES)
+        return granted
 
     def start(self) -> "UdpServer":
-        self._thread.start()
+        self._receiver.start()
+        self._handler.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        for thread in (self._receiver, self._handler):
+            if thread.is_alive():
+                thread.join(timeout=5)
         self.socket.close()
 
     def send(self, address: str, args: Sequence[Any], to: Address) -> None:
@@ -149,10 +205,10 @@ class UdpServer:
             data = protocol.encode_message(address, args, self.dispatcher.table)
             with self._send_lock:
                 self.socket.sendto(data, to)
-        except (OSError, ProtocolError) as error:
+        except (OSError, ProtocolError, OverflowError) as error:
             log.warning("could not send %s to %s:%s: %s", address, to[0], to[1], error)
 
-    def _run(self) -> None:
+    def _receive(self) -> None:
         while not self._stop.is_set():
             try:
                 data, sender = self.socket.recvfrom(65_535)
@@ -164,10 +220,25 @@ class UdpServer:
                 log.debug("recvfrom: %s", error)
                 continue
             try:
-                replies = self.dispatcher.dispatch(data, sender[:2])
-            except Exception as error:  # noqa: BLE001 - a bug in one request must not stop the daemon
-                log.exception("internal error while handling a datagram from %s:%s", sender[0], sender[1])
-                replies = [Outgoing("/ditto/error", ("", f"internal error: {error_text(error)}"),
-                                    self.dispatcher.reply_address(sender[:2]))]
+                self._pending.put_nowait((data, sender[:2]))
+            except queue.Full:
+                log.warning("dropped a datagram from %s:%s: %d are waiting", sender[0], sender[1],
+                            MAX_PENDING_DATAGRAMS)
+                self.send("/ditto/error", ("", f"busy: {MAX_PENDING_DATAGRAMS} datagrams are waiting to be "
+                                               f"handled; this one was dropped, send it again"),
+                          self.dispatcher.reply_address(sender[:2]))
+
+    def _handle(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, sender = self._pending.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                replies = self.dispatcher.dispatch(data, sender)
+            except Exception as error:  # noqa: BLE001 - a bug in one datagram must not stop the daemon
+                log.exception("datagram from %s:%s: unanticipated %s", sender[0], sender[1], type(error).__name__)
+                replies = [Outgoing("/ditto/error", ("", unanticipated("datagram", error)),
+                                    self.dispatcher.reply_address(sender))]
             for reply in replies:
                 self.send(reply.address, reply.args, reply.to)

@@ -1,7 +1,11 @@
 """The worker: one thread per compute device that runs queued jobs through the engine, one at a time.
 
 For each job it sends ``/ditto/progress`` per optimization step, writes every take to the outbox, marks the job
-done and sends one ``/ditto/done`` per take. A job of a lineage starts from the lineage's latest x_T* when that
+done (with its takes) and sends one ``/ditto/done`` per take. Takes are written exactly once: a take is published
+before its job is marked done, so a job killed in between is found again at the next start; the takes its sidecars
+name (job id and take number) are looked up first, a complete set marks the job done without running it again
+(`published_outputs`), and a run that does happen writes only the takes not yet published. Before a job runs, every
+file it names (references, ``warm_start``) is checked again inside the allowed folders, as a regular file. A job of a lineage starts from the lineage's latest x_T* when that
 fits the job (`ditto_bridge.lineage`; decided when the job starts, so a tweak queued behind the take it tweaks
 starts from that take); once it has succeeded, its own x_T* becomes the lineage's latest. A failing job is
 logged with its id, marked failed and answered with ``/ditto/error``; it never stops the worker. Cancellation
@@ -26,14 +30,18 @@ from ditto_bridge.config import Config
 from ditto_bridge.errors import BridgeError
 from ditto_bridge.job_queue import JobQueue, JobRecord
 from ditto_bridge.lineage import LineageStore, LineageStoreError, WarmStart, store_folder
-from ditto_bridge.outbox import take_stem, write_take
+from ditto_bridge.outbox import published_take, take_stem, write_take
+from ditto_bridge.safe_files import folder, owner_tag
 from ditto_bridge.translate.live_job import OutputSpec
+from ditto_bridge.translate.references import checked_file
 
 log = logging.getLogger("ditto_bridge.worker")
 Notify = Callable[[JobRecord, str, tuple], None]
 
 OPTIMIZE_SHARE = 0.9
 """Fraction of the progress bar the optimization fills; rendering and writing fill the rest."""
+MAX_REFERENCE_BYTES = 2_000_000_000
+MAX_WARM_START_BYTES = 256_000_000
 
 
 class Worker:
@@ -56,6 +64,9 @@ class Worker:
         self._device: Any = None
         self._startup_error: str | None = None
         self.lineages = LineageStore(store_folder(Path(config.data_dir)))
+        self.owner = owner_tag(Path(config.data_dir))
+        self.allowed_roots = (*config.audio_dirs, Path(config.inbox), config.reference_dir)
+        """Folders a job's files may be read from (a Live set's project folder was checked when it arrived)."""
         self._thread = threading.Thread(target=self._run, name="worker", daemon=True)
 
     # ------------------------------------------------------------------------------------------------ control
@@ -148,6 +159,7 @@ class Worker:
             if self._device is None:
                 raise BridgeError(f"the engine could not start: {self._startup_error}")
             job = Job.from_dict(record.job)
+            self._check_files(job, record)
             model = load_model(job.model, self._device)
             spec = OutputSpec.from_dict(record.output)
             warm = self._warm_start(record, spec, job, model)
@@ -179,7 +191,7 @@ class Worker:
                 log.info("job %s put back in the queue (shutdown)", record.id, extra={"job_id": record.id})
             else:
                 self.queue.mark_cancelled(record.id)
-                self._remove_references(record)
+                self.remove_references(record)
                 log.info("job %s cancelled", record.id, extra={"job_id": record.id})
                 self.notify(record, "/ditto/cancelled", (record.id,))
             return
@@ -194,11 +206,39 @@ class Worker:
             return
         self._decided()
         self.queue.finish(record.id, [str(p) for p in paths])
-        self._remove_references(record)
+        self.remove_references(record)
         log.info("job %s done in %.1f s: %s", record.id, time.perf_counter() - started,
                  ", ".join(p.name for p in paths), extra={"job_id": record.id})
         for path in paths:
             self.notify(record, "/ditto/done", (record.id, str(path)))
+
+    def _check_files(self, job: Any, record: JobRecord) -> None:
+        """Every file the job names, checked again now (it may have changed since the job arrived): inside the
+        allowed folders (clip audio from a Live project folder was rendered into the references folder when the
+        job arrived), a regular file, not a link, FIFO or device."""
+        roots = self.allowed_roots
+        for i, control in enumerate(job.controls):
+            reference = getattr(control, "reference", None)
+            if reference:
+                checked_file(reference, f"controls[{i}].reference", roots, max_bytes=MAX_REFERENCE_BYTES)
+        if job.warm_start:
+            checked_file(job.warm_start, "warm_start", roots, max_bytes=MAX_WARM_START_BYTES)
+
+    def published_outputs(self, record: JobRecord) -> list[Path] | None:
+        """Every take of `record` already in the outbox (in take order), or None when any is missing."""
+        try:
+            spec = OutputSpec.from_dict(record.output)
+            seed, variations = int(record.job.get("seed", 0)), int(record.job.get("variations", 1))
+        except (TypeError, ValueError):
+            return None
+        paths = []
+        for take in range(variations):
+            path = published_take(Path(self.config.outbox), take_stem(spec.name, spec.task, seed + take, take + 1),
+                                  record.id, take + 1)
+            if path is None:
+                return None
+            paths.append(path)
+        return paths
 
     def _decided(self) -> None:
         with self._lock:
@@ -243,9 +283,15 @@ class Worker:
                 **base,
             }
             stem = take_stem(spec.name, spec.task, seed, take + 1)
+            published = published_take(Path(self.config.outbox), stem, record.id, take + 1)
+            if published is not None:  # published by an earlier run of this job that was killed: kept, not rewritten
+                log.info("job %s: take %d was published before the daemon stopped: %s", record.id, take + 1,
+                         published.name, extra={"job_id": record.id})
+                paths.append(published)
+                continue
             paths.append(write_take(Path(self.config.outbox), stem, audio, in_rate=result.sample_rate,
                                     out_rate=spec.sample_rate, channels=spec.channels, sidecar=sidecar,
-                                    subtype=self.config.wav_subtype))
+                                    subtype=self.config.wav_subtype, owner=self.owner))
             self.notify(record, "/ditto/progress", (record.id, OPTIMIZE_SHARE + (1 - OPTIMIZE_SHARE) *
                                                     (take + 1) / result.audio.shape[0], result.steps_run,
                                                     result.loss_history[-1]["total"] if result.loss_history else 0.0))
@@ -253,11 +299,17 @@ class Worker:
 
     def _failed(self, record: JobRecord, message: str) -> None:
         self.queue.fail(record.id, message)
-        self._remove_references(record)
+        self.remove_references(record)
         log.warning("job %s failed: %s", record.id, message, extra={"job_id": record.id})
         self.notify(record, "/ditto/error", (record.id, message[:1000]))
 
-    @staticmethod
-    def _remove_references(record: JobRecord) -> None:
-        for path in record.references:
-            Path(path).unlink(missing_ok=True)
+    def remove_references(self, record: JobRecord) -> None:
+        """Delete the reference files rendered for `record` (entries of the daemon's own folder, never followed)."""
+        for raw in record.references:
+            path = Path(raw)
+            try:
+                with folder(path.parent) as where:
+                    where.unlink(path.name)
+            except OSError as error:
+                log.warning("job %s: could not remove %s (%s)", record.id, path.name, error,
+                            extra={"job_id": record.id})

@@ -15,6 +15,8 @@ from typing import Any, Mapping, Sequence
 MISSING: Any = object()
 MAX_LIST = 100_000
 MAX_STRING = 4096
+MAX_DEPTH = 32
+"""Deepest nesting of lists and objects a request may have (a job needs 4; recursion stays far away)."""
 
 
 def join(path: str, key: str | int) -> str:
@@ -25,8 +27,34 @@ def join(path: str, key: str | int) -> str:
 
 
 def short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
+    """`repr(value)` cut to `limit` characters; never fails (huge integers, deep nesting, odd objects)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError, OverflowError) as error:
+        return f"a {type(value).__name__} that cannot be shown ({type(error).__name__})"
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def nesting_depth(value: Any, *, stop: int = MAX_DEPTH + 1) -> int:
+    """How deeply lists and mappings nest in `value` (a scalar is 0), counted up to `stop` without recursion."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        if deepest >= stop:
+            return deepest
+        pending.extend((child, depth) for child in children)
+    return deepest
 
 
 class Fields:
@@ -44,6 +72,13 @@ class Fields:
             raise self.fail(path, "must be an object", value)
         return value
 
+    def shallow(self, value: Any, path: str, *, max_depth: int = MAX_DEPTH) -> Any:
+        """`value` when lists and objects nest in it at most `max_depth` deep; an error naming `path` otherwise."""
+        depth = nesting_depth(value, stop=max_depth + 1)
+        if depth > max_depth:
+            raise self.fail(path, f"nests lists and objects more than {max_depth} deep; flatten it")
+        return value
+
     def unknown_keys(self, data: Mapping[str, Any], allowed: set[str], path: str) -> None:
         extra = sorted(str(k) for k in set(data) - allowed)
         if extra:
@@ -54,7 +89,10 @@ class Fields:
         """A finite number within the bounds; ints and floats only (no booleans, no strings)."""
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(path, "must be a number", value)
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise self.fail(path, "must be a finite number (this integer is too large)", value) from None
         if not math.isfinite(value):
             raise self.fail(path, "must be a finite number", value)
         if positive and value <= 0:

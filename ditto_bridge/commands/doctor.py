@@ -1,7 +1,8 @@
 """`ditto-bridge doctor`: check what the daemon needs, each line OK, WARN or FAIL, and say what to do.
 
-Checks: the config file, the folders (writable), the UDP port (free), the compute device, the model (loads;
-random weights are a warning), the audio libraries, the MIDI backend. Exit status 1 when anything FAILs.
+Checks: the config file, the folders (writable), the UDP port (free; a host other than loopback is a warning:
+anyone who can reach it can queue jobs), the compute device, the model (loads; random weights are a warning),
+the audio libraries, the MIDI backend. Exit status 1 when anything FAILs.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ditto_bridge.commands.serve import add_config_arguments, config_from_args
+from ditto_bridge.config import exposure, is_loopback
 from ditto_bridge.errors import ConfigError
 
 Check = tuple[str, str, str]  # (status, what, detail)
@@ -47,6 +49,9 @@ def check_port(host: str, port: int, what: str) -> Check:
         except OSError as error:
             return "FAIL", what, f"udp://{host}:{port} is taken ({error.strerror or error}): is ditto-bridge " \
                                  f"already running? Stop it or choose --port"
+    if not is_loopback(host):
+        return "WARN", what, f"udp://{host}:{port} is free, but {exposure(host)}: anyone who can reach it can " \
+                             f"queue jobs. Keep --host 127.0.0.1 unless the device runs on another machine"
     return "OK", what, f"udp://{host}:{port} is free"
 
 
@@ -112,7 +117,8 @@ def run(args: argparse.Namespace) -> int:
     for name in ("data_dir", "inbox", "outbox"):
         results.append(check_folder(name, Path(getattr(config, name))))
     results.append(check_port(config.host, config.port, "OSC port") if config.port else
-                   ("OK", "OSC port", "0: any free port"))
+                   ("OK" if is_loopback(config.host) else "WARN", "OSC port",
+                    "0: any free port" + ("" if is_loopback(config.host) else f"; {exposure(config.host)}")))
     steps: list[Callable[[], Check]] = [lambda: check_device(config.device), check_audio_libraries,
                                         lambda: check_midi(config.midi_in)]
     if not args.skip_model:

@@ -26,7 +26,10 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags shared by serve and doctor; each overrides the config file's key of the same name."""
     parser.add_argument("--config", type=Path, help=f"TOML config file (default: {default_config_path()} if it "
                                                     f"exists)")
-    parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--host", help="address to bind (default 127.0.0.1; any other needs --allow-remote)")
+    parser.add_argument("--allow-remote", action="store_true", default=None, dest="allow_remote",
+                        help="allow a host other than loopback (0.0.0.0, ::, a LAN address): anyone who can reach "
+                             "the port can then queue jobs")
     parser.add_argument("--port", type=int, help="UDP port to listen on (default 9100; 0 = any free port)")
     parser.add_argument("--reply-port", type=int, dest="reply_port",
                         help="send replies to this port on the sender's host (Max's udpreceive)")
@@ -34,7 +37,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inbox", type=Path, help="watched folder for job files and reference audio")
     parser.add_argument("--outbox", type=Path, help="folder the WAVs are written to")
     parser.add_argument("--audio-dir", type=Path, action="append", dest="audio_dirs",
-                        help="a folder clip audio may be read from (repeatable; default: your home folder)")
+                        help="a folder clip audio may be read from (repeatable; default: the data folder, plus "
+                             "the Live set's project folder a job reports)")
     parser.add_argument("--model", help="default model (builtin, builtin-tiny or a .safetensors file)")
     parser.add_argument("--device", help=f"compute device: {', '.join(DEVICES)} (default auto)")
     parser.add_argument("--max-queue", type=int, dest="max_queue", help="most jobs waiting at once (default 16)")
@@ -44,8 +48,8 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-format", choices=LOG_FORMATS, dest="log_format")
 
 
-_FLAG_KEYS = ("host", "port", "reply_port", "data_dir", "inbox", "outbox", "audio_dirs", "model", "device",
-              "max_queue", "torch_threads", "midi_in", "log_level", "log_format")
+_FLAG_KEYS = ("host", "allow_remote", "port", "reply_port", "data_dir", "inbox", "outbox", "audio_dirs", "model",
+              "device", "max_queue", "torch_threads", "midi_in", "log_level", "log_format")
 
 
 def config_from_args(args: argparse.Namespace) -> Any:

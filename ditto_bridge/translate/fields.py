@@ -12,6 +12,7 @@ from ditto_bridge.errors import RequestError
 _FIELDS = Fields(RequestError)
 fail = _FIELDS.fail
 mapping = _FIELDS.mapping
+shallow = _FIELDS.shallow
 unknown_keys = _FIELDS.unknown_keys
 number = _FIELDS.number
 get_number = _FIELDS.get_number
@@ -21,5 +22,5 @@ get_string = _FIELDS.get_string
 get_bool = _FIELDS.get_bool
 get_list = _FIELDS.get_list
 
-__all__ = ["MAX_LIST", "MAX_STRING", "MISSING", "join", "short", "fail", "mapping", "unknown_keys", "number",
-           "get_number", "integer", "get_integer", "get_string", "get_bool", "get_list"]
+__all__ = ["MAX_LIST", "MAX_STRING", "MISSING", "join", "short", "fail", "mapping", "shallow", "unknown_keys",
+           "number", "get_number", "integer", "get_integer", "get_string", "get_bool", "get_list"]

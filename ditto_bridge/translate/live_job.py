@@ -117,12 +117,17 @@ def parse_json_text(text: str, where: str = "job") -> Any:
         raise RequestError(f"{where}: {constant} is not allowed in JSON; send finite numbers")
 
     try:
-        return json.loads(text, parse_constant=refuse)
+        value = json.loads(text, parse_constant=refuse)
     except json.JSONDecodeError as error:
         raise RequestError(f"{where}: not valid JSON ({error.msg} at line {error.lineno} column {error.colno})"
                            ) from None
     except RecursionError:
         raise RequestError(f"{where}: JSON nested too deeply") from None
+    except RequestError:
+        raise
+    except ValueError:  # an integer of more digits than Python converts (4300)
+        raise RequestError(f"{where}: a number has thousands of digits; send ordinary numbers") from None
+    return fields.shallow(value, where)
 
 
 def requested_id(data: Mapping[str, Any]) -> str | None:
@@ -149,11 +154,14 @@ def translate_engine_job(data: Mapping[str, Any], ctx: TranslateContext, *, base
     job_dict = {k: v for k, v in data.items() if k not in _BRIDGE_KEYS}
     job_dict.setdefault("model", ctx.model)
     controls = job_dict.get("controls", [])
+    roots = (*ctx.audio_roots, ctx.inbox)
     if isinstance(controls, list):
-        roots = (*ctx.audio_roots, ctx.inbox)
         for i, control in enumerate(controls):
             if isinstance(control, Mapping) and isinstance(control.get("reference"), str):
                 checked_file(control["reference"], f"controls[{i}].reference", roots, base=base_dir)
+    if isinstance(job_dict.get("warm_start"), str) and job_dict["warm_start"].strip():  # as a reference
+        job_dict["warm_start"] = str(checked_file(job_dict["warm_start"], "warm_start", roots, base=base_dir,
+                                                  suffixes=(".pt", ".pth")))
     job = _validated(job_dict, base_dir)
     task = job.controls[0].type if job.controls else "generate"
     return Translation(_json_form(job), OutputSpec(job.name, task, ctx.sample_rate, ctx.channels, lineage=lineage))

@@ -12,7 +12,6 @@ reproduced), and writes it at the file's own sample rate. The engine resamples r
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -21,44 +20,49 @@ import numpy as np
 import soundfile as sf
 
 from ditto_bridge.errors import RequestError
+from ditto_bridge.safe_files import OutsideFoldersError, UnsafeFileError, check_regular, folder, open_regular, \
+    resolve_inside
 from ditto_bridge.translate.time import SongTime
 from ditto_bridge.translate.warp import WarpMap, WarpMarker
 
 AUDIO_SUFFIXES = (".wav", ".aif", ".aiff", ".flac", ".ogg", ".mp3")
+REFERENCE_OWNER = "reference"
+"""Tag of the temporary names rendered references are written under."""
 
 
 def inside(path: Path, roots: Iterable[Path]) -> bool:
     """Whether `path` (resolved, links followed) lies inside one of `roots` (resolved)."""
-    resolved = path.resolve()
-    for root in roots:
-        try:
-            resolved.relative_to(Path(root).resolve())
-            return True
-        except ValueError:
-            continue
-    return False
+    try:
+        resolve_inside(path, roots)
+        return True
+    except OutsideFoldersError:
+        return False
 
 
 def checked_file(raw: str, where: str, roots: Iterable[Path], *, base: Path | None = None,
-                 suffixes: tuple[str, ...] | None = None) -> Path:
-    """An existing regular file inside one of `roots`; relative paths resolve against `base`."""
-    roots = list(roots)
-    if "\x00" in raw:
-        raise RequestError(f"{where}: a path must not contain NUL characters")
-    path = Path(raw).expanduser()
-    if not path.is_absolute():
-        if base is None:
-            raise RequestError(f"{where}: must be an absolute path, got {raw[:200]!r}")
-        path = base / path
-    if not inside(path, roots):
-        allowed = ", ".join(str(r) for r in roots)
-        raise RequestError(f"{where}: {str(path)[:200]!r} is outside the allowed folders ({allowed}); "
-                           f"move the file there or add its folder to audio_dirs in the config")
+                 suffixes: tuple[str, ...] | None = None, max_bytes: int | None = None) -> Path:
+    """An existing regular file inside one of `roots` (resolved); relative paths resolve against `base`.
+
+    Nothing outside `roots` is opened, and the error for such a path never says whether it exists. Inside, the
+    file is opened without following a link and without blocking, and must be a regular file (not a FIFO, a
+    device or a folder) of at most `max_bytes`. Every path a job names goes through here: ``clip.file_path``,
+    ``midi_file``, ``controls[].reference``, ``warm_start``.
+    """
+    try:
+        path = resolve_inside(raw, list(roots), base=base, where=where)
+    except OutsideFoldersError as error:
+        raise RequestError(str(error)) from None
     if suffixes is not None and path.suffix.lower() not in suffixes:
         raise RequestError(f"{where}: expected one of {', '.join(suffixes)}, got {path.name[:100]!r}")
-    if not path.is_file():
-        raise RequestError(f"{where}: no such file {str(path)[:200]!r}")
-    return path.resolve()
+    try:
+        check_regular(path, max_bytes=max_bytes, where=where)
+    except FileNotFoundError:
+        raise RequestError(f"{where}: no such file {str(path)[:200]!r}") from None
+    except UnsafeFileError as error:
+        raise RequestError(str(error)) from None
+    except OSError as error:
+        raise RequestError(f"{where}: cannot open {path.name[:100]!r} ({error.strerror or error})") from None
+    return path
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,10 @@ class ClipAudio:
     @classmethod
     def open(cls, file_path: Path, warp: WarpMap | None) -> "ClipAudio":
         try:
-            info = sf.info(str(file_path))
+            with open_regular(file_path, where="clip.file_path") as handle:
+                info = sf.info(handle)
+        except UnsafeFileError as error:
+            raise RequestError(str(error)) from None
         except (sf.LibsndfileError, RuntimeError, OSError) as error:
             raise RequestError(f"clip.file_path: cannot read {file_path.name!r} as audio ({error}); "
                                f"WAV, AIFF, FLAC, OGG and MP3 can be read: consolidate or freeze other formats"
@@ -145,7 +152,8 @@ def render_window(window: ReferenceWindow, out_path: Path) -> Path:
     or ``axis_start + n / rate * tempo / 60`` beats (warped), read from the file through the warp map.
     Positions outside the file are silent.
     """
-    info = sf.info(window.file_path)
+    with open_regular(Path(window.file_path), where="clip.file_path") as handle:
+        info = sf.info(handle)
     rate = int(info.samplerate)
     count = max(1, int(math.ceil(window.duration * rate)))
     t = np.arange(count, dtype=np.float64) / rate
@@ -161,7 +169,8 @@ def render_window(window: ReferenceWindow, out_path: Path) -> Path:
     if last <= first:
         audio = np.zeros((count, channels), dtype=np.float32)
     else:
-        block, _ = sf.read(window.file_path, start=first, stop=last, dtype="float32", always_2d=True)
+        with open_regular(Path(window.file_path), where="clip.file_path") as handle:
+            block, _ = sf.read(handle, start=first, stop=last, dtype="float32", always_2d=True)
         local = position - first
         inside_file = (position >= 0) & (position <= info.frames - 1)
         audio = np.zeros((count, channels), dtype=np.float32)
@@ -175,8 +184,7 @@ def render_window(window: ReferenceWindow, out_path: Path) -> Path:
             frac = (local - np.floor(local)).astype(np.float32)[:, None]
             audio = block[index] * (1.0 - frac) + block[nxt] * frac
         audio[~inside_file] = 0.0
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.partial")
-    sf.write(str(tmp), audio, rate, format="WAV", subtype="FLOAT")
-    os.replace(tmp, out_path)
+    with folder(out_path.parent, create=True) as where:  # the job's own file: replaced, never written through
+        where.write_new(out_path.name, lambda handle: sf.write(handle, audio, rate, format="WAV", subtype="FLOAT"),
+                        owner=REFERENCE_OWNER, replace=True)
     return out_path

@@ -184,7 +184,7 @@ def test_cancelled_and_failed_jobs_leave_the_lineage_as_it_was(make_daemon, tmp_
         peer.send("/ditto/cancel", endless)
         peer.wait_for(lambda a, args: a == "/ditto/cancelled" and args[0] == endless, 60)
 
-        wrong_shape = tmp_path / "wrong.pt"
+        wrong_shape = tmp_path / "audio" / "wrong.pt"  # warm starts come from the allowed folders
         torch.save(torch.zeros(1, 80, 7), wrong_shape)
         failing = {"name": "bad start", "duration": 1.0, "model": "builtin-tiny", "sampler": {"steps": 3},
                    "optimizer": {"steps": 2}, "lineage": "idea-4", "warm_start": str(wrong_shape),
@@ -200,7 +200,7 @@ def test_cancelled_and_failed_jobs_leave_the_lineage_as_it_was(make_daemon, tmp_
 def test_a_job_naming_its_own_warm_start_keeps_it_and_then_leads_the_lineage(make_daemon, tmp_path):
     daemon = make_daemon()
     store = store_of(daemon)
-    own = tmp_path / "own.pt"
+    own = tmp_path / "audio" / "own.pt"  # warm starts come from the allowed folders
     torch.save(torch.randn(1, 80, 88, generator=torch.Generator().manual_seed(9)), own)
     with OscPeer(daemon.address) as peer:
         run(peer, live_job(lineage="idea-5", intensity=RAMP))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from ditto_bridge.outbox import convert, remove_partials, safe_stem, take_stem, write_take
+from ditto_bridge.outbox import convert, remove_own_partials, safe_stem, take_stem, write_take
 
 
 def tone(seconds=0.5, rate=22050, channels=1, freq=440.0):
@@ -48,11 +48,14 @@ def test_no_temporary_file_is_left_and_none_ends_in_wav(tmp_path):
 
 
 def test_partials_left_by_a_killed_daemon_are_removed_and_nothing_else(tmp_path):
-    stray = tmp_path / f".x.wav.{os.getpid()}-0.partial"
-    stray.write_bytes(b"RIFF....half")
-    keep = write_take(tmp_path, "a", tone(), in_rate=22050, out_rate=22050, channels=1, sidecar={})
-    assert remove_partials(tmp_path) == [stray]
-    assert keep.exists() and not stray.exists()
+    own = tmp_path / ".x.wav.abcd1234-0123456789abcdef.partial"
+    own.write_bytes(b"RIFF....half")
+    other = tmp_path / ".x.wav.ffff0000-0123456789abcdef.partial"  # another daemon's, writing right now
+    other.write_bytes(b"RIFF....half")
+    keep = write_take(tmp_path, "a", tone(), in_rate=22050, out_rate=22050, channels=1, sidecar={},
+                      owner="abcd1234")
+    assert remove_own_partials(tmp_path, "abcd1234") == [own]
+    assert keep.exists() and not own.exists() and other.exists()
 
 
 @pytest.mark.parametrize("have, want", [(1, 2), (2, 1), (2, 2), (3, 2), (1, 1)])
