@@ -18,8 +18,13 @@ import numpy as np
 import torch
 
 from engine import __version__
+from engine.audio.gain import apply_gain_db
+from engine.audio.resample import mono_at
 from engine.controls import build_controls
+from engine.controls.intensity import IntensityControl
+from engine.controls.report import ControlReport, summary, take_reports
 from engine.ditto import optimize
+from engine.ditto.optimize import judge
 from engine.errors import JobError
 from engine.job import Job
 from engine.models.base import DiffusionModel, ModelInfo
@@ -51,6 +56,14 @@ class GenerationResult:
     steps_run: int = 0
     converged: bool = False
     device: str = "cpu"
+    music_audio: np.ndarray | None = None  # (takes, channels, samples): the music before any level gain
+    loudness_range: tuple[float, float] | None = None  # (low, high) dB the model's music reaches
+    control_reports: list[list[ControlReport]] = field(default_factory=list)  # per take, per control
+
+    @property
+    def summaries(self) -> list[str]:
+        """Per take, one line: each control met or missed, and gain in words (`engine/controls/report.py`)."""
+        return [summary(take) for take in self.control_reports]
 
     def to_sidecar(self) -> dict[str, Any]:
         """What goes into the JSON written beside the WAV."""
@@ -68,6 +81,9 @@ class GenerationResult:
             "render_checks": self.render_checks,
             "plan": self.plan,
             "output_metrics": self.output_metrics,
+            "loudness_range_db": list(self.loudness_range) if self.loudness_range else None,
+            "controls_report": [[r.to_dict() for r in take] for take in self.control_reports],
+            "summary": self.summaries,
             "timings": self.timings,
             "warnings": self.warnings,
         }
@@ -95,7 +111,7 @@ def plan_summary(plan: Plan, optimize_with: SamplerSettings) -> dict[str, Any]:
 
     return {"optimized_through": {**spec(optimize_with), "checkpointing": optimize_with.checkpointing},
             "rendered_with": spec(plan.render_with),
-            "optimizer_steps": plan.optimizer_steps, "lr": plan.lr}
+            "optimizer_steps": plan.optimizer_steps, "extra_steps": plan.extra_steps, "lr": plan.lr}
 
 
 def initial_noise(model: DiffusionModel, job: Job, device: torch.device) -> tuple[torch.Tensor, list[int]]:
@@ -135,39 +151,66 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
     controls = build_controls(job, model)
     x_T, seeds = initial_noise(model, job, model.device)
 
-    history, metric_history, checks, steps_run, latent = [], [], [], 0, None
+    history, metric_history, checks, steps_run = [], [], [], 0
     t0 = time.perf_counter()
     optimize_with = plan.optimize_with
+    ditto = None
     if controls and plan.optimizer_steps > 0:
         optimize_with = budgeted(plan.optimize_with, job, model, x_T, conditioning)
         ditto = optimize(model, controls, x_T, conditioning, optimize_with, steps=plan.optimizer_steps,
                          lr=plan.lr, early_stop=job.optimizer.early_stop,
-                         render=plan.render_with if plan.surrogate else None, progress=progress,
-                         should_cancel=should_cancel)
+                         render=plan.render_with if plan.surrogate else None, extra_steps=plan.extra_steps,
+                         progress=progress, should_cancel=should_cancel)
         x_T, history, metric_history, checks = ditto.x_T, ditto.history, ditto.metrics, ditto.checks
-        steps_run, latent = ditto.steps_run, ditto.rendered
+        steps_run = ditto.steps_run
     timings["optimize"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    with torch.no_grad():
-        if latent is None:
-            latent = sample(model, x_T, conditioning, plan.render_with)
-        logmel = model.decode_mel(latent)
-        output_metrics = [{c.label: float(c.metric(logmel[i:i + 1])) for c in controls} for i in range(job.variations)]
-    converged = all(item[c.label] <= c.tolerance for c in controls for item in output_metrics)
+    if ditto is None:
+        with torch.no_grad():
+            check = judge(model, controls, sample(model, x_T, conditioning, plan.render_with))
+        rendered_audio = check.audio
+        best_metrics = [{label: float(v[i]) for label, v in check.metrics.items()} for i in range(job.variations)]
+        best_failures = [{label: f[i] for label, f in check.failures.items() if f[i]} for i in range(job.variations)]
+    else:
+        rendered_audio, best_metrics, best_failures = ditto.rendered_audio, ditto.best_metrics, ditto.best_failures
     timings["render"] = time.perf_counter() - t0
     if progress is not None:
         progress({"phase": "render", "step": steps_run, "total": plan.optimizer_steps,
                   "loss": history[-1]["total"] if history else 0.0, "losses": {},
                   "elapsed": time.perf_counter() - start})
     t0 = time.perf_counter()
-    audio = model.decode_audio(latent).float().cpu().numpy()
-    audio = audio[..., : int(round(job.duration * model.info.sample_rate))]
+    music = rendered_audio.float().cpu().numpy()[..., : int(round(job.duration * model.info.sample_rate))]
+    audio, reports = finish_takes(controls, music, best_metrics, best_failures, model)
+    output_metrics = [{r.label: r.metric for r in take} for take in reports]
+    converged = all(r.met for take in reports for r in take)
     timings["decode_audio"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - start
+    reach = model.loudness_range()
     return GenerationResult(audio=np.ascontiguousarray(audio, dtype=np.float32), sample_rate=model.info.sample_rate,
                             job=job, model_info=model.info, seeds=seeds, x_T=x_T.detach().cpu(),
                             loss_history=history, metric_history=metric_history, render_checks=checks,
                             output_metrics=output_metrics, plan=plan_summary(plan, optimize_with),
                             timings=timings, warnings=warnings, steps_run=steps_run, converged=converged,
-                            device=str(model.device))
+                            device=str(model.device), music_audio=np.ascontiguousarray(music, dtype=np.float32),
+                            loudness_range=(reach.low_db, reach.high_db), control_reports=reports)
+
+
+def finish_takes(controls: list, music: np.ndarray, metrics: list[dict[str, float]],
+                 failures: list[dict[str, list[str]]], model: DiffusionModel
+                 ) -> tuple[np.ndarray, list[list[ControlReport]]]:
+    """The written takes `(takes, channels, samples)` from the rendered music (the same shape): the gain of every
+    intensity control that allows it applied and soft-limited; and each take's control reports (measured on
+    the takes as the features hear them: mono, at the mel's sample rate)."""
+    gain_db = sum((c.gain_db.numpy() for c in controls if isinstance(c, IntensityControl)), np.zeros(1))
+    audio, reports = music.copy(), []
+    for take in range(music.shape[0]):
+        limited_db = 0.0
+        if np.abs(gain_db).max(initial=0.0) > 0.0:
+            gained = apply_gain_db(music[take], gain_db, frame_rate=model.mel.frame_rate,
+                                   sample_rate=model.info.sample_rate)
+            audio[take], limited_db = gained.audio, gained.limited_db
+        heard = mono_at(torch.from_numpy(np.stack([audio[take], music[take]])), model.info.sample_rate,
+                        model.mel.sample_rate).numpy()
+        reports.append(take_reports(controls, metrics[take], failures[take], heard[0], heard[1], limited_db))
+    return audio, reports

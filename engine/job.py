@@ -52,12 +52,15 @@ class OptimizerSpec:
 
 @dataclass(frozen=True)
 class IntensityControl:
-    """Loudness over time: breakpoints (seconds, dB of frame RMS), linearly interpolated, held at the ends."""
+    """Loudness over time: breakpoints (seconds, dB of frame RMS, at most 0 dBFS), linearly interpolated, held at
+    the ends. Levels outside the model's loudness range are asked of the music clamped into the range; with `gain`
+    the rest is applied as a smooth gain on the written audio, without it the miss is reported."""
 
     times: tuple[float, ...]
     db: tuple[float, ...]
     weight: float = 1.0
     tolerance: float = 2.0
+    gain: bool = True
     type: str = "intensity"
 
 
@@ -202,10 +205,14 @@ def _within_clip(value: float, duration: float, where: str) -> None:
 
 
 def _parse_intensity(data: Mapping[str, Any], path: str, duration: float) -> IntensityControl:
-    _F.unknown_keys(data, {"type", "times", "db", "weight", "tolerance"}, path)
+    _F.unknown_keys(data, {"type", "times", "db", "weight", "tolerance", "gain"}, path)
     times = [_F.number(v, f"{path}.times[{i}]") for i, v in enumerate(_F.get_list(data, "times", path))]
-    db = [_F.number(v, f"{path}.db[{i}]", minimum=-120.0, maximum=20.0)
-          for i, v in enumerate(_F.get_list(data, "db", path))]
+    db = [_F.number(v, f"{path}.db[{i}]", minimum=-120.0) for i, v in enumerate(_F.get_list(data, "db", path))]
+    for i, level in enumerate(db):
+        if level > 0.0:
+            raise _F.fail(f"{path}.db[{i}]", "lies above full scale: levels are dBFS, at most 0 dB", level)
+    if "gain" in data and not isinstance(data["gain"], bool):
+        raise _F.fail(f"{path}.gain", "must be true or false", data["gain"])
     if not times:
         raise _F.fail(f"{path}.times", "needs at least one breakpoint")
     if len(times) != len(db):
@@ -215,7 +222,8 @@ def _parse_intensity(data: Mapping[str, Any], path: str, duration: float) -> Int
         if i and t < times[i - 1]:
             raise _F.fail(f"{path}.times[{i}]", "must not be earlier than the breakpoint before it", t)
     return IntensityControl(tuple(times), tuple(db), weight=_F.get_number(data, "weight", path, 1.0, minimum=0.0),
-                            tolerance=_F.get_number(data, "tolerance", path, 2.0, positive=True))
+                            tolerance=_F.get_number(data, "tolerance", path, 2.0, positive=True),
+                            gain=data.get("gain", True))
 
 
 def _parse_melody(data: Mapping[str, Any], path: str, duration: float) -> MelodyControl:

@@ -22,12 +22,14 @@ from engine.sampling.loop import SamplerSettings
 @dataclass(frozen=True)
 class Preset:
     """`chain[control type]`: the sampler optimized through; `render_steps`: a cap on the render sampler's steps
-    (None: the job's own); `optimizer_steps` K and Adam's `lr` when the job leaves them unset."""
+    (None: the job's own); `optimizer_steps` K and Adam's `lr` when the job leaves them unset; `extra_steps`:
+    how many more steps a job may take when its best render is close to tolerance at K."""
 
     chain: dict[str, SamplerSpec]
     optimizer_steps: int
     lr: float
     render_steps: int | None = None
+    extra_steps: int = 0
 
 
 def _every_task(spec: SamplerSpec) -> dict[str, SamplerSpec]:
@@ -42,7 +44,7 @@ def _every_task(spec: SamplerSpec) -> dict[str, SamplerSpec]:
 # DITTO), outpaint overlap MSE 0.59 (DDIM 4: 0.68; full DITTO 0.28). Structure, inpaint and loop were not
 # measured separately and share the choice.
 PRESETS: dict[str, Preset] = {
-    "final": Preset(chain=_every_task(SamplerSpec("dpmsolver++", 4)), optimizer_steps=40, lr=0.02),
+    "final": Preset(chain=_every_task(SamplerSpec("dpmsolver++", 4)), optimizer_steps=40, lr=0.02, extra_steps=20),
     "draft": Preset(chain=_every_task(SamplerSpec("dpmsolver++", 4)), optimizer_steps=20, lr=0.02, render_steps=10),
 }
 
@@ -56,6 +58,7 @@ class Plan:
     render_with: SamplerSettings
     optimizer_steps: int
     lr: float
+    extra_steps: int = 0
 
     @property
     def surrogate(self) -> bool:
@@ -78,6 +81,7 @@ def plan_for(job: Job) -> Plan:
         render_with=SamplerSettings(render.name, render.steps, render.eta, job.seed, False),
         optimizer_steps=preset.optimizer_steps if job.optimizer.steps is None else job.optimizer.steps,
         lr=preset.lr if job.optimizer.lr is None else job.optimizer.lr,
+        extra_steps=preset.extra_steps if job.optimizer.steps is None else 0,
     )
 
 

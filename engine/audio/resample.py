@@ -34,3 +34,9 @@ def match_channels(audio: np.ndarray, channels: int) -> np.ndarray:
         return audio
     mono = audio.mean(axis=0, keepdims=True)
     return np.repeat(mono, channels, axis=0)
+
+
+def mono_at(audio: torch.Tensor, source_rate: int, target_rate: int) -> torch.Tensor:
+    """`(batch, channels, samples)` at `source_rate` -> `(batch, 1, samples')` mono at `target_rate` (detached):
+    what the features measure a model's decoded audio on."""
+    return resample(to_mono(audio).unsqueeze(1), source_rate, target_rate)

@@ -3,6 +3,10 @@
 `loss(logmel)` and `metric(logmel)` take `(batch, n_mels, frames)` and return one value per batch item
 `(batch,)`. The loss is what the optimizer minimizes; the metric is in the control's own units (dB for intensity,
 error rate for melody, ...) and is what `tolerance` is compared with to stop early.
+
+Render checks also hand a control the decoded audio `(batch, channels, samples)`: `audio_metric` judges the
+render where it is heard (by default the same as `metric` on the render's log-mel), `correct_toward` lets a
+control correct its loss toward that judgement, and `failures` names what fails the control whatever its error.
 """
 
 from __future__ import annotations
@@ -29,6 +33,18 @@ class Control(abc.ABC):
 
     def within_tolerance(self, logmel: torch.Tensor) -> torch.Tensor:
         return self.metric(logmel) <= self.tolerance
+
+    def audio_metric(self, logmel: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+        """The metric `(batch,)` of a render, given its log-mel and its decoded audio."""
+        return self.metric(logmel)
+
+    def correct_toward(self, logmel: torch.Tensor, audio: torch.Tensor) -> None:
+        """Take a render's log-mel and audio into account in later losses (nothing by default)."""
+
+    def failures(self, audio: torch.Tensor) -> list[list[str]]:
+        """Per batch item of decoded audio `(batch, channels, samples)`, reasons the control fails regardless of
+        its metric (none by default)."""
+        return [[] for _ in range(audio.shape[0])]
 
 
 def masked_mse(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

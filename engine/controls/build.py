@@ -8,7 +8,7 @@ import torch
 from engine import job as jobs
 from engine.audio.io import read_audio
 from engine.controls.base import Control
-from engine.controls.intensity import IntensityControl, breakpoints_to_frames
+from engine.controls.intensity import IntensityControl, breakpoints_to_frames, split_target
 from engine.controls.melody import MelodyControl, notes_to_frames
 from engine.controls.reference import ReferenceMatch, SelfLoop
 from engine.controls.structure import StructureControl, sections_to_similarity
@@ -42,8 +42,10 @@ def build_controls(job: jobs.Job, model: DiffusionModel) -> list[Control]:
         label = f"{control.type}" if sum(c.type == control.type for c in job.controls) == 1 else f"{control.type}{index}"
         common = dict(label=label, weight=control.weight, tolerance=control.tolerance)
         if isinstance(control, jobs.IntensityControl):
-            target = breakpoints_to_frames(control.times, control.db, spec, frames)
-            controls.append(IntensityControl(**common, target_db=torch.tensor(target), mask=inside, spec=spec))
+            requested = breakpoints_to_frames(control.times, control.db, spec, frames)
+            music, _ = split_target(requested, model.loudness_range())
+            controls.append(IntensityControl(**common, target_db=torch.tensor(music), mask=inside, spec=spec,
+                                             requested_db=torch.tensor(requested), gain=control.gain))
         elif isinstance(control, jobs.MelodyControl):
             target = notes_to_frames(control.notes, spec, frames)
             if (target >= 0).sum() == 0:

@@ -1,4 +1,14 @@
-"""Intensity control: the smoothed loudness curve (dB) of the output follows a target curve (paper, sec. 4.2)."""
+"""Intensity control: the smoothed loudness curve (dB) of the output follows a target curve (paper, sec. 4.2).
+
+What the producer asks for (`requested_db`) is split against the model's loudness range
+(`engine/models/loudness.py`): the music is asked for the target clamped into the range (`target_db`), and the
+difference (`gain_db`) is applied to the written audio when the job allows it (`engine/audio/gain.py`).
+
+The loss is computed on log-mel frames; render checks measure the decoded waveform (what the producer hears)
+and hand the waveform-minus-mel difference back as `offset_db`, so the loss tracks the WAV's loudness, not
+the mel's. A render that is digitally silent for `SILENT_SECONDS` where more than `SILENT_TARGET_DB` was asked
+fails the control whatever its RMS error.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +19,13 @@ import torch
 
 from engine.audio.mel import MelSpec
 from engine.controls.base import Control
-from engine.features.intensity import intensity_db
+from engine.features.intensity import intensity_db, waveform_intensity_db
+from engine.models.loudness import LoudnessRange
+
+SILENT_DB = -90.0
+"""A frame below this (unsmoothed waveform RMS, dBFS) is digital silence."""
+SILENT_SECONDS = 0.25
+SILENT_TARGET_DB = -45.0
 
 
 def breakpoints_to_frames(times: tuple[float, ...], values: tuple[float, ...], spec: MelSpec,
@@ -18,18 +34,99 @@ def breakpoints_to_frames(times: tuple[float, ...], values: tuple[float, ...], s
     return np.interp(spec.frame_times(frames), np.asarray(times, float), np.asarray(values, float))
 
 
+def split_target(requested_db: np.ndarray, reach: LoudnessRange) -> tuple[np.ndarray, np.ndarray]:
+    """`(music_db, gain_db)`, each shaped like `requested_db` `(frames,)`: what the music is asked for (clamped into
+    `reach`) and the level difference left for gain (`requested - music`, 0 inside the range)."""
+    music = np.clip(requested_db, reach.low_db, reach.high_db)
+    return music, requested_db - music
+
+
+def fit_frames(curve: np.ndarray, frames: int) -> np.ndarray:
+    """Crop, or pad by repeating the last value, along the last axis to `frames`."""
+    if curve.shape[-1] >= frames:
+        return curve[..., :frames]
+    pad = np.repeat(curve[..., -1:], frames - curve.shape[-1], axis=-1)
+    return np.concatenate([curve, pad], axis=-1)
+
+
+def audio_levels_db(audio: torch.Tensor | np.ndarray, spec: MelSpec, frames: int, *,
+                    smoothing_seconds: float = 0.25) -> np.ndarray:
+    """Waveform loudness `(batch, frames)` in dB of audio `(batch, channels, samples)` (channels averaged), on
+    the mel's frame grid, fitted to `frames`."""
+    audio = audio.detach().double().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio, float)
+    mono = audio.mean(axis=1)
+    return np.stack([fit_frames(waveform_intensity_db(item, spec, smoothing_seconds=smoothing_seconds), frames)
+                     for item in mono])
+
+
+def silent_stretches(levels_db: np.ndarray, target_db: np.ndarray, inside: np.ndarray, spec: MelSpec
+                     ) -> list[tuple[float, float]]:
+    """[start, end) seconds of runs of digitally silent frames (unsmoothed `levels_db` `(frames,)` below
+    SILENT_DB) at least SILENT_SECONDS long where `target_db` `(frames,)` asks for more than SILENT_TARGET_DB,
+    inside the clip (`inside` `(frames,)` bool)."""
+    bad = (levels_db < SILENT_DB) & (target_db > SILENT_TARGET_DB) & inside
+    runs, start = [], None
+    for index, flag in enumerate(np.append(bad, False)):
+        if flag and start is None:
+            start = index
+        elif not flag and start is not None:
+            if (index - start) / spec.frame_rate >= SILENT_SECONDS:
+                runs.append((start / spec.frame_rate, index / spec.frame_rate))
+            start = None
+    return runs
+
+
 @dataclass
 class IntensityControl(Control):
-    target_db: torch.Tensor = field(default=None)  # (frames,)
+    target_db: torch.Tensor = field(default=None)  # (frames,) what the music is asked for, dB
     mask: torch.Tensor = field(default=None)  # (frames,) 1 inside the clip, 0 in the padding
     spec: MelSpec = field(default_factory=MelSpec)
+    requested_db: torch.Tensor | None = None  # (frames,) what the producer asked for; None: same as target_db
+    gain: bool = True  # apply requested - target as gain on the written audio
+    offset_db: torch.Tensor | None = None  # (batch, frames) waveform minus mel loudness at the last render check
+
+    @property
+    def gain_db(self) -> torch.Tensor:
+        """`(frames,)` the level left to gain: requested - target where gain is on, else zeros."""
+        if self.requested_db is None or not self.gain:
+            return torch.zeros_like(self.target_db)
+        return self.requested_db - self.target_db
 
     def loss(self, logmel: torch.Tensor) -> torch.Tensor:
-        """Mean square error in dB^2 between the output's intensity and the target."""
+        """Mean square error in dB^2 between the output's intensity and the music's target."""
         curve = intensity_db(logmel, self.spec)
-        mask = self.mask.to(curve)
-        return ((curve - self.target_db.to(curve)) ** 2 * mask).sum(-1) / mask.sum()
+        if self.offset_db is not None:
+            curve = curve + self.offset_db.to(curve)
+        return self._mse(curve, self.target_db)
 
     def metric(self, logmel: torch.Tensor) -> torch.Tensor:
         """Root mean square error in dB."""
         return self.loss(logmel).sqrt()
+
+    def audio_metric(self, logmel: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+        """RMS error in dB of the waveform's loudness against the music's target; a render with a silent
+        stretch where sound was asked (`failures`) scores at least twice the tolerance."""
+        levels = torch.from_numpy(audio_levels_db(audio, self.spec, self.target_db.shape[-1]))
+        error = self._mse(levels, self.target_db).sqrt()
+        failing = torch.tensor([bool(item) for item in self.failures(audio)])
+        return torch.where(failing, torch.clamp(error, min=2 * self.tolerance), error).to(logmel)
+
+    def correct_toward(self, logmel: torch.Tensor, audio: torch.Tensor) -> None:
+        """Remember the rendered waveform's loudness minus its mel's `(batch, frames)` for the loss."""
+        levels = torch.from_numpy(audio_levels_db(audio, self.spec, self.target_db.shape[-1]))
+        self.offset_db = (levels - intensity_db(logmel.detach(), self.spec).cpu().double()).float()
+
+    def failures(self, audio: torch.Tensor | np.ndarray, target_db: np.ndarray | None = None) -> list[list[str]]:
+        """Per batch item, what fails this control whatever its error: silent stretches where sound was asked
+        (against `target_db` `(frames,)`, by default what the producer asked)."""
+        frames = self.target_db.shape[-1]
+        target = (self.requested_db if self.requested_db is not None else self.target_db).numpy()
+        target = target if target_db is None else target_db
+        raw = audio_levels_db(audio, self.spec, frames, smoothing_seconds=0.0)
+        inside = self.mask.numpy() > 0
+        return [[f"digitally silent from {a:.2f} to {b:.2f} s where {target[int(a * self.spec.frame_rate)]:.0f} dB "
+                 "was asked" for a, b in silent_stretches(levels, target, inside, self.spec)] for levels in raw]
+
+    def _mse(self, curve: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        mask = self.mask.to(curve)
+        return ((curve - target.to(curve)) ** 2 * mask).sum(-1) / mask.sum()

@@ -15,7 +15,16 @@ the render now and then: x is rendered once without gradients (a render check) a
   chain's approximation of it (a defect correction: the chain supplies the direction, the render the error).
 
 A check runs at step 0, whenever every metric is within `CHECK_MARGIN` x tolerance (at most every `CHECK_GAP`
-steps), and at least every `REFRESH_STEPS` steps, so the correction never goes stale for long.
+steps), at least every `REFRESH_STEPS` steps, so the correction never goes stale for long, and at the last step.
+
+What differs from the paper, and why:
+- A check judges the render where it is heard: the clean latent is decoded to audio and each control measures
+  it (`Control.audio_metric`; intensity on the waveform, since the vocoder's loudness is not the mel's) and
+  corrects its own loss toward it (`Control.correct_toward`).
+- The take is the best render: x_T* is the x whose render scored best at a check (`tolerance_score`, the worst
+  metric-to-tolerance ratio), never the x with the lowest chain loss, which can mislead. Without a surrogate
+  the chain is the render, and a check decodes its output without sampling again.
+- A job that is close when its budget runs out may take `extra_steps` more rather than stop short.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from engine.audio.resample import mono_at
 from engine.controls.base import Control
 from engine.errors import CancelledError
 from engine.models.base import Conditioning, DiffusionModel
@@ -35,16 +45,19 @@ ProgressHook = Callable[[dict[str, Any]], None]
 CHECK_MARGIN = 1.5
 CHECK_GAP = 3
 REFRESH_STEPS = 6
+CLOSE_SCORE = 1.5
+"""A render whose worst metric is within this many tolerances is close: the budget may be extended for it."""
 
 
 @dataclass
 class DittoResult:
-    """x_T* `(batch, *latent)` (the best seen per item, or the x whose render met tolerance), the loss history
-    (one dict of mean losses per step: each control's label plus "total"), metric history (on the optimized
-    chain's output, corrected toward the render once a render check ran), the render checks (step and mean
-    metrics on the render), the steps run, whether all controls met tolerance, and `rendered`: the render
-    sampler's clean latent `(batch, *latent)` of x_T* when a render check made it (so the caller need not render
-    again), else None."""
+    """x_T* `(batch, *latent)`: per item, the x whose render scored best at a render check (render metrics, never
+    the chain's loss); the loss history (one dict of mean losses per step: each control's label plus "total");
+    the metric history (on the optimized chain's output, corrected toward the render once a check ran); the
+    render checks (step and mean metrics on the render); the steps run; whether every item's best render met
+    every tolerance; and the best render itself: its clean latent `(batch, *latent)`, decoded audio
+    `(batch, channels, samples)`, metrics per item (`best_metrics[i][label]`) and failures per item (reasons a
+    control failed whatever its metric), so the caller need not render again."""
 
     x_T: torch.Tensor
     history: list[dict[str, float]] = field(default_factory=list)
@@ -54,6 +67,9 @@ class DittoResult:
     converged: bool = False
     elapsed: float = 0.0
     rendered: torch.Tensor | None = None
+    rendered_audio: torch.Tensor | None = None
+    best_metrics: list[dict[str, float]] = field(default_factory=list)
+    best_failures: list[dict[str, list[str]]] = field(default_factory=list)
 
 
 def control_losses(controls: Sequence[Control], logmel: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -71,94 +87,151 @@ def within_tolerance(controls: Sequence[Control], metrics: dict[str, torch.Tenso
     return all(bool((metrics[c.label] <= margin * c.tolerance).all()) for c in controls)
 
 
+def tolerance_score(controls: Sequence[Control], metrics: dict[str, torch.Tensor]) -> torch.Tensor:
+    """`(batch,)` the worst metric-to-tolerance ratio over the controls: <= 1 means every control is met.
+    Renders are ranked by it (a take is as good as its worst-kept control)."""
+    if not controls:
+        return torch.zeros(next(iter(metrics.values())).shape[0] if metrics else 1, dtype=torch.float64)
+    return torch.stack([metrics[c.label].double() / c.tolerance for c in controls]).amax(dim=0)
+
+
 @dataclass
 class RenderCheck:
     """One render of x without gradients: its clean latent `(batch, *latent)`, its log-mel
-    `(batch, n_mels, frames)` and each control's metric `(batch,)` on it."""
+    `(batch, n_mels, frames)`, its audio `(batch, channels, samples)` and that audio as the features hear it
+    (`(batch, 1, samples)` mono at the mel's rate), each control's metric `(batch,)` judged on it (`Control.audio_metric`), the failures per control and item, and the tolerance score `(batch,)`."""
 
     latent: torch.Tensor
     logmel: torch.Tensor
+    audio: torch.Tensor
+    heard: torch.Tensor
     metrics: dict[str, torch.Tensor]
+    failures: dict[str, list[list[str]]]
+    score: torch.Tensor
+
+
+def judge(model: DiffusionModel, controls: Sequence[Control], latent: torch.Tensor) -> RenderCheck:
+    """Decode a rendered clean `latent` and measure every control on its log-mel and its audio (mono, at the
+    features' sample rate)."""
+    with torch.no_grad():
+        latent = latent.detach()
+        logmel = model.decode_mel(latent)
+        audio = model.decode_audio(latent)
+        heard = mono_at(audio, model.info.sample_rate, model.mel.sample_rate)
+        metrics = {c.label: c.audio_metric(logmel, heard).to(latent.device) for c in controls}
+        failures = {c.label: c.failures(heard) for c in controls}
+        return RenderCheck(latent, logmel, audio, heard, metrics, failures, tolerance_score(controls, metrics))
 
 
 def render_check(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tensor, conditioning: Conditioning,
                  render: SamplerSettings) -> RenderCheck:
-    """Render `x_T` with `render`, without gradients, and measure every control on it."""
+    """Render `x_T` with `render`, without gradients, and judge it (`judge`)."""
     with torch.no_grad():
-        latent = sample(model, x_T, conditioning, render)
-        logmel = model.decode_mel(latent)
-        return RenderCheck(latent, logmel, {c.label: c.metric(logmel) for c in controls})
+        return judge(model, controls, sample(model, x_T, conditioning, render))
 
 
-def check_due(step: int, last_check: int | None, near: bool) -> bool:
-    """Whether to render at `step`: first step, near tolerance (spaced by CHECK_GAP), or REFRESH_STEPS since."""
+def check_due(step: int, last_check: int | None, near: bool, gap: int = CHECK_GAP) -> bool:
+    """Whether to render at `step`: first step, near tolerance (spaced by `gap`), or REFRESH_STEPS since."""
     if last_check is None:
         return True
     since = step - last_check
-    return since >= REFRESH_STEPS or (near and since >= CHECK_GAP)
+    return since >= REFRESH_STEPS or (near and since >= gap)
+
+
+class BestRenders:
+    """Per batch item, the best render seen so far by its tolerance score, with the x_T that made it."""
+
+    def __init__(self, x: torch.Tensor):
+        self.x = x.detach().clone()
+        self.score = torch.full((x.shape[0],), float("inf"), dtype=torch.float64)
+        self.latent: torch.Tensor | None = None
+        self.audio: torch.Tensor | None = None
+        self.metrics: list[dict[str, float]] = [{} for _ in range(x.shape[0])]
+        self.failures: list[dict[str, list[str]]] = [{} for _ in range(x.shape[0])]
+
+    def offer(self, x: torch.Tensor, check: RenderCheck) -> None:
+        """Keep the items of `check` (rendered from `x`) that score better than what is kept."""
+        better = check.score.cpu() < self.score
+        if self.latent is None:
+            self.latent, self.audio = check.latent.clone(), check.audio.clone()
+        for i in torch.nonzero(better).flatten().tolist():
+            self.x[i], self.latent[i], self.audio[i] = x[i], check.latent[i], check.audio[i]
+            self.score[i] = check.score[i].cpu()
+            self.metrics[i] = {label: float(value[i]) for label, value in check.metrics.items()}
+            self.failures[i] = {label: reasons[i] for label, reasons in check.failures.items() if reasons[i]}
+
+    @property
+    def all_met(self) -> bool:
+        return bool((self.score <= 1.0).all())
+
+    @property
+    def close(self) -> bool:
+        return bool((self.score <= CLOSE_SCORE).all())
 
 
 def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tensor, conditioning: Conditioning,
              sampler: SamplerSettings = SamplerSettings(), *, steps: int = 70, lr: float = 5e-3,
              early_stop: bool = True, render: SamplerSettings | None = None, check_margin: float = CHECK_MARGIN,
-             progress: ProgressHook | None = None, should_cancel: Callable[[], bool] | None = None) -> DittoResult:
-    """Run DITTO from `x_T` `(batch, *latent)` through `sampler`; returns the best x_T per batch item.
+             extra_steps: int = 0, progress: ProgressHook | None = None,
+             should_cancel: Callable[[], bool] | None = None) -> DittoResult:
+    """Run DITTO from `x_T` `(batch, *latent)` through `sampler`; returns each item's best render and its x_T.
 
-    Cancellation is checked between steps (raises CancelledError). Without `render`, early stop ends the loop
-    as soon as every control of every item is within its tolerance on the same pass the loss came from. With
-    `render` (a surrogate chain), the loss is corrected toward the render and early stop is decided on render
-    checks (see the module's docstring); `check_margin` widens or narrows "near tolerance".
+    Renders are judged at render checks (module docstring): at step 0, near tolerance, every REFRESH_STEPS and
+    at the last step. Without `render` the chain is the render sampler and a check only decodes the chain's own
+    output. Early stop ends the loop when every item's best render meets every tolerance. When the budget
+    `steps` runs out with every item close (tolerance score <= CLOSE_SCORE), up to `extra_steps` more run.
+    Cancellation is checked between steps (raises CancelledError).
     """
     start = time.perf_counter()
     x = x_T.detach().clone().requires_grad_(True)
     optimizer = torch.optim.Adam([x], lr=lr)
-    best_x = x.detach().clone()
-    best_loss = torch.full((x.shape[0],), float("inf"), device=x.device)
-    result = DittoResult(x_T=best_x)
-    correction, last_check = None, None
-    for step in range(steps + 1):
+    best = BestRenders(x)
+    result = DittoResult(x_T=best.x)
+    correction, last_check, budget = None, None, steps
+    step = 0
+    while True:
         if should_cancel is not None and should_cancel():
             raise CancelledError(f"cancelled after {step} optimization steps")
-        chain_mel = model.decode_mel(sample(model, x, conditioning, sampler))
+        chain_latent = sample(model, x, conditioning, sampler)
+        chain_mel = model.decode_mel(chain_latent)
         logmel = chain_mel if correction is None else chain_mel + correction
         losses = control_losses(controls, logmel)
         total = total_loss(controls, losses)
         with torch.no_grad():
             metrics = {c.label: c.metric(logmel.detach()) for c in controls}
-            improved = total.detach() < best_loss
-            best_loss = torch.where(improved, total.detach(), best_loss)
-            best_x[improved] = x.detach()[improved]
-            met = within_tolerance(controls, metrics)
         result.history.append({**{k: float(v.detach().mean()) for k, v in losses.items()},
                                "total": float(total.detach().mean())})
         result.metrics.append({k: float(v.mean()) for k, v in metrics.items()})
-        _report(progress, "optimize", step, steps, result, start, result.metrics[-1])
-        if render is not None:
-            met = False
-            if check_due(step, last_check, within_tolerance(controls, metrics, check_margin)):
-                check = render_check(model, controls, x.detach(), conditioning, render)
-                with torch.no_grad():
-                    # the render's loss is x's true loss; before the first check, losses were the chain's own
-                    rendered_loss = total_loss(controls, control_losses(controls, check.logmel))
-                    improved = (rendered_loss < best_loss if last_check is not None
-                                else torch.ones_like(rendered_loss, dtype=torch.bool))
-                    best_loss = torch.where(improved, rendered_loss, best_loss)
-                    best_x[improved] = x.detach()[improved]
-                last_check, met = step, within_tolerance(controls, check.metrics)
+        _report(progress, "optimize", step, budget, result, start, result.metrics[-1])
+        last = step >= budget
+        near = within_tolerance(controls, metrics, check_margin)
+        if last or check_due(step, last_check, near, CHECK_GAP if render is not None else 1):
+            check = (judge(model, controls, chain_latent) if render is None
+                     else render_check(model, controls, x.detach(), conditioning, render))
+            best.offer(x.detach(), check)
+            for control in controls:
+                control.correct_toward(check.logmel, check.heard)
+            if render is not None:
                 correction = check.logmel - chain_mel.detach()
-                means = {k: float(v.mean()) for k, v in check.metrics.items()}
-                result.checks.append({"step": step, **means})
-                _report(progress, "check", step, steps, result, start, means)
-                if met:
-                    best_x, result.rendered = x.detach().clone(), check.latent
-        if (early_stop and met) or step == steps:
-            result.converged = met
+            last_check = step
+            means = {k: float(v.mean()) for k, v in check.metrics.items()}
+            result.checks.append({"step": step, **means})
+            _report(progress, "check", step, budget, result, start, means)
+        if early_stop and best.all_met:
             break
+        if last:
+            if budget == steps and extra_steps > 0 and best.close and not best.all_met:
+                budget = steps + extra_steps
+            else:
+                break
         optimizer.zero_grad(set_to_none=True)
         total.sum().backward()
         optimizer.step()
-        result.steps_run = step + 1
-    result.x_T = best_x
+        step += 1
+        result.steps_run = step
+    result.converged = best.all_met
+    result.x_T, result.rendered, result.rendered_audio = best.x, best.latent, best.audio
+    result.best_metrics, result.best_failures = best.metrics, best.failures
     result.elapsed = time.perf_counter() - start
     return result
 

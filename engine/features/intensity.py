@@ -4,28 +4,54 @@ The RMS of a frame is estimated from the mel frame by mapping it back to a linea
 filterbank's pseudo-inverse and applying Parseval's theorem for the Hann-windowed frame. It agrees with the RMS
 computed from the waveform (`waveform_intensity_db`) within about half a dB for music below 2 kHz and under
 5 dB for isolated tones near fmax, where the mel bins are widest.
+
+Near silence the pseudo-inverse clamps most bins to zero and a constant floor would swallow what is left, so a
+stretch that went silent would have no gradient back to sound (the "silence trap"). `frame_power` therefore
+adds a leak: the frame's mel-domain energy, 30 dB down. It is always positive and differentiable in every mel
+bin, changes normal levels by under 0.005 dB, and below about -100 dB it is what the curve follows. The sums run
+in float64 so even a log-mel far below the model's floor gives a finite level and gradient.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
-from engine.audio.mel import MelSpec, mel_to_linear_magnitude
+from engine.audio.mel import MelSpec, mel_filterbank, mel_to_linear_magnitude
 from engine.features.validate import check_logmel
 
 DB_FLOOR = -100.0
+"""Floor of the waveform reference (`waveform_intensity_db`): digital silence reads -100 dB."""
+LEAK_DB = -30.0
+"""Level of the mel-domain leak added to each frame's power, relative to the frame's mel energy."""
 
 
 def frame_power(logmel: torch.Tensor, spec: MelSpec) -> torch.Tensor:
-    """Mean-square amplitude of each frame `(..., frames)` from log-mel `(..., n_mels, frames)`."""
+    """Mean-square amplitude of each frame `(..., frames)` from log-mel `(..., n_mels, frames)`, float64.
+
+    Parseval over the pseudo-inverse's linear spectrum, plus the leak (module docstring): never zero, and
+    differentiable in every mel bin."""
+    logmel = logmel.double()
     magnitude = mel_to_linear_magnitude(logmel, spec)
     weights = torch.full((magnitude.shape[-2], 1), 2.0, dtype=logmel.dtype, device=logmel.device)
     weights[0] = weights[-1] = 1.0
     window = torch.hann_window(spec.win_length, dtype=torch.float64)
     norm = spec.n_fft * float((window ** 2).sum())
-    return (weights * magnitude ** 2).sum(dim=-2) / norm
+    parseval = (weights * magnitude ** 2).sum(dim=-2) / norm
+    bandwidth = torch.as_tensor(_mel_bandwidths(spec), dtype=logmel.dtype, device=logmel.device)
+    mel_energy = (bandwidth.unsqueeze(-1) * torch.exp(2.0 * logmel)).sum(dim=-2) / norm
+    return parseval + 10 ** (LEAK_DB / 10) * mel_energy
+
+
+@functools.lru_cache(maxsize=16)
+def _mel_bandwidths(spec: MelSpec) -> np.ndarray:
+    """`(n_mels,)` how many FFT bins (counted as in Parseval, both sides) each mel band stands for."""
+    bank = mel_filterbank(spec)
+    share = bank / np.maximum(bank.sum(axis=0, keepdims=True), 1e-12)
+    return 2.0 * share.sum(axis=1)
 
 
 def smooth(curve: torch.Tensor, frames: int) -> torch.Tensor:
@@ -43,9 +69,8 @@ def smooth(curve: torch.Tensor, frames: int) -> torch.Tensor:
 def intensity_db(logmel: torch.Tensor, spec: MelSpec = MelSpec(), *, smoothing_seconds: float = 0.25) -> torch.Tensor:
     """Smoothed loudness curve in dB [shape=(..., frames)] of log-mel [shape=(..., n_mels, frames)]. Differentiable."""
     check_logmel(logmel, spec.n_mels)
-    power = frame_power(logmel, spec)
-    db = 10.0 * torch.log10(power + 10 ** (DB_FLOOR / 10))
-    return smooth(db, int(round(smoothing_seconds * spec.frame_rate)))
+    db = 10.0 * torch.log10(frame_power(logmel, spec))
+    return smooth(db, int(round(smoothing_seconds * spec.frame_rate))).to(logmel.dtype)
 
 
 def waveform_intensity_db(audio: np.ndarray, spec: MelSpec = MelSpec(), *, smoothing_seconds: float = 0.25) -> np.ndarray:

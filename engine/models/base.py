@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import torch
 
 from engine.audio.mel import MelSpec
+
+if TYPE_CHECKING:
+    from engine.models.loudness import LoudnessRange
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,13 @@ class DiffusionModel(abc.ABC):
                             _concat(conditioning.uncond, conditioning.cond))
         uncond, cond = both.chunk(2)
         return uncond + conditioning.guidance_scale * (cond - uncond)
+
+    def loudness_range(self) -> "LoudnessRange":
+        """Frame levels (dB) this model's music reaches; intensity targets outside are split into music and gain
+        (`engine/models/loudness.py`). Models with a measured range override this."""
+        from engine.models.loudness import DEFAULT_RANGE
+
+        return DEFAULT_RANGE
 
     # ---- decoding and encoding
     @abc.abstractmethod

@@ -39,7 +39,7 @@ def test_round_trip_through_json_form(tmp_path):
 
 @pytest.mark.parametrize("data, field", [
     ({"controls": [{"type": "intensity", "times": [0, 1], "db": [0, math.nan]}]}, "controls[0].db[1]"),
-    ({"controls": [{"type": "intensity", "times": [0, 9], "db": [0, 1]}]}, "controls[0].times[1]"),
+    ({"controls": [{"type": "intensity", "times": [0, 9], "db": [0, -1]}]}, "controls[0].times[1]"),
     ({"controls": [{"type": "intensity", "db": [0]}]}, "controls[0].times"),
     ({"controls": [{"type": "sparkle"}]}, "controls[0].type"),
     ({"controls": [{"type": "outpaint", "reference": "/nope/missing.wav", "overlap": 1}]}, "controls[0].reference"),

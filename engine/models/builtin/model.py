@@ -21,6 +21,7 @@ from engine.errors import JobError
 from engine.models.base import Conditioning, DiffusionModel, ModelInfo
 from engine.models.builtin.network import TINY, MelUNet, NetworkConfig
 from engine.models.builtin.schedule import COSINE_SCHEDULE
+from engine.models.loudness import LoudnessRange, range_from_stats
 from engine.models.builtin.weights import BuiltinWeights, load_weights, packaged_weights_path
 from engine.training.tags import TAGS
 
@@ -48,6 +49,10 @@ class BuiltinModel(DiffusionModel):
                               conditioning="tags",
                               description=f"built-in mel diffusion model, {self.parameter_count() / 1e6:.1f}M "
                                           f"parameters, {'trained' if trained else 'RANDOM WEIGHTS'}")
+
+    def loudness_range(self) -> LoudnessRange:
+        """Measured on the held-out corpus the shipped weights learned from (`weights/data_stats.json`)."""
+        return range_from_stats(packaged_weights_path().parent / "data_stats.json")
 
     def parameter_count(self) -> int:
         return sum(p.numel() for p in self.network.parameters())

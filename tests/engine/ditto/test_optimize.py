@@ -52,8 +52,9 @@ def test_progress_reports_every_step_with_per_control_losses():
 
 
 def test_variations_are_optimized_independently(tiny_model):
-    single = generate(_job(seed=5))
-    batch = generate(_job(seed=4, variations=2))
+    optimizer = {"steps": 6, "lr": 0.2, "early_stop": False}  # every render check still improves: no near ties
+    single = generate(_job(seed=5, optimizer=optimizer))
+    batch = generate(_job(seed=4, variations=2, optimizer=optimizer))
     # take 2 of the batch has seed 5: same x_T, same independent optimization. Batched float32 convolutions round
     # differently and Adam carries that along (4e-4 measured), far below the distance between two takes.
     assert torch.allclose(batch.x_T[1], single.x_T[0], atol=5e-3)
@@ -80,8 +81,10 @@ def test_a_job_without_controls_renders_without_optimizing():
 
 
 def _step_zero_metrics(model, job, chain_steps, render_steps):
-    """The intensity metric of job's x_T through a `chain_steps` chain and through a `render_steps` render."""
+    """The intensity metric of job's x_T through a `chain_steps` chain (on its log-mel) and through a
+    `render_steps` render (on its decoded waveform, with numpy: RMS error in dB against the target)."""
     from engine.api import initial_noise
+    from engine.features.intensity import waveform_intensity_db
 
     conditioning = model.condition(tags=(), guidance_scale=job.guidance_scale, batch=1)
     control = build_controls(job, model)[0]
@@ -89,8 +92,12 @@ def _step_zero_metrics(model, job, chain_steps, render_steps):
     with torch.no_grad():
         chain = control.metric(model.decode_mel(sample(model, x_T, conditioning, SamplerSettings("ddim", chain_steps))))
         render_settings = SamplerSettings("ddim", render_steps)
-        render = control.metric(model.decode_mel(sample(model, x_T, conditioning, render_settings)))
-    return x_T, conditioning, control, float(chain), float(render)
+        audio = model.decode_audio(sample(model, x_T, conditioning, render_settings))[0, 0].double().numpy()
+    frames = control.target_db.shape[-1]
+    levels = waveform_intensity_db(audio, control.spec)[:frames]
+    mask = control.mask.numpy()[: len(levels)]
+    render = ((levels - control.target_db.numpy()[: len(levels)]) ** 2 * mask).sum() / mask.sum()
+    return x_T, conditioning, control, float(chain), float(render ** 0.5)
 
 
 def test_with_a_surrogate_early_stop_is_decided_on_the_render_and_returns_that_render(tiny_model):
@@ -118,13 +125,13 @@ def test_with_a_surrogate_early_stop_is_decided_on_the_render_and_returns_that_r
 def test_after_a_render_check_the_loss_is_measured_as_the_render_would_measure_it(tiny_model):
     job = _job()
     x_T, conditioning, control, chain_metric, render_metric = _step_zero_metrics(tiny_model, job, 2, 6)
-    assert abs(chain_metric - render_metric) > 0.1  # the short chain alone misjudges the render
-    # lr 0: x stays put, so step 1's corrected chain must read exactly what step 0's render check read
+    assert abs(chain_metric - render_metric) > 0.1  # the short chain alone misjudges the rendered waveform
+    # lr 0: x stays put, so step 1's corrected chain must read exactly what step 0's render check heard
     result = optimize(tiny_model, [control], x_T, conditioning, SamplerSettings("ddim", 2), steps=1, lr=0.0,
                       early_stop=False, render=SamplerSettings("ddim", 6, checkpointing=False))
     assert result.metrics[0]["intensity"] == pytest.approx(chain_metric, rel=1e-4)
-    assert result.checks[0]["step"] == 0 and result.checks[0]["intensity"] == pytest.approx(render_metric, rel=1e-4)
-    assert result.metrics[1]["intensity"] == pytest.approx(render_metric, rel=1e-4)
+    assert result.checks[0]["step"] == 0 and result.checks[0]["intensity"] == pytest.approx(render_metric, rel=1e-3)
+    assert result.metrics[1]["intensity"] == pytest.approx(render_metric, rel=1e-3)
 
 
 def test_generate_with_a_surrogate_reports_convergence_measured_on_the_render():

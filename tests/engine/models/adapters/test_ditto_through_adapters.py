@@ -2,8 +2,9 @@
 the gradient of a control loss reaches x_T through the engine's checkpointed sampler and the adapters' decoders.
 
 The tiny pipelines have random weights and normalization layers, so the output level they can reach from x_T is
-narrow: the losses fall by 10-40 % in 6 steps (measured when the test was written, lowest loss / first loss:
-Stable Audio intensity 0.62, outpaint 0.80; AudioLDM2 0.81 / 0.81; MusicLDM 0.91 / 0.91). Runs are deterministic
+narrow: the losses fall by 4-40 % in 6 steps (measured when the test was written, lowest loss / first loss:
+Stable Audio outpaint 0.80; AudioLDM2 0.81; MusicLDM 0.91; intensity, measured on the decoded waveform from
+step 1 over 5 steps: Stable Audio 0.82, AudioLDM2 0.93, MusicLDM 0.965). Runs are deterministic
 (seeded weights, seeded x_T, DDIM eta 0), so the thresholds below, set between those figures and 1, hold on every
 run; a broken gradient path (a detached decoder, a clamped scheduler) leaves the loss where it started.
 """
@@ -20,9 +21,9 @@ from engine.sampling.loop import SamplerSettings, sample
 
 DURATION = 0.5
 INTENSITY = {"type": "intensity", "times": [0, 0.25, 0.5], "db": [-40, -15, -30]}
-LOSS_RATIO = {("stable-audio-open", "intensity"): 0.8, ("stable-audio-open", "outpaint"): 0.9,
-              ("audioldm2-music", "intensity"): 0.9, ("audioldm2-music", "outpaint"): 0.9,
-              ("musicldm", "intensity"): 0.95, ("musicldm", "outpaint"): 0.95}
+LOSS_RATIO = {("stable-audio-open", "intensity"): 0.9, ("stable-audio-open", "outpaint"): 0.9,
+              ("audioldm2-music", "intensity"): 0.97, ("audioldm2-music", "outpaint"): 0.9,
+              ("musicldm", "intensity"): 0.98, ("musicldm", "outpaint"): 0.95}
 
 
 def _job(control: dict, **extra) -> Job:
@@ -38,8 +39,11 @@ def test_ditto_steps_lower_the_control_loss(kind, control_type, tiny_adapters, r
     control = INTENSITY if control_type == "intensity" else {"type": "outpaint", "reference": reference_wav,
                                                              "overlap": 0.25}
     result = generate(_job(control), model=model)
-    losses = [entry["total"] for entry in result.loss_history]
-    assert len(losses) == 7 and all(torch.isfinite(torch.tensor(losses)))
+    history = [entry["total"] for entry in result.loss_history]
+    assert len(history) == 7 and all(torch.isfinite(torch.tensor(history)))
+    # the render check at step 0 corrects the intensity loss toward the decoded waveform: from step 1 on the
+    # loss is measured one way (the next check is at the last step)
+    losses = history[1:] if control_type == "intensity" else history
     assert min(losses) < LOSS_RATIO[kind, control_type] * losses[0]
     assert sum(losses[-3:]) / 3 < losses[0]
     samples = int(round(DURATION * model.info.sample_rate))
