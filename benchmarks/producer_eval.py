@@ -176,7 +176,8 @@ class Run:
         audio, rate = read_mono(path)
         music = loudness_range = None
         if controls and case.task == "intensity":
-            music_audio = getattr(result, "music_audio", result.audio)
+            music_audio = getattr(result, "music_audio", result.audio)  # the audio before any level gain
+            music_audio = result.audio if music_audio is None else music_audio
             loudness_range = getattr(result, "loudness_range", None)
             if music_audio is result.audio or np.array_equal(music_audio, result.audio):
                 music = audio
