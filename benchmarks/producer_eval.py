@@ -305,7 +305,8 @@ def settings_line(args: argparse.Namespace, counts: dict, records: list[dict], m
             + f". DITTO = the default job ({job}: {preset}). Baselines on the "
             f"first {args.baselines} cases of each task: DDIM {steps}, DOODL K = {k}, lr {args.baseline_lr:g} "
             f"(DOODL's clip scaled with it), FreeDoM strength {args.freedom_strength:g}, the settings of the "
-            f"previous evaluation, not re-tuned on these weights. {args.threads} torch threads; "
+            f"previous evaluation, not re-tuned on these weights. Seconds to WAV: generation and the WAV write, "
+            f"with the model already loaded (as in the daemon). {args.threads} torch threads; "
             f"{seconds / 3600:.2f} h of generation in the records.")
 
 
