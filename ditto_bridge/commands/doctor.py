@@ -50,9 +50,13 @@ def check_port(host: str, port: int, what: str) -> Check:
             return "FAIL", what, f"udp://{host}:{port} is taken ({error.strerror or error}): is ditto-bridge " \
                                  f"already running? Stop it or choose --port"
     if not is_loopback(host):
-        return "WARN", what, f"udp://{host}:{port} is free, but {exposure(host)}: anyone who can reach it can " \
-                             f"queue jobs. Keep --host 127.0.0.1 unless the device runs on another machine"
+        return "WARN", what, f"udp://{host}:{port} is free, but {remote_warning(host)}"
     return "OK", what, f"udp://{host}:{port} is free"
+
+
+def remote_warning(host: str) -> str:
+    return f"{exposure(host)}: anyone who can reach it can queue jobs. Keep --host 127.0.0.1 unless the device " \
+           f"runs on another machine"
 
 
 def check_device(preference: str) -> Check:
@@ -116,9 +120,12 @@ def run(args: argparse.Namespace) -> int:
     results.append(("OK", "config", config.source))
     for name in ("data_dir", "inbox", "outbox"):
         results.append(check_folder(name, Path(getattr(config, name))))
-    results.append(check_port(config.host, config.port, "OSC port") if config.port else
-                   ("OK" if is_loopback(config.host) else "WARN", "OSC port",
-                    "0: any free port" + ("" if is_loopback(config.host) else f"; {exposure(config.host)}")))
+    if config.port:
+        results.append(check_port(config.host, config.port, "OSC port"))
+    elif is_loopback(config.host):
+        results.append(("OK", "OSC port", "0: any free port"))
+    else:
+        results.append(("WARN", "OSC port", f"0: any free port, but {remote_warning(config.host)}"))
     steps: list[Callable[[], Check]] = [lambda: check_device(config.device), check_audio_libraries,
                                         lambda: check_midi(config.midi_in)]
     if not args.skip_model:
