@@ -22,6 +22,7 @@ import dataclasses
 import json
 import logging
 import os
+import stat
 import threading
 import uuid
 from pathlib import Path
@@ -57,7 +58,16 @@ class DataDirLock:
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self.path, "a+")
+        try:  # never through a link planted under the lock's name, never a FIFO or device
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) |
+                         getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0), 0o644)
+        except OSError as error:
+            raise BridgeError(f"{self.path}: cannot open the lock file ({error.strerror or error}); remove it if it "
+                              f"is a link or not a regular file") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise BridgeError(f"{self.path}: is not a regular file; remove it")
+        handle = os.fdopen(fd, "r+")
         try:
             if os.name == "nt":
                 import msvcrt

@@ -1,6 +1,8 @@
 """Structured logging for the daemon: one line per event, as text or JSON, to stderr and a rotating file.
 
 JSON lines carry ``time``, ``level``, ``logger``, ``message`` and, when the event concerns a job, ``job_id``.
+The file is opened without following a link planted under its name, and characters UTF-8 cannot carry (a lone
+surrogate a hostile request sent) are written as backslash escapes rather than failing the line.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import os
 import time
 from pathlib import Path
 
@@ -29,6 +32,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
+class NoFollowRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log file that is never opened through a symbolic link (``O_NOFOLLOW``)."""
+
+    def _open(self):  # type: ignore[no-untyped-def]
+        flags = getattr(os, "O_NOFOLLOW", 0)
+        return open(self.baseFilename, self.mode, encoding=self.encoding, errors=self.errors,
+                    opener=lambda path, mode: os.open(path, mode | flags, 0o644))
+
+
 class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
@@ -44,11 +56,17 @@ def setup_logging(level: str = "info", fmt: str = "text", file: Path | None = No
     stream = logging.StreamHandler()
     stream.setFormatter(formatter)
     root.addHandler(stream)
-    if file is not None:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        rotating = logging.handlers.RotatingFileHandler(file, maxBytes=5_000_000, backupCount=3, encoding="utf-8")
-        rotating.setFormatter(JsonFormatter())
-        root.addHandler(rotating)
     root.setLevel(level.upper())
+    if file is not None:
+        try:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            rotating = NoFollowRotatingFileHandler(file, maxBytes=5_000_000, backupCount=3, encoding="utf-8",
+                                                   errors="backslashreplace")
+        except OSError as error:
+            logging.getLogger("ditto_bridge").warning("cannot write the log file %s (%s; a link there is never "
+                                                      "followed); logging to stderr only", file, error)
+        else:
+            rotating.setFormatter(JsonFormatter())
+            root.addHandler(rotating)
     for noisy in ("watchdog", "urllib3", "matplotlib", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -253,3 +253,22 @@ def test_clip_audio_may_come_from_the_live_project_folder_the_device_reports(mak
         for folder in (not_a_project, Path("/")):
             address, args = peer.request("/ditto/generate", job(folder, folder))
             assert address == "/ditto/error" and "is not a saved Live project folder" in args[1], args
+
+
+def test_links_planted_at_the_lock_and_the_log_file_are_never_written_through(tmp_path, outside):
+    from ditto_bridge.daemon import Daemon
+    from ditto_bridge.errors import BridgeError
+    from ditto_bridge.logging_setup import NoFollowRotatingFileHandler
+
+    data = tmp_path / "data"
+    data.mkdir()
+    os.symlink(outside / "victim.txt", data / "daemon.lock")
+    os.symlink(outside / "notes.json", data / "daemon.log")
+    before = snapshot(outside)
+    (tmp_path / "c.toml").write_text("")
+    config = load_config(tmp_path / "c.toml", {"port": 0, "data_dir": data, "model": "builtin-tiny"})
+    with pytest.raises(BridgeError, match="cannot open the lock file"):
+        Daemon(config).start()
+    with pytest.raises(OSError):
+        NoFollowRotatingFileHandler(data / "daemon.log", encoding="utf-8")
+    assert snapshot(outside) == before
