@@ -36,7 +36,7 @@ from ditto_bridge.job_queue import JobQueue, JobRecord
 from ditto_bridge.midi import MidiCapture, MidiSettings, open_input
 from ditto_bridge.outbox import remove_own_partials
 from ditto_bridge.safe_files import Folder, OutsideFoldersError, UnsafeFileError, folder, owner_tag, \
-    resolve_inside
+    read_regular, resolve_inside
 from ditto_bridge.server import Address, Dispatcher, UdpServer
 from ditto_bridge.translate.live_job import TranslateContext, parse_json_text, requested_id, translate_request
 from ditto_bridge.translate.references import checked_file
@@ -430,8 +430,8 @@ class Daemon:
         template: dict[str, Any] = {}
         if config.midi_job is not None:
             try:
-                template = json.loads(Path(config.midi_job).read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as error:
+                template = json.loads(read_regular(Path(config.midi_job), max_bytes=MAX_JOB_FILE_BYTES))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
                 log.error("midi_job %s cannot be read (%s); MIDI jobs use the defaults", config.midi_job, error)
         settings = MidiSettings(config.midi_trigger_note, config.midi_trigger_cc, config.midi_intensity_cc,
                                 config.midi_min_db, config.midi_max_db, config.midi_tempo, template)
