@@ -39,7 +39,6 @@ from ditto_bridge.safe_files import Folder, OutsideFoldersError, UnsafeFileError
     read_regular, resolve_inside
 from ditto_bridge.server import Address, Dispatcher, UdpServer
 from ditto_bridge.translate.live_job import TranslateContext, parse_json_text, requested_id, translate_request
-from ditto_bridge.translate.references import checked_file
 from ditto_bridge.worker import Worker
 
 log = logging.getLogger("ditto_bridge.daemon")

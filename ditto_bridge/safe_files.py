@@ -441,9 +441,3 @@ def folder(path: Path, *, create: bool = False) -> Iterator[Folder]:
         yield handle
     finally:
         handle.close()
-
-
-def write_bytes_new(path: Path, data: bytes, *, owner: str, replace: bool = False) -> bool:
-    """Write `data` as `path` (see `Folder.write_new`); False when it exists and `replace` is False."""
-    with folder(path.parent, create=True) as where:
-        return where.write_new(path.name, lambda handle: handle.write(data), owner=owner, replace=replace)

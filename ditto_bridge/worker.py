@@ -2,15 +2,15 @@
 
 For each job it sends ``/ditto/progress`` per optimization step, writes every take to the outbox, marks the job
 done (with its takes) and sends one ``/ditto/done`` per take. Takes are written exactly once: a take is published
-before its job is marked done, so a job killed in between is found again at the next start; the takes its sidecars
-name (job id and take number) are looked up first, a complete set marks the job done without running it again
-(`published_outputs`), and a run that does happen writes only the takes not yet published. Before a job runs, every
-file it names (references, ``warm_start``) is checked again inside the allowed folders, as a regular file. A job of a lineage starts from the lineage's latest x_T* when that
-fits the job (`ditto_bridge.lineage`; decided when the job starts, so a tweak queued behind the take it tweaks
-starts from that take); once it has succeeded, its own x_T* becomes the lineage's latest. A failing job is
-logged with its id, marked failed and answered with ``/ditto/error``; it never stops the worker. Cancellation
-and shutdown are checked between optimization steps: a cancelled job ends ``cancelled`` (its x_T* is not kept);
-on shutdown the running job goes back to the queue (persisted) and runs again at the next start.
+before its job is marked done, so a job killed in between is found again at the next start; the takes its
+sidecars name (job id and take number) are looked up first, a complete set marks the job done without running it
+again (`published_outputs`), and a run that does happen writes only the takes not yet published. Before a job
+runs, every file it names (references, ``warm_start``) is checked again inside the allowed folders, as a regular
+file. A job of a lineage starts from the lineage's latest x_T* when that fits the job (`ditto_bridge.lineage`;
+decided when the job starts, so a tweak queued behind the take it tweaks starts from that take); once it has
+succeeded, its own x_T* becomes the lineage's latest. A failing job is logged with its id, marked failed and
+answered with ``/ditto/error``; it never stops the worker. Cancellation and shutdown are checked between
+optimization steps: a cancelled job ends ``cancelled`` (its x_T* is not kept); on shutdown the running job goes back to the queue (persisted) and runs again at the next start.
 
 The engine (and torch) are imported in the worker's thread, so the OSC server answers at once while the model
 loads.

@@ -460,7 +460,8 @@ def test_replies_are_encodable_and_named_for_surrogates_huge_integers_and_deep_n
     try:
         cases = [
             (generate('{"\\ud800": 1}'), "\\ud800: is not a field"),
-            (generate(json.dumps(live_job())[:-1] + ', "seed": ' + "9" * 5000 + "}"), "a number has thousands of digits"),
+            (generate(json.dumps(live_job())[:-1] + ', "seed": ' + "9" * 5000 + "}"),
+             "a number has thousands of digits"),
             (generate(json.dumps(live_job(device=json.loads('{"a":' * 500 + "1" + "}" * 500)))),
              "job: nests lists and objects more than 32 deep"),
             (generate(json.dumps(live_job(song={"tempo": 10 ** 400}))),
