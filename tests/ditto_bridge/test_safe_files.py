@@ -176,3 +176,27 @@ def test_take_names_keep_their_letters_in_any_script_and_stay_file_name_safe(nam
 def test_a_long_name_in_any_script_fits_a_file_name_with_its_suffixes():
     stem = take_stem("語" * 200, "generate", 2**31 - 1, 16)
     assert len(f".{stem}_99.json.abcd1234-0123456789abcdef.partial".encode()) <= 255
+
+
+@pytest.mark.parametrize("path", ["native rename", "hard link", "no hard links"])
+def test_every_way_of_publishing_refuses_to_replace_and_leaves_no_temporary_file(tmp_path, monkeypatch, outside, path):
+    import errno as errno_codes
+
+    import ditto_bridge.safe_files as safe_files
+
+    if path != "native rename":  # as on a system without renameat2 / renameatx_np
+        monkeypatch.setattr(safe_files, "_native_checked", True)
+        monkeypatch.setattr(safe_files, "_native_rename", None)
+    if path == "no hard links":  # as on FAT or exFAT
+        def no_links(*args, **kwargs):
+            raise OSError(errno_codes.EPERM, "hard links are not supported here")
+        monkeypatch.setattr(safe_files.os, "link", no_links)
+    os.symlink(outside / "victim.txt", tmp_path / "taken.wav")
+    (tmp_path / "existing.wav").write_bytes(b"first")
+    with Folder(tmp_path) as folder:
+        for name in ("taken.wav", "existing.wav"):
+            assert not folder.write_new(name, lambda h: h.write(b"second"), owner="t")
+        assert folder.write_new("fresh.wav", lambda h: h.write(b"new"), owner="t")
+    assert (outside / "victim.txt").read_text() == "precious" and (tmp_path / "existing.wav").read_bytes() == b"first"
+    assert (tmp_path / "fresh.wav").read_bytes() == b"new" and not (tmp_path / "fresh.wav").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing.wav", "fresh.wav", "outside", "taken.wav"]
