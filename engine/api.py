@@ -111,7 +111,8 @@ def plan_summary(plan: Plan, optimize_with: SamplerSettings) -> dict[str, Any]:
 
     return {"optimized_through": {**spec(optimize_with), "checkpointing": optimize_with.checkpointing},
             "rendered_with": spec(plan.render_with),
-            "optimizer_steps": plan.optimizer_steps, "extra_steps": plan.extra_steps, "lr": plan.lr}
+            "optimizer_steps": plan.optimizer_steps, "extra_steps": plan.extra_steps,
+            "time_budget_s": plan.time_budget_s, "lr": plan.lr}
 
 
 def initial_noise(model: DiffusionModel, job: Job, device: torch.device) -> tuple[torch.Tensor, list[int]]:
@@ -160,6 +161,7 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
         ditto = optimize(model, controls, x_T, conditioning, optimize_with, steps=plan.optimizer_steps,
                          lr=plan.lr, early_stop=job.optimizer.early_stop,
                          render=plan.render_with if plan.surrogate else None, extra_steps=plan.extra_steps,
+                         time_budget_s=plan.time_budget_s,
                          progress=progress, should_cancel=should_cancel)
         x_T, history, metric_history, checks = ditto.x_T, ditto.history, ditto.metrics, ditto.checks
         steps_run = ditto.steps_run

@@ -158,7 +158,8 @@ class Job:
     seed: int = 0
     variations: int = 1
     quality: str = "final"
-    sampler: SamplerSpec = field(default_factory=SamplerSpec)
+    sampler: SamplerSpec | None = None
+    """The render sampler; None: the quality preset's (`engine/quality.py`)."""
     optimize_through: SamplerSpec | str | None = None
     optimizer: OptimizerSpec = field(default_factory=OptimizerSpec)
     warm_start: str | None = None
@@ -377,7 +378,7 @@ def _parse_job(raw: Mapping[str, Any], base_dir: Path | None) -> Job:
         seed=_F.get_integer(data, "seed", "", 0, minimum=0, maximum=2**31 - 1),
         variations=_F.get_integer(data, "variations", "", 1, minimum=1, maximum=MAX_VARIATIONS),
         quality=quality,
-        sampler=_parse_sampler(data.get("sampler", {}), "sampler"),
+        sampler=None if data.get("sampler") is None else _parse_sampler(data["sampler"], "sampler"),
         optimize_through=_parse_optimize_through(data.get("optimize_through")),
         optimizer=_parse_optimizer(data.get("optimizer", {}), "optimizer"),
         warm_start=_F.get_string(data, "warm_start", "", None),

@@ -32,7 +32,7 @@ def gain_per_sample(gain_db: np.ndarray, frame_rate: float, sample_rate: int, sa
 
 
 def soft_limit(audio: np.ndarray, limit: float = LIMIT) -> np.ndarray:
-    """Identity up to `limit`, then a tanh knee that approaches 1.0 and never reaches it."""
+    """Identity up to `limit`, then a tanh knee that approaches full scale (1.0) and never goes past it."""
     magnitude = np.abs(audio)
     over = magnitude > limit
     if not over.any():

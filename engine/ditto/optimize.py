@@ -172,7 +172,7 @@ class BestRenders:
 def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tensor, conditioning: Conditioning,
              sampler: SamplerSettings = SamplerSettings(), *, steps: int = 70, lr: float = 5e-3,
              early_stop: bool = True, render: SamplerSettings | None = None, check_margin: float = CHECK_MARGIN,
-             extra_steps: int = 0, progress: ProgressHook | None = None,
+             extra_steps: int = 0, time_budget_s: float | None = None, progress: ProgressHook | None = None,
              should_cancel: Callable[[], bool] | None = None) -> DittoResult:
     """Run DITTO from `x_T` `(batch, *latent)` through `sampler`; returns each item's best render and its x_T.
 
@@ -180,6 +180,7 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
     at the last step. Without `render` the chain is the render sampler and a check only decodes the chain's own
     output. Early stop ends the loop when every item's best render meets every tolerance. When the budget
     `steps` runs out with every item close (tolerance score <= CLOSE_SCORE), up to `extra_steps` more run.
+    With `time_budget_s`, the step that starts after that many seconds is the last (checked, then returned).
     Cancellation is checked between steps (raises CancelledError).
     """
     start = time.perf_counter()
@@ -203,7 +204,8 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
                                "total": float(total.detach().mean())})
         result.metrics.append({k: float(v.mean()) for k, v in metrics.items()})
         _report(progress, "optimize", step, budget, result, start, result.metrics[-1])
-        last = step >= budget
+        out_of_time = time_budget_s is not None and time.perf_counter() - start > time_budget_s
+        last = step >= budget or out_of_time
         near = within_tolerance(controls, metrics, check_margin)
         if last or check_due(step, last_check, near, CHECK_GAP if render is not None else 1):
             check = (judge(model, controls, chain_latent) if render is None
@@ -220,7 +222,7 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
         if early_stop and best.all_met:
             break
         if last:
-            if budget == steps and extra_steps > 0 and best.close and not best.all_met:
+            if budget == steps and extra_steps > 0 and best.close and not best.all_met and not out_of_time:
                 budget = steps + extra_steps
             else:
                 break
