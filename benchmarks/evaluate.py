@@ -7,7 +7,7 @@
 The default run (N = 2 items per cell, DDIM T = 10, K = 15 optimization steps, 20 for melody, Adam lr 0.02) is
 sized for about 20-30 minutes on 2 CPU cores with the full-size built-in model (about 12,000 model calls of
 70-110 ms, plus vocoding); it prints its plan and an estimate first. It prints
-Tables 1, 2, 3 (cost) and 5 (quality), updates the "evaluation" section of docs/RESULTS.md (commit, date, machine,
+Tables 1, 2, 3 (cost) and 5 (quality), updates the "paper-tables" section of docs/RESULTS.md (commit, date, machine,
 N per cell) and draws target vs achieved intensity curves into docs/eval_intensity.png. A --quick run never
 writes either: its numbers come from a random-weight tiny model and only show that the pipeline runs.
 """
@@ -140,8 +140,8 @@ def main() -> None:
         return
     png = plot_intensity(result, PNG)
     figure = f"\n\n![target vs achieved intensity]({png.name})" if png else ""
-    update_section("evaluation", "\n".join([heading, "", provenance(), "", body]) + figure)
-    print(f"\nwrote docs/RESULTS.md (section evaluation){' and ' + str(png) if png else ''}")
+    update_section("paper-tables", "\n".join([heading, "", provenance(), "", body]) + figure)
+    print(f"\nwrote docs/RESULTS.md (section paper-tables){' and ' + str(png) if png else ''}")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from results_doc import markdown_table, provenance, update_section  # noqa: E402
 
 from engine.api import generate  # noqa: E402
 from engine.job import Job  # noqa: E402
-from engine.quality import PRESETS  # noqa: E402
+from engine.quality import PRESETS, plan_for  # noqa: E402
 from engine.models.registry import load_model  # noqa: E402
 
 START_DB, END_DB = -40.0, -12.0
@@ -46,14 +46,14 @@ class Settings:
 
     model: str
     duration: float
-    render_steps: int
-    """DDIM steps of the render sampler (early stop is checked on the render)."""
+    render_steps: int | None
+    """Steps of the final preset's render sampler (None: the preset's own; early stop is checked on the render)."""
     optimizer_steps: int
     seeds: tuple[int, ...]
     tags: tuple[str, ...] = ()
 
 
-FULL = Settings(model="builtin", duration=6.0, render_steps=20, optimizer_steps=40, seeds=(0, 1))
+FULL = Settings(model="builtin", duration=6.0, render_steps=None, optimizer_steps=40, seeds=(0, 1))
 QUICK = Settings(model="builtin-tiny", duration=1.0, render_steps=6, optimizer_steps=4, seeds=(0,))
 
 
@@ -70,10 +70,12 @@ def curves(duration: float) -> dict[str, tuple[list[float], list[float]]]:
 
 
 def job_dict(settings: Settings, seed: int, times: list[float], db: list[float], warm_start: str | None) -> dict:
-    """The engine job (JSON form) as a producer's default sends it: the final quality's short chain (corrected
-    toward the render, early stop on the render), rendered with DDIM `render_steps`."""
+    """The engine job (JSON form) as a producer's default sends it: the final quality's plan (early stop on the
+    render), its render sampler cut to `render_steps` when set."""
+    sampler = {} if settings.render_steps is None else {
+        "sampler": {"name": PRESETS["final"].render.name, "steps": settings.render_steps}}
     return {"name": "warm-start-bench", "duration": settings.duration, "model": settings.model, "seed": seed,
-            "tags": list(settings.tags), "sampler": {"name": "ddim", "steps": settings.render_steps},
+            "tags": list(settings.tags), **sampler,
             "optimizer": {"steps": settings.optimizer_steps, "early_stop": True},
             "controls": [{"type": "intensity", "times": times, "db": db, "tolerance": TOLERANCE_DB}],
             "warm_start": warm_start}
@@ -156,12 +158,14 @@ def main(argv: list[str] | None = None) -> int:
     print(summary)
     if args.quick:
         return 0
-    chain = PRESETS["final"].chain["intensity"]
+    plan = plan_for(Job.from_dict(job_dict(settings, 0, *curves(settings.duration)["A: ramp -40 -> -12 dB"], None)))
+    chain, render = plan.optimize_with, plan.render_with
     description = (
         f"Model `{settings.model}`, {settings.duration:g} s clips, tags {list(settings.tags) or 'none'}. Job A: "
         f"intensity ramp {START_DB:g} -> {END_DB:g} dB (breakpoints at 0, {settings.duration / 2:g} and "
         f"{settings.duration:g} s), tolerance {TOLERANCE_DB:g} dB RMS. Adam through the final preset's chain "
-        f"({chain.name} {chain.steps}, corrected toward the render), render DDIM {settings.render_steps}, at most {settings.optimizer_steps} steps, early stop on the render. "
+        f"({chain.name} {chain.steps}), render {render.name} {render.steps}, at most {settings.optimizer_steps} steps, "
+        "early stop on the render. "
         f"Each tweak moves one breakpoint by {TWEAK_DB:g} dB and runs from the same seed's noise (fresh) and from "
         f"A's x_T* (warm). \"unchanged\" is A's curve warm-started. Seconds exclude loading the model.")
     body = "\n\n".join(["## Warm start (`python benchmarks/warm_start.py`)", provenance(), description, text, summary])
