@@ -18,6 +18,7 @@ from typing import Any, Mapping
 import platformdirs
 
 from ditto_bridge.errors import ConfigError
+from ditto_bridge.translate.envelopes import NORMALIZED_MAX_DB, NORMALIZED_MIN_DB
 
 APP = "ditto-bridge"
 DEVICES = ("auto", "cuda", "mps", "cpu")
@@ -86,8 +87,9 @@ class Config:
     """CC number whose rise past 63 triggers a generation (None: no CC trigger)."""
     midi_intensity_cc: int | None = 11
     """CC recorded as the intensity curve (value / 127 onto midi_min_db..midi_max_db)."""
-    midi_min_db: float = -50.0
-    midi_max_db: float = -6.0
+    midi_min_db: float = NORMALIZED_MIN_DB
+    midi_max_db: float = NORMALIZED_MAX_DB
+    """Defaults inside the levels the built-in model's music reaches (`translate.envelopes.NORMALIZED_MIN_DB`)."""
     midi_tempo: float = 120.0
     """Tempo used to put played notes on beats when no MIDI clock arrives (MIDI clock overrides it)."""
     midi_job: Path | None = None

@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ditto_bridge.translate.envelopes import NORMALIZED_MAX_DB, NORMALIZED_MIN_DB
+
 log = logging.getLogger("ditto_bridge.midi")
 
 CLOCKS_PER_BEAT = 24
@@ -41,8 +43,8 @@ class MidiSettings:
     trigger_note: int | None = 0
     trigger_cc: int | None = None
     intensity_cc: int | None = 11
-    min_db: float = -50.0
-    max_db: float = -6.0
+    min_db: float = NORMALIZED_MIN_DB
+    max_db: float = NORMALIZED_MAX_DB
     tempo: float = 120.0
     template: dict[str, Any] = field(default_factory=dict)
 

@@ -18,6 +18,14 @@ from ditto_bridge.translate.time import SongTime
 DB_FLOOR = -120.0
 DB_CEILING = 20.0  # the engine's accepted range for frame RMS in dB
 UNITS = ("db", "normalized")
+NORMALIZED_MIN_DB, NORMALIZED_MAX_DB = -39.0, -14.0
+"""Where a 0-1 value (a normalized automation value, a MIDI CC / 127) lands when the job names no ``min``/``max``:
+inside the levels the built-in model's music reaches (-39.5 to -13.3 dB,
+``engine.models.registry.load_model("builtin").loudness_range()``), so a control moved from bottom to top asks for
+music the model can play, never for silence and a burst. The device's Intensity dial has the same range."""
+DB_MIN_DB, DB_MAX_DB = -60.0, 0.0
+"""The bounds of dB breakpoint values (``unit: "db"``) when the job names no ``min``/``max``. They may leave the
+model's reach: the engine then asks the music for what it can play and applies the rest as gain, and says so."""
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ from engine.job import Job
 
 from ditto_bridge.errors import RequestError
 from ditto_bridge.translate import fields
-from ditto_bridge.translate.envelopes import breakpoints_to_curve
+from ditto_bridge.translate.envelopes import (DB_MAX_DB, DB_MIN_DB, NORMALIZED_MAX_DB, NORMALIZED_MIN_DB,
+                                              breakpoints_to_curve)
 from ditto_bridge.translate.notes import melody_control, melody_segments, notes_from_live, notes_from_midi_file
 from ditto_bridge.translate.references import ClipAudio, ReferenceWindow, checked_file, render_window
 from ditto_bridge.translate.sections import cue_points_from_live, sections_from_cues, structure_control
@@ -400,8 +401,9 @@ def _intensity(raw: Any, song: SongTime, length_beats: float) -> dict[str, Any]:
     data = fields.mapping(raw, "intensity")
     fields.unknown_keys(data, {"breakpoints", "min", "max", "unit"}, "intensity")
     unit = fields.get_string(data, "unit", "intensity", "db", choices=("db", "normalized"))
-    min_db = fields.get_number(data, "min", "intensity", -60.0)
-    max_db = fields.get_number(data, "max", "intensity", 0.0)
+    low, high = (NORMALIZED_MIN_DB, NORMALIZED_MAX_DB) if unit == "normalized" else (DB_MIN_DB, DB_MAX_DB)
+    min_db = fields.get_number(data, "min", "intensity", low)
+    max_db = fields.get_number(data, "max", "intensity", high)
     points = []
     for i, item in enumerate(fields.get_list(data, "breakpoints", "intensity")):
         where = f"intensity.breakpoints[{i}]"

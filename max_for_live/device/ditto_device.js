@@ -49,9 +49,11 @@ var CURVE_SOURCES = ["off", "drawn", "recorded"];
 var RANGE_SOURCES = ["clip", "arrangement"];
 var PLACES = ["session_this", "session_selected", "arrangement_this"];
 
-/** The Intensity parameter's range (dB); the breakpoint editor uses the same range. */
-var INTENSITY_MIN_DB = -60;
-var INTENSITY_MAX_DB = 0;
+/** The Intensity parameter's range (dB); the breakpoint editor uses the same range. It lies inside the levels the
+ * built-in model's music reaches (-39.5 to -13.3 dB, docs/JOB_SCHEMA.md), so the dial from bottom to top asks
+ * for music, never for silence and a burst; a job can still ask for more, and the daemon applies the rest as gain. */
+var INTENSITY_MIN_DB = -39;
+var INTENSITY_MAX_DB = -14;
 
 /** A /ditto/generate carrying JSON above this many UTF-8 bytes goes through a file in the inbox. */
 var MAX_INLINE_JSON_BYTES = 6000;
@@ -787,7 +789,7 @@ setoutletassist(1, "UI updates: status, error, progress, connected, domain, dump
 
 var settings = {
     task: 0, tags: "", bars: 4, steps: 0, quality: 1, seed: 0, variations: 1,
-    curveSource: 0, rangeSource: 0, place: 0, intensityDb: -12, record: 0, idea: 0
+    curveSource: 0, rangeSource: 0, place: 0, intensityDb: -20, record: 0, idea: 0
 };
 var state = {
     ready: false, sampleRate: 44100, inbox: "", connected: false, missedPongs: 0,

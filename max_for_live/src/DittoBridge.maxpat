@@ -1064,16 +1064,16 @@
 					],
 					"parameter_enable": 0,
 					"range": [
-						-60.0,
-						0.0
+						-39.0,
+						-14.0
 					],
 					"domain": 16.0,
 					"addpoints": [
 						0.0,
-						-12.0,
+						-20.0,
 						0,
 						16.0,
-						-12.0,
+						-20.0,
 						0
 					],
 					"presentation": 1,
@@ -1173,11 +1173,11 @@
 							"parameter_longname": "Intensity",
 							"parameter_shortname": "Intens",
 							"parameter_type": 0,
-							"parameter_mmin": -60.0,
-							"parameter_mmax": 0.0,
+							"parameter_mmin": -39.0,
+							"parameter_mmax": -14.0,
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
-								-12.0
+								-20.0
 							],
 							"parameter_unitstyle": 4
 						}

@@ -138,7 +138,7 @@ test('the device opens in Presentation mode and shows every control the issue as
   }
 });
 
-test('parameters have Long and Short names; Intensity is automatable, in dB, -60 to 0', () => {
+test('parameters have Long and Short names; Intensity is automatable, in dB, -39 to -14', () => {
   const params = boxesWhere((b) => b.maxclass.startsWith('live.') && b.maxclass !== 'live.thisdevice' && b.maxclass !== 'newobj');
   assert.ok(params.length >= 13);
   for (const b of params) {
@@ -151,8 +151,8 @@ test('parameters have Long and Short names; Intensity is automatable, in dB, -60
   const intensity = params.find((b) => b.varname === 'Intensity').saved_attribute_attributes.valueof;
   assert.equal(intensity.parameter_invisible, undefined, 'Intensity must be Automated and Stored');
   assert.equal(intensity.parameter_unitstyle, 4, 'dB');
-  assert.equal(intensity.parameter_mmin, -60);
-  assert.equal(intensity.parameter_mmax, 0);
+  assert.equal(intensity.parameter_mmin, -39);
+  assert.equal(intensity.parameter_mmax, -14);
   const idea = params.find((b) => b.varname === 'Idea').saved_attribute_attributes.valueof;
   assert.equal(idea.parameter_invisible, 1, 'Idea is stored with the set, like Seed');
   for (const name of ['Generate', 'Cancel', 'Choose Inbox', 'Fresh Idea']) {
@@ -199,7 +199,7 @@ test('the wiring agrees with the script: js loads ditto_device.js, prepends name
 
 test('the breakpoint editor reports its points to the script and uses the Intensity range', () => {
   const fn = boxesWhere((b) => b.maxclass === 'function')[0];
-  assert.deepEqual(fn.range, [-60, 0]);
+  assert.deepEqual(fn.range, [-39, -14]);
   const fromFn = P.lines.filter((l) => l.patchline.source[0] === fn.id);
   const dumpTarget = BOXES.get(fromFn.find((l) => l.patchline.source[1] === 2).patchline.destination[0]);
   assert.equal(dumpTarget.text, 'prepend breakpoints');

@@ -170,11 +170,11 @@ test('the Intensity recorder samples the parameter against song time while the t
   env.clock.advance(200);
   assert.equal(env.context.state.recorded.length, 0);
   song.props.is_playing = 1;
-  // play 8 beats: a ramp from -40 dB to -10 dB over beats 32..36, then flat
+  // play 8 beats: a ramp from -36 dB to -16 dB over beats 32..36, then flat
   for (let t = 0; t <= 160; t += 1) {
     const beat = 32 + t * 0.05;
     song.props.current_song_time = beat;
-    env.send('intensity', beat <= 36 ? -40 + (beat - 32) * 7.5 : -10);
+    env.send('intensity', beat <= 36 ? -36 + (beat - 32) * 5 : -16);
     env.clock.advance(50);
   }
   song.props.is_playing = 0;
@@ -189,9 +189,9 @@ test('the Intensity recorder samples the parameter against song time while the t
   env.send('generate', 1);
   const job = JSON.parse(env.osc.at(-1).args[0]);
   const bp = job.intensity.breakpoints;
-  assert.ok(Math.abs(bp[0][0]) < 0.06 && Math.abs(bp[0][1] + 40) < 0.5, JSON.stringify(bp));
+  assert.ok(Math.abs(bp[0][0]) < 0.06 && Math.abs(bp[0][1] + 36) < 0.5, JSON.stringify(bp));
   const at4 = bp.find((p) => Math.abs(p[0] - 4) < 0.06);
-  assert.ok(at4 && Math.abs(at4[1] + 10) < 0.5, JSON.stringify(bp));
+  assert.ok(at4 && Math.abs(at4[1] + 16) < 0.5, JSON.stringify(bp));
   assert.ok(bp.every((p) => p[0] >= 0 && p[0] <= 16));
 });
 
@@ -208,12 +208,12 @@ test('replaying a passage replaces what was recorded from that point on', () => 
     }
   };
   play(0, 8, -30);
-  play(4, 8, -5);
+  play(4, 8, -20);
   env.send('record', 0);
   const rec = env.context.state.recorded;
   const at = (b) => rec.filter((p) => p[0] <= b).at(-1)[1];
   assert.equal(at(3.5), -30);
-  assert.equal(at(8), -5);
+  assert.equal(at(8), -20);
 });
 
 test('Curve = Recorded without a recording asks for one', () => {
@@ -272,7 +272,7 @@ test('Rec restored on (before live.thisdevice bangs) starts the recorder once th
   set.sim.song.props.is_playing = 1;
   set.sim.song.props.current_song_time = 3;
   env.clock.advance(60);
-  assert.deepEqual(Array.from(env.context.state.recorded, (p) => Array.from(p)), [[3, -12]]);
+  assert.deepEqual(Array.from(env.context.state.recorded, (p) => Array.from(p)), [[3, -20]]);
 });
 
 test('Fresh counts the Idea up, shows it and says what happens next; the Idea display follows', () => {

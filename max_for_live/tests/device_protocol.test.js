@@ -185,9 +185,9 @@ test('structure: every locator with its song position; the range starts at the f
 test('a drawn intensity curve travels as dB breakpoints with the parameter range', () => {
   const { env } = device();
   env.send('curve', 1);
-  env.send('breakpoints', 0, -30, 8, -6, 16, -20);
+  env.send('breakpoints', 0, -30, 8, -15, 16, -20);
   const job = generate(env, 0);
-  assert.deepEqual(job.intensity, { breakpoints: [[0, -30], [8, -6], [16, -20]], min: -60, max: 0, unit: 'db' });
+  assert.deepEqual(job.intensity, { breakpoints: [[0, -30], [8, -15], [16, -20]], min: -39, max: -14, unit: 'db' });
 });
 
 test('cancel sends /ditto/cancel with the current job id as a string', () => {

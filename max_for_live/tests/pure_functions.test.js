@@ -64,12 +64,12 @@ test('recordIntensitySample replaces samples at or after a point playback jumps 
 });
 
 test('breakpointsFromFunctionDump pairs x y values, sorts by beat and clamps to the dB range', () => {
-  assert.deepEqual(plain(f.breakpointsFromFunctionDump([8, -6, 0, -80, 16, 3])), [[0, -60], [8, -6], [16, 0]]);
+  assert.deepEqual(plain(f.breakpointsFromFunctionDump([8, -20, 0, -80, 16, 3])), [[0, -39], [8, -20], [16, -14]]);
 });
 
 test('breakpointsFromRecording shifts song beats to the render start and keeps the render span', () => {
-  const rec = [[30, -20], [32, -20], [40, -5], [50, -5]];
-  assert.deepEqual(plain(f.breakpointsFromRecording(rec, 32, 16)), [[0, -20], [8, -5]]);
+  const rec = [[30, -20], [32, -20], [40, -16], [50, -16]];
+  assert.deepEqual(plain(f.breakpointsFromRecording(rec, 32, 16)), [[0, -20], [8, -16]]);
 });
 
 test('warpCorrection moves the last visible marker to sample_time x tempo / 60', () => {
