@@ -34,9 +34,10 @@ from ditto_bridge.errors import BridgeError, MidiUnavailableError, QueueFullErro
 from ditto_bridge.inbox import Inbox, all_settled, referenced_files
 from ditto_bridge.job_queue import JobQueue, JobRecord
 from ditto_bridge.midi import MidiCapture, MidiSettings, open_input
-from ditto_bridge.outbox import remove_own_partials
+from ditto_bridge.outbox import published_summary, remove_own_partials
 from ditto_bridge.safe_files import Folder, OutsideFoldersError, UnsafeFileError, folder, owner_tag, \
     read_regular, resolve_inside
+from ditto_bridge.protocol import summary_argument
 from ditto_bridge.server import Address, Dispatcher, UdpServer
 from ditto_bridge.translate.live_job import TranslateContext, parse_json_text, requested_id, translate_request
 from ditto_bridge.worker import Worker
@@ -147,8 +148,9 @@ class Daemon:
                 log.warning("%s (allow_remote is set): anyone who can reach udp://%s:%d can queue jobs",
                             exposure(config.host), config.host, self.server.address[1])
             for record, paths in finished:
-                for path in paths:
-                    self._notify(record, "/ditto/done", (record.id, str(path)))
+                for path in paths:  # with the summary each take's sidecar holds ('' when it has none)
+                    summary = summary_argument(published_summary(path))
+                    self._notify(record, "/ditto/done", (record.id, str(path), summary))
             for record in failed:
                 log.error("job %s failed: %s", record.id, record.error, extra={"job_id": record.id})
                 self._notify(record, "/ditto/error", (record.id, record.error))

@@ -9,7 +9,9 @@ replaced, and a file or link planted in the outbox is never written through: nam
 
 The sidecar JSON (same stem, ``.json``) is published first, so whoever sees a WAV finds its sidecar beside it.
 The sidecar names the job and the take (``ditto_bridge.job_id``, ``ditto_bridge.take``): `published_take` finds a
-take a job already published, so a job run again after a crash never writes a second copy of it.
+take a job already published, so a job run again after a crash never writes a second copy of it. It also carries
+the take's own summary (``ditto_bridge.summary``), which `published_summary` reads back for the ``/ditto/done`` of
+a take published before a restart.
 """
 
 from __future__ import annotations
@@ -148,6 +150,29 @@ def published_take(outbox: Path, stem: str, job_id: str, take: int) -> Path | No
     except OSError as error:
         raise OutboxError(f"outbox {outbox}: cannot look for the takes of job {job_id} ({error})") from error
     return None
+
+
+def take_report(result: Any, take: int) -> tuple[list[dict[str, Any]], str]:
+    """Take `take`'s own control reports (as its sidecar's ``ditto_bridge.controls_report`` holds them) and its
+    summary line, from an engine result; ([], '') when the job has no controls."""
+    reports = result.control_reports[take] if take < len(result.control_reports) else []
+    if not reports:
+        return [], ""
+    return [report.to_dict() for report in reports], result.summaries[take]
+
+
+def published_summary(wav: Path) -> str:
+    """The summary of the take `wav` from its sidecar (``ditto_bridge.summary``); '' when it has none or cannot
+    be read (a regular file only, bounded, never through a link)."""
+    wav = Path(wav)
+    try:
+        with folder(wav.parent) as where:
+            data = json.loads(where.read_regular(wav.stem + ".json", max_bytes=MAX_SIDECAR_BYTES))
+    except (UnsafeFileError, OSError, ValueError):
+        return ""
+    meta = data.get("ditto_bridge") if isinstance(data, dict) else None
+    summary = meta.get("summary") if isinstance(meta, dict) else None
+    return summary if isinstance(summary, str) else ""
 
 
 def _sidecar_of(where: Folder, name: str, job_id: str, take: int) -> bool:

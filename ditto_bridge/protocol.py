@@ -36,6 +36,9 @@ MAX_BUNDLE_DEPTH = 4
 MAX_REPLY_BYTES = 4096
 """Every reply datagram is at most this large (the device's own limit is ~9 KB, a macOS one): the longest
 string arguments are cut, with ``...``, until it fits."""
+MAX_SUMMARY_CHARS = 600
+"""A take's summary in ``/ditto/done`` is cut to this many characters (``…`` at the end): the device shows it on
+one status line, and the sidecar keeps the whole text."""
 _KNOWN_TAGS = set("ifsdhbTFNrmt[]")
 _TAG_TYPES = {"s": "a string", "i": "an int32", "f": "a float32"}
 
@@ -250,6 +253,12 @@ def encode_message(address: str, args: Iterable[Any], table: ProtocolTable | Non
         text = typed[longest]
         keep = max(len(text.encode("utf-8")) - excess - 8, 0)
         typed[longest] = text.encode("utf-8")[:keep].decode("utf-8", "ignore") + "..."
+
+
+def summary_argument(text: Any) -> str:
+    """A take's summary as ``/ditto/done`` carries it: a string of at most `MAX_SUMMARY_CHARS` ('' for None)."""
+    text = "" if text is None else str(text)
+    return text if len(text) <= MAX_SUMMARY_CHARS else text[: MAX_SUMMARY_CHARS - 1] + "…"
 
 
 def encodable(text: str) -> str:

@@ -1,7 +1,10 @@
 """The worker: one thread per compute device that runs queued jobs through the engine, one at a time.
 
 For each job it sends ``/ditto/progress`` per optimization step, writes every take to the outbox, marks the job
-done (with its takes) and sends one ``/ditto/done`` per take. Takes are written exactly once: a take is published
+done (with its takes) and sends one ``/ditto/done`` per take, with the take's summary in words (each control met
+or missed by how much, and any gain; '' for a job without controls). A job whose takes miss a tolerance still
+succeeds: the miss is reported, per control, in the summary and in the take's sidecar (``ditto_bridge.summary``,
+``ditto_bridge.controls_report``). Takes are written exactly once: a take is published
 before its job is marked done, so a job killed in between is found again at the next start; the takes its
 sidecars name (job id and take number) are looked up first, a complete set marks the job done without running it
 again (`published_outputs`), and a run that does happen writes only the takes not yet published. Before a job
@@ -30,7 +33,8 @@ from ditto_bridge.config import Config
 from ditto_bridge.errors import BridgeError
 from ditto_bridge.job_queue import JobQueue, JobRecord
 from ditto_bridge.lineage import LineageStore, LineageStoreError, WarmStart, store_folder
-from ditto_bridge.outbox import published_take, take_stem, write_take
+from ditto_bridge.outbox import published_summary, published_take, take_report, take_stem, write_take
+from ditto_bridge.protocol import summary_argument
 from ditto_bridge.safe_files import folder, owner_tag
 from ditto_bridge.translate.live_job import OutputSpec
 from ditto_bridge.translate.references import checked_file
@@ -181,7 +185,7 @@ class Worker:
                 self.notify(record, "/ditto/progress", (record.id, fraction, step, float(event.get("loss", 0.0))))
 
             result = generate(job, model=model, progress=progress, should_cancel=self._should_cancel(record.id))
-            paths = self._write(record, spec, result, warm)
+            takes = self._write(record, spec, result, warm)
             if spec.lineage is not None:
                 self._remember(record, spec.lineage, job.model, result.x_T)
         except CancelledError:
@@ -205,12 +209,13 @@ class Worker:
             self._failed(record, f"internal error: {type(error).__name__}: {error}")
             return
         self._decided()
-        self.queue.finish(record.id, [str(p) for p in paths])
+        self.queue.finish(record.id, [str(path) for path, _ in takes])
         self.remove_references(record)
         log.info("job %s done in %.1f s: %s", record.id, time.perf_counter() - started,
-                 ", ".join(p.name for p in paths), extra={"job_id": record.id})
-        for path in paths:
-            self.notify(record, "/ditto/done", (record.id, str(path)))
+                 "; ".join(f"{path.name}{': ' + summary if summary else ''}" for path, summary in takes),
+                 extra={"job_id": record.id})
+        for path, summary in takes:
+            self.notify(record, "/ditto/done", (record.id, str(path), summary_argument(summary)))
 
     def _check_files(self, job: Any, record: JobRecord) -> None:
         """Every file the job names, checked again now (it may have changed since the job arrived): inside the
@@ -267,19 +272,24 @@ class Worker:
             log.warning("job %s: its x_T* was not kept for lineage %s: %s", record.id, lineage, error,
                         extra={"job_id": record.id})
 
-    def _write(self, record: JobRecord, spec: OutputSpec, result: Any, warm: WarmStart) -> list[Path]:
+    def _write(self, record: JobRecord, spec: OutputSpec, result: Any,
+               warm: WarmStart) -> list[tuple[Path, str]]:
+        """Every take in the outbox with its summary: (WAV path, summary), in take order. A take an earlier run
+        published is kept, with the summary its sidecar holds."""
         base = result.to_sidecar()
-        paths = []
+        takes = []
         for take in range(result.audio.shape[0]):
             audio = result.audio[take]
             if spec.keep_seconds:
                 audio = audio[:, : int(round(spec.keep_seconds * result.sample_rate))]
             seed = result.seeds[take]
+            report, summary = take_report(result, take)
             sidecar = {
                 "ditto_bridge": {"version": __version__, "job_id": record.id, "take": take + 1, "seed": seed,
                                  "task": spec.task, "placement": spec.placement, "device_request": spec.device,
                                  "source": record.source, "attempts": record.attempts, "lineage": spec.lineage,
-                                 "warm_start_from": warm.from_job, "warm_start_note": warm.note},
+                                 "warm_start_from": warm.from_job, "warm_start_note": warm.note,
+                                 "summary": summary, "controls_report": report},
                 **base,
             }
             stem = take_stem(spec.name, spec.task, seed, take + 1)
@@ -287,15 +297,15 @@ class Worker:
             if published is not None:  # published by an earlier run of this job that was killed: kept, not rewritten
                 log.info("job %s: take %d was published before the daemon stopped: %s", record.id, take + 1,
                          published.name, extra={"job_id": record.id})
-                paths.append(published)
+                takes.append((published, published_summary(published)))
                 continue
-            paths.append(write_take(Path(self.config.outbox), stem, audio, in_rate=result.sample_rate,
-                                    out_rate=spec.sample_rate, channels=spec.channels, sidecar=sidecar,
-                                    subtype=self.config.wav_subtype, owner=self.owner))
+            takes.append((write_take(Path(self.config.outbox), stem, audio, in_rate=result.sample_rate,
+                                     out_rate=spec.sample_rate, channels=spec.channels, sidecar=sidecar,
+                                     subtype=self.config.wav_subtype, owner=self.owner), summary))
             self.notify(record, "/ditto/progress", (record.id, OPTIMIZE_SHARE + (1 - OPTIMIZE_SHARE) *
                                                     (take + 1) / result.audio.shape[0], result.steps_run,
                                                     result.loss_history[-1]["total"] if result.loss_history else 0.0))
-        return paths
+        return takes
 
     def _failed(self, record: JobRecord, message: str) -> None:
         self.queue.fail(record.id, message)

@@ -2,6 +2,8 @@
 
 Validation happens before any computation; on any error the command prints it, exits non-zero and writes
 nothing. Existing files are never overwritten: a second run of the same job writes `<name>-2.wav` and so on.
+It prints each WAV's path and, on the next line (indented), the take's summary: each control met or missed by how
+much, and any gain in words. A take that misses a tolerance is still written (exit status 0): the miss is reported.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     from engine.api import generate
     from engine.audio.io import write_wav
 
+    from ditto_bridge.outbox import take_report
+
     bar = None if args.quiet or not sys.stderr.isatty() else _progress_bar()
     try:
         result = generate(job, device=args.device, progress=bar)
@@ -85,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"WARNING: {warning}", file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
     written = []
+    summaries = [take_report(result, take)[1] for take in range(len(result.audio))]
     for take, audio in enumerate(result.audio):
         stem = safe_name(job.name) if len(result.audio) == 1 else f"{safe_name(job.name)}-take{take + 1}"
         stem = free_stem(args.out, stem)
@@ -92,8 +97,10 @@ def run(args: argparse.Namespace) -> int:
         sidecar = {**result.to_sidecar(), "take": take + 1, "seed": result.seeds[take], "wav": wav.name}
         (args.out / f"{stem}.json").write_text(json.dumps(sidecar, indent=2), encoding="utf-8")
         written.append(wav)
-    for path in written:
+    for path, summary in zip(written, summaries):
         print(path)
+        if summary:
+            print(f"    {summary}")
     return 0
 
 

@@ -394,6 +394,15 @@ function warmStartText(sidecar) {
     return from ? " (continued from job " + from + ")" : "";
 }
 
+/**
+ * The status line after a take arrives: what the device did with it, then the daemon's summary of the take
+ * (`/ditto/done`'s third argument: each control met or missed by how much, and any gain, in words) when there is one.
+ */
+function doneStatusText(text, summary) {
+    var words = summary === undefined || summary === null ? "" : String(summary);
+    return words ? text + " · " + words : text;
+}
+
 function requireAudioClip(clip, taskLabel) {
     if (!clip) {
         throw new DeviceError(taskLabel + " needs an audio clip: click one so that it shows in Live's clip view, then press Generate.");
@@ -1050,9 +1059,10 @@ function handleReply(address, args) {
     } else if (address === ADDR_DONE) {
         ctx = state.jobs[id] || { tempo: 120, anchor: null, place: PLACES[settings.place], imported: 0 };
         var path = String(args[1]);
+        var summary = args.length > 2 ? String(args[2]) : "";
         ui("progress", 1);
         // Writes to the set are deferred: never made from inside a notification.
-        var t = new Task(function () { finishImport(id, ctx, path); }, this);
+        var t = new Task(function () { finishImport(id, ctx, path, summary); }, this);
         t.schedule(0);
     } else if (address === ADDR_CANCELLED) {
         if (id === state.currentJob) state.currentJob = "";
@@ -1066,13 +1076,13 @@ function handleReply(address, args) {
     }
 }
 
-function finishImport(id, ctx, path) {
+function finishImport(id, ctx, path, summary) {
     if (id === state.currentJob) state.currentJob = "";
     try {
         var major = liveMajorVersion();
         var sidecar = atomDict(readTextFile(sidecarPath(path)));
         if (!(major >= 12)) {
-            ui("status", "Saved " + baseName(path) + warmStartText(sidecar) + ". Live " + major + " cannot import from a device: drag it in from the browser (add the outbox as a Place).");
+            ui("status", doneStatusText("Saved " + baseName(path) + warmStartText(sidecar) + ". Live " + major + " cannot import from a device: drag it in from the browser (add the outbox as a Place).", summary));
             post("ditto: result at " + path + "\n");
             return;
         }
@@ -1086,7 +1096,7 @@ function finishImport(id, ctx, path) {
         // Further takes of one job go after the previous one in the Arrangement (next slots in Session).
         var anchor = ctx.anchor ? { songBeat: ctx.anchor.songBeat + ctx.imported * (ctx.lengthBeats || 0) } : null;
         ctx.imported += 1;
-        ui("status", importIntoLive(path, ctx.place, anchor, ctx.tempo) + warmStartText(sidecar));
+        ui("status", doneStatusText(importIntoLive(path, ctx.place, anchor, ctx.tempo) + warmStartText(sidecar), summary));
         clearError();
     } catch (e) {
         if (e instanceof DeviceError) showError(e.message);

@@ -304,3 +304,34 @@ test('the status line says when a take continued from an earlier one (the sideca
   env.clock.flush();
   assert.equal(env.uiState.status, `Imported second.wav into Drums, slot 3 (continued from job ${first})`);
 });
+
+test('the status line carries the take\'s summary from /ditto/done: a missed tolerance and the gain, in words', () => {
+  const fs = require('fs');
+  const { set, env } = device();
+  const missed = 'intensity missed by 1.3 (3.3 dB RMS against 2); asked -45.0 dB at 0.0 s; the music reaches -39.5 dB; 5.5 dB applied as gain';
+  const first = runJob(env, 0);
+  const wav1 = resultWav(set, 'first.wav', 4);
+  fs.writeFileSync(wav1.replace(/\.wav$/, '.json'), JSON.stringify({ ditto_bridge: { job_id: first, warm_start_from: null } }));
+  env.send('/ditto/done', first, wav1, missed);
+  env.clock.flush();
+  assert.equal(env.uiState.status, `Imported first.wav into Drums, slot 2 · ${missed}`);
+  // with the warm-start note, the summary comes last; an empty summary (a job without controls) adds nothing
+  const second = runJob(env, 0);
+  const wav2 = resultWav(set, 'second.wav', 4);
+  fs.writeFileSync(wav2.replace(/\.wav$/, '.json'), JSON.stringify({ ditto_bridge: { job_id: second, warm_start_from: first } }));
+  env.send('/ditto/done', second, wav2, 'intensity within tolerance (1.4 dB RMS)');
+  env.clock.flush();
+  assert.equal(env.uiState.status, `Imported second.wav into Drums, slot 3 (continued from job ${first}) · intensity within tolerance (1.4 dB RMS)`);
+  const third = runJob(env, 0);
+  env.send('/ditto/done', third, resultWav(set, 'third.wav', 4), '');
+  env.clock.flush();
+  assert.equal(env.uiState.status, 'Imported third.wav into Drums, slot 4');
+});
+
+test('Live 11: the status line says where the take is, then its summary', () => {
+  const { set, env } = device({ liveVersion: '11.3.25' });
+  const id = runJob(env, 0);
+  env.send('/ditto/done', id, resultWav(set, 'old.wav', 4), 'intensity missed by 0.5 (2.5 dB RMS against 2)');
+  env.clock.flush();
+  assert.match(env.uiState.status, /^Saved old\.wav\. Live 11 cannot import from a device: .* · intensity missed by 0\.5 \(2\.5 dB RMS against 2\)$/);
+});

@@ -111,7 +111,8 @@ test('Generate -> accepted -> progress -> done -> the simulated Live imports the
       assert.equal(progress.types, 'sfif');
       const done = await bridge.waitFor((m) => (m.address === '/ditto/done' || m.address === '/ditto/error') && m.args[0] === id, 400000, '/ditto/done');
       assert.equal(done.address, '/ditto/done', `job failed: ${done.args.join(' ')}\n${daemon.output}`);
-      assert.equal(done.types, 'ss');
+      assert.equal(done.types, 'sss');
+      assert.equal(done.args[2], '', 'a job without controls has no summary to show');
       const wav = done.args[1];
       assert.ok(fs.existsSync(wav), `the WAV ${wav} exists`);
 
@@ -164,7 +165,11 @@ test('Generate -> accepted -> progress -> done -> the simulated Live imports the
       while (set.sim.writes.filter((w) => w.fn === 'ClipSlot.create_audio_clip').length < 3 && Date.now() < until3) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      assert.match(env.uiState.status, new RegExp(`^Imported .*\\.wav into Drums, slot 4 \\(continued from job ${id}\\)$`));
+      // the take's summary (/ditto/done's third argument) follows on the status line: the drawn curve is an
+      // intensity control, met or missed by how much
+      assert.match(done3.args[2], /^intensity (within tolerance|missed by) /);
+      assert.match(env.uiState.status, new RegExp(`^Imported .*\\.wav into Drums, slot 4 \\(continued from job ${id}\\) · intensity `));
+      assert.ok(env.uiState.status.endsWith(` · ${done3.args[2]}`), env.uiState.status);
     } finally {
       clearInterval(ticker);
       bridge.close();
