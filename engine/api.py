@@ -89,11 +89,10 @@ class GenerationResult:
         }
 
 
-def budgeted(settings: SamplerSettings, job: Job, model: DiffusionModel, x_T: torch.Tensor,
+def budgeted(settings: SamplerSettings, budget: float | None, model: DiffusionModel, x_T: torch.Tensor,
              conditioning) -> SamplerSettings:
-    """`settings` with as few checkpointed steps as the job's memory budget allows (one extra model call to
-    measure a step's activations); unchanged without a budget or with checkpointing off."""
-    budget = job.optimizer.memory_budget_mib
+    """`settings` with as few checkpointed steps as a memory budget (MiB) allows (one extra model call to measure
+    a step's activations); unchanged without a budget or with checkpointing off."""
     if budget is None or settings.checkpointing is False:
         return settings
     per_step = step_activation_mib(model, x_T, conditioning, settings.name)
@@ -112,7 +111,7 @@ def plan_summary(plan: Plan, optimize_with: SamplerSettings) -> dict[str, Any]:
     return {"optimized_through": {**spec(optimize_with), "checkpointing": optimize_with.checkpointing},
             "rendered_with": spec(plan.render_with),
             "optimizer_steps": plan.optimizer_steps, "extra_steps": plan.extra_steps,
-            "time_budget_s": plan.time_budget_s, "lr": plan.lr}
+            "time_budget_s": plan.time_budget_s, "memory_budget_mib": plan.memory_budget_mib, "lr": plan.lr}
 
 
 def initial_noise(model: DiffusionModel, job: Job, device: torch.device) -> tuple[torch.Tensor, list[int]]:
@@ -157,7 +156,7 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
     optimize_with = plan.optimize_with
     ditto = None
     if controls and plan.optimizer_steps > 0:
-        optimize_with = budgeted(plan.optimize_with, job, model, x_T, conditioning)
+        optimize_with = budgeted(plan.optimize_with, plan.memory_budget_mib, model, x_T, conditioning)
         ditto = optimize(model, controls, x_T, conditioning, optimize_with, steps=plan.optimizer_steps,
                          lr=plan.lr, early_stop=job.optimizer.early_stop,
                          render=plan.render_with if plan.surrogate else None, extra_steps=plan.extra_steps,

@@ -25,7 +25,8 @@ class Preset:
     optimized through (`RENDER_CHAIN`: the render itself); `render_steps`: a cap on the render sampler's steps;
     `optimizer_steps` K and Adam's `lr` when the job leaves them unset; `extra_steps`: how many more steps a job
     may take when its best render is close to tolerance at K; `time_budget_s`: seconds of optimization after
-    which the job returns its best render so far (None: no limit)."""
+    which the job returns its best render so far (None: no limit); `memory_budget_mib`: activations kept instead
+    of recomputed when the job sets no budget of its own (`engine/sampling/budget.py`; None: recompute all)."""
 
     render: SamplerSpec
     chain: dict[str, SamplerSpec | str]
@@ -34,6 +35,7 @@ class Preset:
     render_steps: int | None = None
     extra_steps: int = 0
     time_budget_s: float | None = None
+    memory_budget_mib: float | None = None
 
 
 def _every_task(spec: SamplerSpec | str) -> dict[str, SamplerSpec | str]:
@@ -48,13 +50,16 @@ def _every_task(spec: SamplerSpec | str) -> dict[str, SamplerSpec | str]:
 # reached 2 dB RMS in 40 steps on both curves; optimizing through the 10-step render itself fell monotonically
 # and met 2 dB RMS in 15 (lr 0.01) to 25 (lr 0.02) steps, 60-90 s. Ten DPM-Solver++ steps cost half of DDIM 20's
 # model calls per render. The draft preset does the same with 6 steps and a smaller budget (not measured apart).
-# The time budgets cap a job that neither converges nor gives up on its own (a 6-s job runs about 4 s per step on
-# 2 threads): the take is then the best render so far, and its report says by how much it missed.
+# The time budgets cap a job that neither converges nor gives up on its own (a 6-s job runs about 3-4 s per step
+# on 2 threads): the take is then the best render so far, and its report says by how much it missed. Keeping the
+# activations of the 10 steps (about 1.3 GB for a 6-s clip) instead of recomputing them is about a third faster
+# per step (docs/RESULTS.md, "checkpointing budget"); lr 0.03 against 0.01 on a 7.7-s tune-split curve: 25 steps
+# and 94 s to 2.03 dB RMS against 15 steps and 44 s to 1.96 dB RMS.
 PRESETS: dict[str, Preset] = {
     "final": Preset(render=SamplerSpec("dpmsolver++", 10), chain=_every_task(RENDER_CHAIN), optimizer_steps=40,
-                    lr=0.01, extra_steps=20, time_budget_s=90.0),
+                    lr=0.01, extra_steps=20, time_budget_s=90.0, memory_budget_mib=2048.0),
     "draft": Preset(render=SamplerSpec("dpmsolver++", 6), chain=_every_task(RENDER_CHAIN), optimizer_steps=20,
-                    lr=0.02, time_budget_s=30.0),
+                    lr=0.02, render_steps=6, time_budget_s=30.0),
 }
 
 
@@ -69,6 +74,7 @@ class Plan:
     lr: float
     extra_steps: int = 0
     time_budget_s: float | None = None
+    memory_budget_mib: float | None = None
 
     @property
     def surrogate(self) -> bool:
@@ -93,6 +99,8 @@ def plan_for(job: Job) -> Plan:
         lr=preset.lr if job.optimizer.lr is None else job.optimizer.lr,
         extra_steps=preset.extra_steps if job.optimizer.steps is None else 0,
         time_budget_s=preset.time_budget_s if job.optimizer.steps is None else None,
+        memory_budget_mib=(preset.memory_budget_mib if job.optimizer.memory_budget_mib is None
+                           else job.optimizer.memory_budget_mib),
     )
 
 

@@ -159,7 +159,8 @@ def test_a_memory_budget_checkpoints_only_the_steps_that_do_not_fit(tiny_model):
     unset = generate(_job(optimizer={"steps": 1, "lr": 0.2}))
     assert roomy.plan["optimized_through"]["checkpointing"] is False  # every step keeps its activations
     assert tight.plan["optimized_through"]["checkpointing"] is True  # nothing fits: checkpoint every step
-    assert unset.plan["optimized_through"]["checkpointing"] is True
+    # a job without a budget of its own gets its preset's (2 GiB for final): every step of the tiny model fits
+    assert unset.plan["memory_budget_mib"] == 2048.0 and unset.plan["optimized_through"]["checkpointing"] is False
     assert torch.allclose(roomy.x_T, tight.x_T, atol=1e-5)  # the same optimization either way
 
 
