@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from engine import job as jobs
 from engine.evaluation.producer_metrics import summary
 
 METHOD_NAMES = {"ditto": "DITTO (default job)", "none": "no control", "freedom": "FreeDoM", "doodl": "DOODL",
@@ -240,8 +241,10 @@ def markdown(records: list[dict[str, Any]], fd: dict[tuple[str, str], dict[str, 
              "take silent (< -90 dB) for ≥ 0.25 s where the target is above -45 dB is counted as failing; melody: "
              "frames whose pitch class matches the target, from basic-pitch's transcription; structure: MFCC "
              "self-similarity MSE; in/out-paint, loop: log-mel MSE against the reference in the overlap (nats²). "
-             "Within tolerance: the job's own default tolerance judged on the WAV (intensity: RMS error ≤ 2 dB and "
-             "no silent stretch; melody: accuracy ≥ 1 - 0.2; structure ≤ 0.03; overlap ≤ 0.05).", "",
+             "Within tolerance: the job's own default tolerance judged on the WAV (intensity: RMS error ≤ "
+             f"{jobs.IntensityControl.tolerance:g} dB and no silent stretch; melody: accuracy ≥ 1 - "
+             f"{jobs.MelodyControl.tolerance:g}; structure ≤ {jobs.StructureControl.tolerance:g}; overlap ≤ "
+             f"{jobs.InpaintControl.tolerance:g}).", "",
              control_table(records)]
     if any(t == "intensity" and m == "ditto" for t, m in cells(records)):
         parts += ["", "**Intensity: after gain vs music-only.** After gain: the written take against the target as "
