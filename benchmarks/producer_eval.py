@@ -298,7 +298,8 @@ def settings_line(args: argparse.Namespace, counts: dict, records: list[dict], m
     seconds = sum(r.get("seconds_to_wav", 0.0) for r in records)
     steps, k = baseline_budget(args)
     preset = (f"optimized through {chain.get('name')} {chain.get('steps')}, rendered with {render.get('name')} "
-              f"{render.get('steps')}, K ≤ {plan.get('optimizer_steps')}, lr {plan.get('lr')}") if plan else "—"
+              f"{render.get('steps')}, K ≤ {plan.get('optimizer_steps')} (+{plan.get('extra_steps', 0)} when close), "
+              f"lr {plan.get('lr')}, at most {plan.get('time_budget_s')} s of optimization") if plan else "—"
     job = f"QUICK: every job gets {json.dumps(QUICK_JOB)}" if args.quick else "`quality: final`, nothing overridden"
     return (f"Model `{model_name}`; split `{args.split}`; cases per task: "
             + ", ".join(f"{t} {n}" for t, n in counts.items() if n)
