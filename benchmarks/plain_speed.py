@@ -9,8 +9,8 @@ plain 20-step render (no gradients). All timings are medians of `--repeats`, mea
 (the variants interleaved within each repeat):
 
 1. threads: each workload at each of `--thread-counts`;
-2. bfloat16: the render in float32 and under `torch.autocast("cpu", dtype=torch.bfloat16)`, with the largest and
-   the mean absolute difference of the two renders' log-mel (in dB);
+2. bfloat16: each workload with the denoiser in float32 and in bfloat16 (`DiffusionModel.use_precision`, the
+   engine's own switch), and the largest and mean absolute difference of the two renders' log-mel (in dB);
 3. compile: each workload with the eager denoiser network and with `torch.compile(network)`. Compile time is the
    first compiled call minus the compiled median of the same workload (the render and the optimization step
    compile separate graphs, both counted), with an empty inductor cache and again with the on-disk cache that
@@ -67,24 +67,33 @@ def time_threads(work: dict[str, Callable[[], None]], counts: list[int], repeats
     return {key: statistics.median(value) for key, value in times.items()}
 
 
-def render_logmel(model, conditioning, x_T, dtype: torch.dtype | None) -> torch.Tensor:
-    """Log-mel `(1, n_mels, frames)` of a 20-step render, in float32 or under CPU autocast to `dtype`."""
+def render_logmel(model, conditioning, x_T) -> torch.Tensor:
+    """Log-mel `(1, n_mels, frames)` of a 20-step render at the model's current precision."""
     from engine.sampling import SamplerSettings, sample
 
-    with torch.no_grad(), torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+    with torch.no_grad():
         latent = sample(model, x_T, conditioning, SamplerSettings("ddim", 20, checkpointing=False))
     return model.decode_mel(latent.float())
 
 
-def time_bfloat16(model, conditioning, x_T, repeats: int) -> dict[str, float]:
-    render_logmel(model, conditioning, x_T, torch.bfloat16)  # warm-up: autocast's weight casts, bf16 kernels
-    fp32, bf16 = [], []
-    for _ in range(repeats):
-        fp32.append(seconds(lambda: render_logmel(model, conditioning, x_T, None)))
-        bf16.append(seconds(lambda: render_logmel(model, conditioning, x_T, torch.bfloat16)))
-    difference = (render_logmel(model, conditioning, x_T, None)
-                  - render_logmel(model, conditioning, x_T, torch.bfloat16)).abs() * DB_PER_NAT
-    return {"fp32": statistics.median(fp32), "bf16": statistics.median(bf16),
+def time_bfloat16(model, work: dict[str, Callable[[], None]], conditioning, x_T, repeats: int) -> dict:
+    """Median seconds per (workload, "fp32" | "bf16") with the model's precision switched between them
+    (`DiffusionModel.use_precision`, what the engine runs), and the log-mel difference of the two renders."""
+    times: dict[tuple[str, str], list[float]] = {}
+    logmels = {}
+    try:
+        for precision in ("bf16", "fp32"):  # warm-up: autocast's weight casts, bf16 kernels
+            model.use_precision(precision)
+            logmels[precision] = render_logmel(model, conditioning, x_T)
+        for _ in range(repeats):
+            for precision in ("fp32", "bf16"):
+                model.use_precision(precision)
+                for name, run in work.items():
+                    times.setdefault((name, precision), []).append(seconds(run))
+    finally:
+        model.use_precision("fp32")
+    difference = (logmels["fp32"] - logmels["bf16"]).abs() * DB_PER_NAT
+    return {"times": {key: statistics.median(value) for key, value in times.items()},
             "max_db": difference.max().item(), "mean_db": difference.mean().item()}
 
 
@@ -143,6 +152,7 @@ def main() -> None:
     threads = torch_threads(args.threads)
 
     model, control, conditioning, x_T = _setup(frames)
+    model.use_precision("fp32")  # sections 1 and 3 in float32; section 2 switches
     work = workloads(model, control, conditioning, x_T)
     for count in args.thread_counts:  # warm-up per thread count: first calls allocate and pick kernels
         torch.set_num_threads(count)
@@ -157,17 +167,21 @@ def main() -> None:
     print(threads_table, flush=True)
 
     torch.set_num_threads(threads)
-    bf16 = time_bfloat16(model, conditioning, x_T, repeats)
-    bf16_text = (f"Render (T = 20, no grad) at {threads} thread(s): float32 {bf16['fp32']:.2f} s, bfloat16 autocast "
-                 f"{bf16['bf16']:.2f} s ({bf16['fp32'] / bf16['bf16']:.2f}x). Log-mel of the two renders: largest "
-                 f"difference {bf16['max_db']:.2f} dB, mean {bf16['mean_db']:.3f} dB.")
-    print(bf16_text, flush=True)
+    bf16 = time_bfloat16(model, work, conditioning, x_T, repeats)
+    rows = [[name, f"{bf16['times'][(name, 'fp32')]:.2f}", f"{bf16['times'][(name, 'bf16')]:.2f}",
+             f"{bf16['times'][(name, 'fp32')] / bf16['times'][(name, 'bf16')]:.2f}x"] for name in work]
+    bf16_table = markdown_table(["workload", "s, float32", "s, bfloat16", "speed-up"], rows)
+    bf16_text = (f"At {threads} thread(s); bfloat16 is the engine's own switch (`engine/precision.py`: autocast "
+                 "around the denoiser, latents and losses in float32). Log-mel of the two T = 20 renders from one "
+                 f"x_T: largest difference {bf16['max_db']:.2f} dB, mean {bf16['mean_db']:.3f} dB.")
+    print(bf16_table, bf16_text, sep="\n", flush=True)
 
     lines = ["## Plain speed (`python benchmarks/plain_speed.py`)" + (" (smoke run: `--quick`)" if args.quick else ""),
              "", provenance(), "",
              f"Built-in network, {frames} frames, batch 1 with classifier-free guidance, DDIM, intensity control; "
-             f"optimization steps checkpoint every sampling step. Medians of {repeats}, variants interleaved.", "",
-             "Torch threads:", "", threads_table, "", "bfloat16: " + bf16_text]
+             f"optimization steps checkpoint every sampling step; float32 except in the bfloat16 table. Medians of "
+             f"{repeats}, variants interleaved.", "",
+             "Torch threads:", "", threads_table, "", "bfloat16 against float32:", "", bf16_table, "", bf16_text]
     if not args.skip_compile:
         medians, compile_time = time_compile(model, work, repeats)
         rows = [[name, f"{medians[(name, 'eager')]:.2f}", f"{medians[(name, 'compiled')]:.2f}",

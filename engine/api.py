@@ -29,6 +29,7 @@ from engine.errors import JobError
 from engine.job import Job
 from engine.models.base import DiffusionModel, ModelInfo
 from engine.models.registry import load_model
+from engine.precision import precision_name
 from engine.quality import Plan, plan_for
 from engine.sampling.budget import step_activation_mib, steps_to_checkpoint
 from engine.sampling.loop import SamplerSettings, sample
@@ -102,16 +103,17 @@ def budgeted(settings: SamplerSettings, budget: float | None, model: DiffusionMo
     return dataclasses.replace(settings, checkpointing=checkpointing)
 
 
-def plan_summary(plan: Plan, optimize_with: SamplerSettings) -> dict[str, Any]:
+def plan_summary(plan: Plan, optimize_with: SamplerSettings, compute_dtype: torch.dtype) -> dict[str, Any]:
     """The plan as the sidecar records it: the chain optimized through (with the checkpointing it ran with), the
-    render sampler, K and lr."""
+    render sampler, K and lr, and the denoiser's precision."""
     def spec(settings: SamplerSettings) -> dict[str, Any]:
         return {"name": settings.name, "steps": settings.steps, "eta": settings.eta}
 
     return {"optimized_through": {**spec(optimize_with), "checkpointing": optimize_with.checkpointing},
             "rendered_with": spec(plan.render_with),
             "optimizer_steps": plan.optimizer_steps, "extra_steps": plan.extra_steps,
-            "time_budget_s": plan.time_budget_s, "memory_budget_mib": plan.memory_budget_mib, "lr": plan.lr}
+            "time_budget_s": plan.time_budget_s, "memory_budget_mib": plan.memory_budget_mib, "lr": plan.lr,
+            "precision": precision_name(compute_dtype)}
 
 
 def initial_noise(model: DiffusionModel, job: Job, device: torch.device) -> tuple[torch.Tensor, list[int]]:
@@ -191,7 +193,7 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
     return GenerationResult(audio=np.ascontiguousarray(audio, dtype=np.float32), sample_rate=model.info.sample_rate,
                             job=job, model_info=model.info, seeds=seeds, x_T=x_T.detach().cpu(),
                             loss_history=history, metric_history=metric_history, render_checks=checks,
-                            output_metrics=output_metrics, plan=plan_summary(plan, optimize_with),
+                            output_metrics=output_metrics, plan=plan_summary(plan, optimize_with, model.compute_dtype),
                             timings=timings, warnings=warnings, steps_run=steps_run, converged=converged,
                             device=str(model.device), music_audio=np.ascontiguousarray(music, dtype=np.float32),
                             loudness_range=(reach.low_db, reach.high_db), control_reports=reports)

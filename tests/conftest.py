@@ -1,7 +1,13 @@
-"""Shared test settings: one torch thread (tests run on 2-core CI machines), deterministic seeds."""
+"""Shared test settings: one torch thread (tests run on 2-core CI machines), deterministic seeds, and float32
+model calls whatever the CPU (bfloat16 is chosen by hardware; tests/engine/test_precision.py covers it apart),
+so a test gives the same numbers on every machine."""
+
+import os
 
 import pytest
 import torch
+
+os.environ["DITTO_BRIDGE_PRECISION"] = "fp32"
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -64,11 +64,14 @@ def check_device(preference: str) -> Check:
 
     from engine.device import DeviceUnavailableError, pick_device
 
+    from engine.precision import PrecisionError, precision_name, resolve_precision
+
     try:
         device = pick_device(preference)
-    except DeviceUnavailableError as error:
+        precision = precision_name(resolve_precision(device))
+    except (DeviceUnavailableError, PrecisionError) as error:
         return "FAIL", "compute device", str(error)
-    detail = str(device)
+    detail = f"{device}, model calls in {precision}"
     if device.type == "cuda":
         detail += f" ({torch.cuda.get_device_name(device)})"
     elif device.type == "cpu":

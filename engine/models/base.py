@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import torch
 
 from engine.audio.mel import MelSpec
+from engine.precision import autocast, resolve_precision
 
 if TYPE_CHECKING:
     from engine.models.loudness import LoudnessRange
@@ -85,13 +86,31 @@ class DiffusionModel(abc.ABC):
         """Build conditioning for a batch; tags for tag models, a prompt for text models."""
 
     def guided(self, x_t: torch.Tensor, t: torch.Tensor, conditioning: Conditioning) -> torch.Tensor:
-        """Classifier-free guidance: uncond + s * (cond - uncond), one batched model call."""
-        if conditioning.uncond is None:
-            return self.denoise(x_t, t, conditioning.cond)
-        both = self.denoise(torch.cat([x_t, x_t]), torch.cat([t, t]),
-                            _concat(conditioning.uncond, conditioning.cond))
-        uncond, cond = both.chunk(2)
+        """Classifier-free guidance: uncond + s * (cond - uncond), one batched model call, run in
+        `compute_dtype`; the prediction comes back in `x_t`'s dtype."""
+        with autocast(x_t.device, self.compute_dtype):
+            if conditioning.uncond is None:
+                return self.denoise(x_t, t, conditioning.cond).to(x_t.dtype)
+            both = self.denoise(torch.cat([x_t, x_t]), torch.cat([t, t]),
+                                _concat(conditioning.uncond, conditioning.cond))
+        uncond, cond = both.to(x_t.dtype).chunk(2)
         return uncond + conditioning.guidance_scale * (cond - uncond)
+
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        """The dtype the denoiser runs in (`engine/precision.py`): chosen once per model, by
+        `use_precision` or else by the environment and the hardware."""
+        if getattr(self, "_compute_dtype", None) is None:
+            self._compute_dtype = resolve_precision(self.device)
+        return self._compute_dtype
+
+    @compute_dtype.setter
+    def compute_dtype(self, dtype: torch.dtype) -> None:
+        self._compute_dtype = dtype
+
+    def use_precision(self, preference: str) -> None:
+        """Run the denoiser in "fp32", "bf16" or the "auto" choice from now on."""
+        self._compute_dtype = resolve_precision(self.device, preference)
 
     def loudness_range(self) -> "LoudnessRange":
         """Frame levels (dB) this model's music reaches; intensity targets outside are split into music and gain

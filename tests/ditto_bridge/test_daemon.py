@@ -88,6 +88,7 @@ def test_a_job_reports_each_optimization_step_once_and_records_its_render_checks
     # the final preset optimizes through the render sampler itself, and judges it at render checks from step 0
     assert sidecar["plan"]["optimized_through"]["steps"] == sidecar["plan"]["rendered_with"]["steps"] == 8
     assert sidecar["render_checks"] and sidecar["render_checks"][0]["step"] == 0
+    assert sidecar["plan"]["precision"] == "fp32"  # the tests' DITTO_BRIDGE_PRECISION (tests/conftest.py)
 
 
 def test_a_seamless_loop_is_written_without_its_overlap_tail(make_daemon):
