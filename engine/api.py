@@ -152,6 +152,7 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
                                    batch=job.variations)
     controls = build_controls(job, model)
     x_T, seeds = initial_noise(model, job, model.device)
+    clip_samples = int(round(job.duration * model.info.sample_rate))
 
     history, metric_history, checks, steps_run = [], [], [], 0
     t0 = time.perf_counter()
@@ -162,8 +163,8 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
         ditto = optimize(model, controls, x_T, conditioning, optimize_with, steps=plan.optimizer_steps,
                          lr=plan.lr, early_stop=job.optimizer.early_stop,
                          render=plan.render_with if plan.surrogate else None, extra_steps=plan.extra_steps,
-                         time_budget_s=plan.time_budget_s,
-                         progress=progress, should_cancel=should_cancel)
+                         time_budget_s=plan.time_budget_s, progress=progress, should_cancel=should_cancel,
+                         clip_samples=clip_samples)
         x_T, history, metric_history, checks = ditto.x_T, ditto.history, ditto.metrics, ditto.checks
         steps_run = ditto.steps_run
     timings["optimize"] = time.perf_counter() - t0
@@ -171,7 +172,7 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
     t0 = time.perf_counter()
     if ditto is None:
         with torch.no_grad():
-            check = judge(model, controls, sample(model, x_T, conditioning, plan.render_with))
+            check = judge(model, controls, sample(model, x_T, conditioning, plan.render_with), clip_samples)
         rendered_audio = check.audio
         best_metrics = [{label: float(v[i]) for label, v in check.metrics.items()} for i in range(job.variations)]
         best_failures = [{label: f[i] for label, f in check.failures.items() if f[i]} for i in range(job.variations)]
@@ -183,7 +184,7 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
                   "loss": history[-1]["total"] if history else 0.0, "losses": {},
                   "elapsed": time.perf_counter() - start})
     t0 = time.perf_counter()
-    music = rendered_audio.float().cpu().numpy()[..., : int(round(job.duration * model.info.sample_rate))]
+    music = rendered_audio.float().cpu().numpy()[..., :clip_samples]
     audio, reports = finish_takes(controls, music, best_metrics, best_failures, model)
     output_metrics = [{r.label: r.metric for r in take} for take in reports]
     converged = all(r.met for take in reports for r in take)

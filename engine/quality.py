@@ -51,7 +51,8 @@ def _every_task(spec: SamplerSpec | str) -> dict[str, SamplerSpec | str]:
 # and met 2 dB RMS in 15 (lr 0.01) to 25 (lr 0.02) steps, 60-90 s. Ten DPM-Solver++ steps cost half of DDIM 20's
 # model calls per render. The draft preset does the same with 6 steps and a smaller budget (not measured apart).
 # The time budgets cap a job that neither converges nor gives up on its own (a 6-s job runs about 3-4 s per step
-# on 2 threads): the take is then the best render so far, and its report says by how much it missed. Keeping the
+# on 2 threads in float32, 1.5-2 s where the model runs in bfloat16, `engine/precision.py`): the take is then the
+# best render so far, and its report says by how much it missed. Keeping the
 # activations of the 10 steps (about 1.3 GB for a 6-s clip) instead of recomputing them is about a third faster
 # per step (docs/RESULTS.md, "checkpointing budget"); lr 0.03 against 0.01 on a 7.7-s tune-split curve: 25 steps
 # and 94 s to 2.03 dB RMS against 15 steps and 44 s to 1.96 dB RMS.

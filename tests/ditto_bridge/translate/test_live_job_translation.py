@@ -52,7 +52,7 @@ def test_a_melody_job_reduces_chords_to_the_top_line(ctx):
              {"pitch": 64, "start_time": 1, "duration": 2, "velocity": 100, "mute": False},
              {"pitch": 72, "start_time": 0, "duration": 4, "velocity": 100, "mute": True}]
     t = translate_request({"task": "melody", "song": song(120.0), "length_bars": 1, "notes": notes}, ctx, "j")
-    assert t.job["controls"] == [{"type": "melody", "weight": 1.0, "tolerance": 0.2,
+    assert t.job["controls"] == [{"type": "melody", "weight": 1.0, "tolerance": 0.1,
                                   "notes": [{"start": 0.0, "end": 0.5, "pitch": 60},
                                             {"start": 0.5, "end": 1.5, "pitch": 64}]}]
 

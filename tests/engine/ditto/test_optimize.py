@@ -56,8 +56,9 @@ def test_variations_are_optimized_independently(tiny_model):
     single = generate(_job(seed=5, optimizer=optimizer))
     batch = generate(_job(seed=4, variations=2, optimizer=optimizer))
     # take 2 of the batch has seed 5: same x_T, same independent optimization. Batched float32 convolutions round
-    # differently and Adam carries that along (4e-4 measured), far below the distance between two takes.
-    assert torch.allclose(batch.x_T[1], single.x_T[0], atol=5e-3)
+    # differently and Adam carries that along (7e-3 measured, with the far-from-tolerance step boost of 3 at this
+    # lr), far below the distance between two takes.
+    assert torch.allclose(batch.x_T[1], single.x_T[0], atol=2e-2)
     assert (batch.x_T[0] - single.x_T[0]).abs().max() > 0.5
 
 
@@ -175,3 +176,19 @@ def test_with_a_surrogate_the_best_x_is_judged_by_render_level_losses_not_the_ch
         final = float(control.metric(tiny_model.decode_mel(sample(tiny_model, result.x_T, conditioning, render))))
     assert not torch.equal(result.x_T, x_T)
     assert final < render_metric
+
+
+def test_the_step_grows_only_for_takes_far_from_tolerance():
+    from engine.ditto.optimize import FAR_SCORE, MAX_LR_BOOST, lr_boost
+
+    scores = torch.tensor([0.5, FAR_SCORE, 2 * FAR_SCORE, 100.0])
+    assert lr_boost(scores).tolist() == [1.0, 1.0, 2.0, MAX_LR_BOOST]
+
+
+def test_each_take_of_a_batch_gets_its_own_step_size():
+    from engine.ditto.optimize import scaled_step
+
+    before = torch.zeros(2, 3, 4)
+    after = torch.full((2, 3, 4), 0.01)
+    moved = scaled_step(before, after, torch.tensor([1.0, 3.0]))
+    assert torch.allclose(moved[0], after[0]) and torch.allclose(moved[1], torch.full((3, 4), 0.03))
