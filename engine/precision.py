@@ -2,11 +2,12 @@
 
 Every model call of sampling, DITTO and the baselines goes through `DiffusionModel.guided`, which runs the
 network under `autocast` with the dtype chosen here and hands back float32 latents, so schedulers, features,
-losses, Adam's state and the vocoder stay in float32. On a CPU with AVX512-BF16 or AMX, a forward and backward
-pass of the built-in model at 80 x 520 frames (batch 2, classifier-free guidance) runs about 1.8x faster in
-bfloat16, and a DPM-Solver++ 10 render from the same x_T differs by a mean square of 5e-5 against a latent
-variance of 0.43 (`benchmarks/precision.py` measures both, docs/RESULTS.md "precision"). Without native support
-bfloat16 is emulated and slower, so "auto" keeps float32 there, on Apple MPS, and on GPUs without bfloat16.
+losses, Adam's state and the vocoder stay in float32. On a CPU with AVX512-BF16 (an AMD EPYC, 2 threads), a
+DITTO step through the built-in model at 80 x 520 frames with classifier-free guidance ran 1.4-1.6x faster in
+bfloat16, and a DPM-Solver++ 10 render from the same x_T differed by a mean square of 5e-5 against a latent
+variance of 0.43 (`benchmarks/plain_speed.py` measures both side by side, docs/RESULTS.md "plain-speed").
+Without native support bfloat16 is emulated and slower, so "auto" keeps float32 there, on Apple MPS, and on GPUs
+without bfloat16.
 
 Choose with the environment variable `DITTO_BRIDGE_PRECISION` ("auto", "fp32", "bf16") or per model with
 `DiffusionModel.use_precision`.
