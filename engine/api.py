@@ -113,6 +113,7 @@ def plan_summary(plan: Plan, optimize_with: SamplerSettings, compute_dtype: torc
             "rendered_with": spec(plan.render_with),
             "optimizer_steps": plan.optimizer_steps, "extra_steps": plan.extra_steps,
             "time_budget_s": plan.time_budget_s, "memory_budget_mib": plan.memory_budget_mib, "lr": plan.lr,
+            "max_lr_boost": plan.max_lr_boost,
             "precision": precision_name(compute_dtype)}
 
 
@@ -164,7 +165,7 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
                          lr=plan.lr, early_stop=job.optimizer.early_stop,
                          render=plan.render_with if plan.surrogate else None, extra_steps=plan.extra_steps,
                          time_budget_s=plan.time_budget_s, progress=progress, should_cancel=should_cancel,
-                         clip_samples=clip_samples)
+                         clip_samples=clip_samples, max_lr_boost=plan.max_lr_boost)
         x_T, history, metric_history, checks = ditto.x_T, ditto.history, ditto.metrics, ditto.checks
         steps_run = ditto.steps_run
     timings["optimize"] = time.perf_counter() - t0

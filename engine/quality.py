@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.ditto.optimize import MAX_LR_BOOST
 from engine.job import RENDER_CHAIN, Job, SamplerSpec
 from engine.sampling.loop import SamplerSettings
 
@@ -26,7 +27,9 @@ class Preset:
     `optimizer_steps` K and Adam's `lr` when the job leaves them unset; `extra_steps`: how many more steps a job
     may take when its best render is close to tolerance at K; `time_budget_s`: seconds of optimization after
     which the job returns its best render so far (None: no limit); `memory_budget_mib`: activations kept instead
-    of recomputed when the job sets no budget of its own (`engine/sampling/budget.py`; None: recompute all)."""
+    of recomputed when the job sets no budget of its own (`engine/sampling/budget.py`; None: recompute all);
+    `max_lr_boost`: how much further a take far from tolerance may step when the job leaves lr unset
+    (`engine.ditto.optimize.lr_boost`)."""
 
     render: SamplerSpec
     chain: dict[str, SamplerSpec | str]
@@ -36,6 +39,7 @@ class Preset:
     extra_steps: int = 0
     time_budget_s: float | None = None
     memory_budget_mib: float | None = None
+    max_lr_boost: float = 1.0
 
 
 def _every_task(spec: SamplerSpec | str) -> dict[str, SamplerSpec | str]:
@@ -58,9 +62,9 @@ def _every_task(spec: SamplerSpec | str) -> dict[str, SamplerSpec | str]:
 # and 94 s to 2.03 dB RMS against 15 steps and 44 s to 1.96 dB RMS.
 PRESETS: dict[str, Preset] = {
     "final": Preset(render=SamplerSpec("dpmsolver++", 10), chain=_every_task(RENDER_CHAIN), optimizer_steps=40,
-                    lr=0.01, extra_steps=20, time_budget_s=90.0, memory_budget_mib=2048.0),
+                    lr=0.01, extra_steps=20, time_budget_s=90.0, memory_budget_mib=2048.0, max_lr_boost=MAX_LR_BOOST),
     "draft": Preset(render=SamplerSpec("dpmsolver++", 6), chain=_every_task(RENDER_CHAIN), optimizer_steps=20,
-                    lr=0.02, render_steps=6, time_budget_s=30.0),
+                    lr=0.02, render_steps=6, time_budget_s=30.0, max_lr_boost=MAX_LR_BOOST),
 }
 
 
@@ -76,6 +80,7 @@ class Plan:
     extra_steps: int = 0
     time_budget_s: float | None = None
     memory_budget_mib: float | None = None
+    max_lr_boost: float = 1.0
 
     @property
     def surrogate(self) -> bool:
@@ -102,6 +107,7 @@ def plan_for(job: Job) -> Plan:
         time_budget_s=preset.time_budget_s if job.optimizer.steps is None else None,
         memory_budget_mib=(preset.memory_budget_mib if job.optimizer.memory_budget_mib is None
                            else job.optimizer.memory_budget_mib),
+        max_lr_boost=preset.max_lr_boost if job.optimizer.lr is None else 1.0,
     )
 
 

@@ -26,7 +26,8 @@ What differs from the paper, and why:
   metric-to-tolerance ratio), never the x with the lowest chain loss, which can mislead. Without a surrogate
   the chain is the render, and a check decodes its output without sampling again.
 - A job that is close when its budget runs out may take `extra_steps` more rather than stop short.
-- Far from tolerance Adam's lr grows with the distance (`lr_boost`), up to MAX_LR_BOOST x the job's lr.
+- Far from tolerance Adam's step grows with the distance (`lr_boost`), up to MAX_LR_BOOST x the preset's lr
+  (presets turn it on; a job that sets its own lr gets exactly that lr).
 """
 
 from __future__ import annotations
@@ -106,10 +107,10 @@ def tolerance_score(controls: Sequence[Control], metrics: dict[str, torch.Tensor
     return torch.stack([metrics[c.label].double() / c.tolerance for c in controls]).amax(dim=0)
 
 
-def lr_boost(score: torch.Tensor) -> torch.Tensor:
+def lr_boost(score: torch.Tensor, most: float = MAX_LR_BOOST) -> torch.Tensor:
     """Factor `(batch,)` on each take's Adam step for chains whose worst metric is `score` `(batch,)` tolerances
-    away: 1 within FAR_SCORE, growing linearly beyond, at most MAX_LR_BOOST."""
-    return (score / FAR_SCORE).clamp(min=1.0, max=MAX_LR_BOOST)
+    away: 1 within FAR_SCORE, growing linearly beyond, at most `most` (1: no boost)."""
+    return (score / FAR_SCORE).clamp(min=1.0, max=max(1.0, most))
 
 
 def scaled_step(before: torch.Tensor, after: torch.Tensor, factor: torch.Tensor) -> torch.Tensor:
@@ -197,7 +198,8 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
              sampler: SamplerSettings = SamplerSettings(), *, steps: int = 70, lr: float = 5e-3,
              early_stop: bool = True, render: SamplerSettings | None = None, check_margin: float = CHECK_MARGIN,
              extra_steps: int = 0, time_budget_s: float | None = None, progress: ProgressHook | None = None,
-             should_cancel: Callable[[], bool] | None = None, clip_samples: int | None = None) -> DittoResult:
+             should_cancel: Callable[[], bool] | None = None, clip_samples: int | None = None,
+             max_lr_boost: float = 1.0) -> DittoResult:
     """Run DITTO from `x_T` `(batch, *latent)` through `sampler`; returns each item's best render and its x_T.
 
     Renders are judged at render checks (module docstring): at step 0, near tolerance, every REFRESH_STEPS and
@@ -206,7 +208,8 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
     `steps` runs out with every item close (tolerance score <= CLOSE_SCORE), up to `extra_steps` more run.
     With `time_budget_s`, the step that starts after that many seconds is the last (checked, then returned).
     Cancellation is checked between steps (raises CancelledError). Renders are judged on their audio cut to
-    `clip_samples`, the length the take is written with.
+    `clip_samples`, the length the take is written with. `max_lr_boost` > 1 lets a take far from tolerance step
+    further (`lr_boost`); 1 keeps `lr` as given.
     """
     start = time.perf_counter()
     x = x_T.detach().clone().requires_grad_(True)
@@ -256,7 +259,7 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
         before = x.detach().clone()
         optimizer.step()
         with torch.no_grad():  # per take, so the takes of a batch stay independent
-            x.copy_(scaled_step(before, x, lr_boost(tolerance_score(controls, metrics)).to(x)))
+            x.copy_(scaled_step(before, x, lr_boost(tolerance_score(controls, metrics), max_lr_boost).to(x)))
         step += 1
         result.steps_run = step
     result.converged = best.all_met

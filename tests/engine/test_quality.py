@@ -30,6 +30,13 @@ def test_a_job_that_sets_its_own_budget_gets_no_extension_and_no_time_limit():
     assert (plan.optimizer_steps, plan.extra_steps, plan.time_budget_s) == (12, 0, None)
 
 
+def test_a_job_that_sets_its_own_lr_gets_exactly_that_lr_far_from_tolerance_too():
+    preset_lr = plan_for(Job.from_dict({"controls": [INTENSITY]}))
+    own_lr = plan_for(Job.from_dict({"controls": [INTENSITY], "optimizer": {"lr": 0.05}}))
+    assert preset_lr.max_lr_boost == PRESETS["final"].max_lr_boost > 1.0
+    assert (own_lr.lr, own_lr.max_lr_boost) == (0.05, 1.0)
+
+
 def test_draft_renders_with_its_own_sampler_and_a_smaller_budget():
     plan = plan_for(Job.from_dict({"quality": "draft", "controls": [INTENSITY]}))
     assert plan.render_with.steps == PRESETS["draft"].render.steps < PRESETS["final"].render.steps

@@ -56,9 +56,8 @@ def test_variations_are_optimized_independently(tiny_model):
     single = generate(_job(seed=5, optimizer=optimizer))
     batch = generate(_job(seed=4, variations=2, optimizer=optimizer))
     # take 2 of the batch has seed 5: same x_T, same independent optimization. Batched float32 convolutions round
-    # differently and Adam carries that along (7e-3 measured, with the far-from-tolerance step boost of 3 at this
-    # lr), far below the distance between two takes.
-    assert torch.allclose(batch.x_T[1], single.x_T[0], atol=2e-2)
+    # differently and Adam carries that along (4e-4 measured), far below the distance between two takes.
+    assert torch.allclose(batch.x_T[1], single.x_T[0], atol=5e-3)
     assert (batch.x_T[0] - single.x_T[0]).abs().max() > 0.5
 
 
