@@ -10,7 +10,9 @@ Without native support bfloat16 is emulated and slower, so "auto" keeps float32 
 without bfloat16.
 
 Choose with the environment variable `DITTO_BRIDGE_PRECISION` ("auto", "fp32", "bf16") or per model with
-`DiffusionModel.use_precision`.
+`DiffusionModel.use_precision`. The diffusers adapters cast their weights instead of using autocast
+(`engine/models/adapters/common.py`, `pick_compute_dtype`); a precision named by the variable applies to them
+too, while their "auto" stays float32 on the CPU.
 """
 
 from __future__ import annotations

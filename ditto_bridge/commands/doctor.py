@@ -63,7 +63,6 @@ def check_device(preference: str) -> Check:
     import torch
 
     from engine.device import DeviceUnavailableError, pick_device
-
     from engine.precision import PrecisionError, precision_name, resolve_precision
 
     try:

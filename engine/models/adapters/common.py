@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import abc
 import math
+import os
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 import torch
@@ -24,6 +25,7 @@ from torch.utils.checkpoint import checkpoint
 from engine.audio.mel import MelSpec
 from engine.errors import JobError
 from engine.models.base import Conditioning, DiffusionModel
+from engine.precision import ENVIRONMENT_VARIABLE, resolve_precision
 
 Embeddings = dict[str, torch.Tensor]
 """Named prompt embeddings with a leading batch axis, e.g. {"text": (batch, tokens, width), "mask": (batch, tokens)}."""
@@ -43,7 +45,8 @@ def mel_for_rate(sample_rate: int) -> MelSpec:
 
 def pick_compute_dtype(device: torch.device | str, preference: str | torch.dtype | None = None) -> torch.dtype:
     """The dtype networks run in on `device`: `preference` ("auto"/None, "float32", "bfloat16", "float16" or a
-    torch dtype), else float32 on the CPU, bfloat16 on CUDA cards that support it, float16 on other GPUs."""
+    torch dtype), else a precision named by `DITTO_BRIDGE_PRECISION` (`engine/precision.py`, shared with the
+    built-in model), else float32 on the CPU, bfloat16 on CUDA cards that support it, float16 on other GPUs."""
     if isinstance(preference, torch.dtype):
         return preference
     if preference not in (None, "", "auto"):
@@ -52,6 +55,9 @@ def pick_compute_dtype(device: torch.device | str, preference: str | torch.dtype
         except KeyError:
             raise JobError(f"dtype: unknown {preference!r}; choose auto, {', '.join(sorted(DTYPE_NAMES))}") from None
     device = torch.device(device)
+    named = os.environ.get(ENVIRONMENT_VARIABLE, "auto").strip().lower()
+    if named != "auto":
+        return resolve_precision(device, named)
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if device.type == "mps":

@@ -179,3 +179,11 @@ def test_stable_audio_refuses_clips_longer_than_its_window(tiny_adapters):
 def test_guidance_is_off_only_at_scales_0_and_1(scale, guided, tiny_adapters):
     assert (tiny_adapters["musicldm"].condition(prompt="calm ambient pad", guidance_scale=scale).uncond
             is not None) == guided
+
+
+def test_the_precision_environment_variable_reaches_the_adapters_too(monkeypatch):
+    monkeypatch.setenv("DITTO_BRIDGE_PRECISION", "bf16")
+    assert pick_compute_dtype("cpu") == torch.bfloat16
+    assert pick_compute_dtype("cpu", "float32") == torch.float32  # a named dtype still wins
+    monkeypatch.setenv("DITTO_BRIDGE_PRECISION", "fp32")
+    assert pick_compute_dtype("cpu") == torch.float32
