@@ -21,6 +21,7 @@ from engine import __version__
 from engine.audio.gain import apply_gain_db
 from engine.audio.resample import mono_at
 from engine.controls import build_controls
+from engine.controls.anchors import job_anchor, seam_control
 from engine.controls.intensity import IntensityControl
 from engine.controls.report import ControlReport, summary, take_reports
 from engine.ditto import optimize
@@ -32,6 +33,7 @@ from engine.models.registry import load_model
 from engine.precision import precision_name
 from engine.quality import Plan, plan_for
 from engine.sampling.budget import step_activation_mib, steps_to_checkpoint
+from engine.sampling.anchor import Anchor
 from engine.sampling.loop import SamplerSettings, sample
 
 logger = logging.getLogger(__name__)
@@ -103,9 +105,10 @@ def budgeted(settings: SamplerSettings, budget: float | None, model: DiffusionMo
     return dataclasses.replace(settings, checkpointing=checkpointing)
 
 
-def plan_summary(plan: Plan, optimize_with: SamplerSettings, compute_dtype: torch.dtype) -> dict[str, Any]:
+def plan_summary(plan: Plan, optimize_with: SamplerSettings, compute_dtype: torch.dtype,
+                 anchor: Anchor | None = None) -> dict[str, Any]:
     """The plan as the sidecar records it: the chain optimized through (with the checkpointing it ran with), the
-    render sampler, K and lr, and the denoiser's precision."""
+    render sampler, K and lr, the denoiser's precision, and how many latent frames are held to a reference."""
     def spec(settings: SamplerSettings) -> dict[str, Any]:
         return {"name": settings.name, "steps": settings.steps, "eta": settings.eta}
 
@@ -114,7 +117,8 @@ def plan_summary(plan: Plan, optimize_with: SamplerSettings, compute_dtype: torc
             "optimizer_steps": plan.optimizer_steps, "extra_steps": plan.extra_steps,
             "time_budget_s": plan.time_budget_s, "memory_budget_mib": plan.memory_budget_mib, "lr": plan.lr,
             "max_lr_boost": plan.max_lr_boost,
-            "precision": precision_name(compute_dtype)}
+            "precision": precision_name(compute_dtype),
+            "anchored_frames": 0 if anchor is None else int(anchor.mask.sum())}
 
 
 def initial_noise(model: DiffusionModel, job: Job, device: torch.device) -> tuple[torch.Tensor, list[int]]:
@@ -152,6 +156,9 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
     conditioning = model.condition(tags=job.tags, prompt=job.prompt, guidance_scale=job.guidance_scale,
                                    batch=job.variations)
     controls = build_controls(job, model)
+    anchor = job_anchor(model, job)
+    seam = None if anchor is None else seam_control(model, anchor, job.duration)
+    controls += [seam] if seam is not None else []
     x_T, seeds = initial_noise(model, job, model.device)
     clip_samples = int(round(job.duration * model.info.sample_rate))
 
@@ -165,7 +172,7 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
                          lr=plan.lr, early_stop=job.optimizer.early_stop,
                          render=plan.render_with if plan.surrogate else None, extra_steps=plan.extra_steps,
                          time_budget_s=plan.time_budget_s, progress=progress, should_cancel=should_cancel,
-                         clip_samples=clip_samples, max_lr_boost=plan.max_lr_boost)
+                         clip_samples=clip_samples, max_lr_boost=plan.max_lr_boost, anchor=anchor)
         x_T, history, metric_history, checks = ditto.x_T, ditto.history, ditto.metrics, ditto.checks
         steps_run = ditto.steps_run
     timings["optimize"] = time.perf_counter() - t0
@@ -173,7 +180,8 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
     t0 = time.perf_counter()
     if ditto is None:
         with torch.no_grad():
-            check = judge(model, controls, sample(model, x_T, conditioning, plan.render_with), clip_samples)
+            check = judge(model, controls, sample(model, x_T, conditioning, plan.render_with, anchor=anchor),
+                          clip_samples)
         rendered_audio = check.audio
         best_metrics = [{label: float(v[i]) for label, v in check.metrics.items()} for i in range(job.variations)]
         best_failures = [{label: f[i] for label, f in check.failures.items() if f[i]} for i in range(job.variations)]
@@ -195,7 +203,8 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
     return GenerationResult(audio=np.ascontiguousarray(audio, dtype=np.float32), sample_rate=model.info.sample_rate,
                             job=job, model_info=model.info, seeds=seeds, x_T=x_T.detach().cpu(),
                             loss_history=history, metric_history=metric_history, render_checks=checks,
-                            output_metrics=output_metrics, plan=plan_summary(plan, optimize_with, model.compute_dtype),
+                            output_metrics=output_metrics,
+                            plan=plan_summary(plan, optimize_with, model.compute_dtype, anchor),
                             timings=timings, warnings=warnings, steps_run=steps_run, converged=converged,
                             device=str(model.device), music_audio=np.ascontiguousarray(music, dtype=np.float32),
                             loudness_range=(reach.low_db, reach.high_db), control_reports=reports)

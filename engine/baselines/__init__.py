@@ -8,10 +8,10 @@
 
 from engine.baselines.doodl import DoodlSettings, doodl_optimize, edict_sample
 from engine.baselines.freedom import FreedomSettings, freedom_sample
-from engine.baselines.masking import KnownRegion, known_region, masked_sample
+from engine.baselines.masking import known_region, masked_sample
 from engine.baselines.multidiffusion import CanvasPlan, Window, canvas_noise, multidiffusion_sample, plan_for
 from engine.baselines.schedule import BaselineError
 
-__all__ = ["BaselineError", "CanvasPlan", "DoodlSettings", "FreedomSettings", "KnownRegion", "Window",
+__all__ = ["BaselineError", "CanvasPlan", "DoodlSettings", "FreedomSettings", "Window",
            "canvas_noise", "doodl_optimize", "edict_sample", "freedom_sample", "known_region", "masked_sample",
            "multidiffusion_sample", "plan_for"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from engine import job as jobs
-from engine.baselines.masking import clip_end_frame, reference_latent
+from engine.controls.anchors import clip_end_frame, reference_latent
 from engine.sampling.loop import scheduler_step
 from engine.baselines.schedule import BaselineError, noised, step_levels, timestep_batch
 from engine.models.base import Conditioning, DiffusionModel

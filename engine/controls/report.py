@@ -18,7 +18,8 @@ from engine.controls.base import Control
 from engine.controls.intensity import IntensityControl, audio_levels_db
 
 UNITS = {"intensity": "dB RMS", "melody": "error rate", "structure": "MSE", "inpaint": "log-mel MSE",
-         "outpaint": "log-mel MSE", "loop": "log-mel MSE"}
+         "outpaint": "log-mel MSE", "loop": "log-mel MSE",
+         "seam": "x typical change"}
 MIN_GAIN_DB = 0.5
 """Gains smaller than this are not worth a sentence."""
 

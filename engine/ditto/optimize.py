@@ -42,6 +42,7 @@ from engine.audio.resample import mono_at
 from engine.controls.base import Control
 from engine.errors import CancelledError
 from engine.models.base import Conditioning, DiffusionModel
+from engine.sampling.anchor import Anchor
 from engine.sampling.loop import SamplerSettings, sample
 
 ProgressHook = Callable[[dict[str, Any]], None]
@@ -149,10 +150,11 @@ def judge(model: DiffusionModel, controls: Sequence[Control], latent: torch.Tens
 
 
 def render_check(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tensor, conditioning: Conditioning,
-                 render: SamplerSettings, clip_samples: int | None = None) -> RenderCheck:
-    """Render `x_T` with `render`, without gradients, and judge it (`judge`)."""
+                 render: SamplerSettings, clip_samples: int | None = None, anchor: Anchor | None = None
+                 ) -> RenderCheck:
+    """Render `x_T` with `render` (held to `anchor`), without gradients, and judge it (`judge`)."""
     with torch.no_grad():
-        return judge(model, controls, sample(model, x_T, conditioning, render), clip_samples)
+        return judge(model, controls, sample(model, x_T, conditioning, render, anchor=anchor), clip_samples)
 
 
 def check_due(step: int, last_check: int | None, near: bool, gap: int = CHECK_GAP) -> bool:
@@ -199,7 +201,7 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
              early_stop: bool = True, render: SamplerSettings | None = None, check_margin: float = CHECK_MARGIN,
              extra_steps: int = 0, time_budget_s: float | None = None, progress: ProgressHook | None = None,
              should_cancel: Callable[[], bool] | None = None, clip_samples: int | None = None,
-             max_lr_boost: float = 1.0) -> DittoResult:
+             max_lr_boost: float = 1.0, anchor: Anchor | None = None) -> DittoResult:
     """Run DITTO from `x_T` `(batch, *latent)` through `sampler`; returns each item's best render and its x_T.
 
     Renders are judged at render checks (module docstring): at step 0, near tolerance, every REFRESH_STEPS and
@@ -209,7 +211,8 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
     With `time_budget_s`, the step that starts after that many seconds is the last (checked, then returned).
     Cancellation is checked between steps (raises CancelledError). Renders are judged on their audio cut to
     `clip_samples`, the length the take is written with. `max_lr_boost` > 1 lets a take far from tolerance step
-    further (`lr_boost`); 1 keeps `lr` as given.
+    further (`lr_boost`); 1 keeps `lr` as given. With `anchor`, the chain and every render hold its frames to its
+    reference (`engine.sampling.anchor`).
     """
     start = time.perf_counter()
     x = x_T.detach().clone().requires_grad_(True)
@@ -221,7 +224,7 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
     while True:
         if should_cancel is not None and should_cancel():
             raise CancelledError(f"cancelled after {step} optimization steps")
-        chain_latent = sample(model, x, conditioning, sampler)
+        chain_latent = sample(model, x, conditioning, sampler, anchor=anchor)
         chain_mel = model.decode_mel(chain_latent)
         logmel = chain_mel if correction is None else chain_mel + correction
         losses = control_losses(controls, logmel)
@@ -237,7 +240,7 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
         near = within_tolerance(controls, metrics, check_margin if render is not None else CHAIN_IS_RENDER_MARGIN)
         if last or check_due(step, last_check, near, CHECK_GAP if render is not None else 1):
             check = (judge(model, controls, chain_latent, clip_samples) if render is None
-                     else render_check(model, controls, x.detach(), conditioning, render, clip_samples))
+                     else render_check(model, controls, x.detach(), conditioning, render, clip_samples, anchor))
             best.offer(x.detach(), check)
             for control in controls:
                 control.correct_toward(check.logmel, check.heard)

@@ -171,6 +171,23 @@ def melody_table(records: list[dict[str, Any]]) -> str:
                  rows)
 
 
+def seam_table(records: list[dict[str, Any]]) -> str:
+    """In/out-painting and loops: the seam score on the WAV per method (the largest spectral change at each join
+    of reference and generated audio over the clip's typical change; 1 = a join sounds like any other moment),
+    median and p90, and the share of takes whose joins are within the engine's seam tolerance."""
+    from engine.controls.seam import SEAM_TOLERANCE
+
+    rows = []
+    for (task, method), items in cells(records).items():
+        values = [r["metrics"].get("seam") for r in items]
+        if task not in ("inpaint", "outpaint", "loop") or not any(v is not None for v in values):
+            continue
+        stats = summary(values)
+        rows.append([task, METHOD_NAMES[method], stats["n"], _fmt(stats["median"], 2), _fmt(stats["p90"], 2),
+                     _share([v is not None and v <= SEAM_TOLERANCE for v in values])])
+    return table(["task", "method", "N", "seam median", "seam p90", f"seams ≤ {SEAM_TOLERANCE:g}"], rows)
+
+
 def intensity_table(records: list[dict[str, Any]]) -> str:
     """DITTO on intensity: the MSE after gain against the original target beside the music-only MSE (the audio
     before any level gain against the target clipped into the model's loudness range), overall and for targets
@@ -251,6 +268,11 @@ def markdown(records: list[dict[str, Any]], fd: dict[tuple[str, str], dict[str, 
                   "drawn. Music-only: the audio before any level gain against the target clipped into the loudness "
                   "range the model reaches (equal to the take and the target when the engine applies no gain).", "",
                   intensity_table(records), "", shape_table(records)]
+    if any(t in ("inpaint", "outpaint", "loop") for t, _ in cells(records)):
+        parts += ["", "**Joins (in/out-painting, loops).** Seam score on the WAV: the reference and the take "
+                  "assembled as a producer would place them, the largest spectral change within 2 frames of each "
+                  "join over the median change elsewhere in the clip (1 = the join sounds like any other moment).",
+                  "", seam_table(records)]
     if any(t == "melody" for t, _ in cells(records)):
         parts += ["", "**Melody: transcriber and chroma.**", "", melody_table(records)]
     parts += ["", "**Cost of the default job.**", "", cost_table(records)]

@@ -20,6 +20,8 @@ import torch
 from torch.utils.checkpoint import checkpoint
 
 from engine.models.base import Conditioning, DiffusionModel
+from engine.sampling.anchor import Anchor
+from engine.sampling.levels import step_levels
 
 ProgressHook = Callable[[dict[str, Any]], None]
 STATELESS = ("ddim", "ddpm")
@@ -54,9 +56,11 @@ def step_noise(shape: torch.Size, steps: int, seed: int, device: torch.device, d
 
 
 def sample(model: DiffusionModel, x_T: torch.Tensor, conditioning: Conditioning,
-           settings: SamplerSettings = SamplerSettings(), *, callback: ProgressHook | None = None) -> torch.Tensor:
+           settings: SamplerSettings = SamplerSettings(), *, callback: ProgressHook | None = None,
+           anchor: Anchor | None = None) -> torch.Tensor:
     """Run the sampler from `x_T` `(batch, *latent)` and return the clean latent x_0 (same shape).
 
+    With `anchor`, its frames are held to its reference after every step (`engine.sampling.anchor`).
     Differentiable with respect to `x_T` unless called under `torch.no_grad()`.
     """
     scheduler = model.make_scheduler(settings.name, settings.steps)
@@ -64,6 +68,10 @@ def sample(model: DiffusionModel, x_T: torch.Tensor, conditioning: Conditioning,
     stochastic = settings.name == "ddim" and settings.eta > 0
     noise = step_noise(x_T.shape, len(timesteps), settings.noise_seed, x_T.device, x_T.dtype) if stochastic else None
     x = x_T * scheduler.init_noise_sigma
+    if anchor is not None:
+        levels = step_levels(scheduler)
+        held = anchor.noise(x_T.shape, len(levels), x_T.device, x_T.dtype)
+        x = anchor.hold(x, levels[0].alpha_bar, held[0])
     for i, t in enumerate(timesteps):
         x_in = scheduler.scale_model_input(x, t)
         t_batch = torch.full((x.shape[0],), int(t), device=x.device, dtype=torch.long)
@@ -79,6 +87,8 @@ def sample(model: DiffusionModel, x_T: torch.Tensor, conditioning: Conditioning,
         else:
             output = model.guided(x_in, t_batch, conditioning)
             x = scheduler_step(scheduler, settings, output, t, x, step_noise_i)
+        if anchor is not None:
+            x = anchor.hold(x, levels[i].alpha_bar_prev, held[i + 1])
         if callback is not None:
             callback({"i": i, "t": int(t), "x": x, "steps": len(timesteps)})
     return x
