@@ -23,12 +23,15 @@ from engine.audio.resample import mono_at
 from engine.controls import build_controls
 from engine.controls.anchors import job_anchor, seam_control
 from engine.controls.intensity import IntensityControl
+from engine.controls.reach import tag_set_reach
 from engine.controls.report import ControlReport, summary, take_reports
 from engine.ditto import optimize
 from engine.ditto.optimize import judge
 from engine.errors import JobError
+from engine.job import IntensityControl as IntensityJobControl
 from engine.job import Job
 from engine.models.base import DiffusionModel, ModelInfo
+from engine.models.loudness import LoudnessRange
 from engine.models.registry import load_model
 from engine.precision import precision_name
 from engine.quality import Plan, plan_for
@@ -60,7 +63,8 @@ class GenerationResult:
     converged: bool = False
     device: str = "cpu"
     music_audio: np.ndarray | None = None  # (takes, channels, samples): the music before any level gain
-    loudness_range: tuple[float, float] | None = None  # (low, high) dB the model's music reaches
+    loudness_range: tuple[float, float] | None = None  # (low, high) dB the job's music reaches
+    loudness_range_source: str | None = None  # how that range was found
     control_reports: list[list[ControlReport]] = field(default_factory=list)  # per take, per control
 
     @property
@@ -85,6 +89,7 @@ class GenerationResult:
             "plan": self.plan,
             "output_metrics": self.output_metrics,
             "loudness_range_db": list(self.loudness_range) if self.loudness_range else None,
+            "loudness_range_source": self.loudness_range_source,
             "controls_report": [[r.to_dict() for r in take] for take in self.control_reports],
             "summary": self.summaries,
             "timings": self.timings,
@@ -121,6 +126,14 @@ def plan_summary(plan: Plan, optimize_with: SamplerSettings, compute_dtype: torc
             "anchored_frames": 0 if anchor is None else int(anchor.mask.sum())}
 
 
+def job_reach(model: DiffusionModel, job: Job, plan: Plan) -> LoudnessRange:
+    """The loudness range `job`'s intensity targets are split against: its tag set's, measured on first use
+    (`engine.controls.reach`), when it has an intensity control; the model's otherwise."""
+    if not any(isinstance(c, IntensityJobControl) for c in job.controls):
+        return model.loudness_range()
+    return tag_set_reach(model, job.tags, job.prompt, job.guidance_scale, plan.render_with)
+
+
 def initial_noise(model: DiffusionModel, job: Job, device: torch.device) -> tuple[torch.Tensor, list[int]]:
     """x_T `(variations, *latent)`: one seeded draw per take (seed, seed + 1, ...), or the warm-start latent."""
     shape = model.latent_shape(job.duration)
@@ -155,7 +168,8 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
     plan = plan_for(job)
     conditioning = model.condition(tags=job.tags, prompt=job.prompt, guidance_scale=job.guidance_scale,
                                    batch=job.variations)
-    controls = build_controls(job, model)
+    reach = job_reach(model, job, plan)
+    controls = build_controls(job, model, reach)
     anchor = job_anchor(model, job)
     seam = None if anchor is None else seam_control(model, anchor, job.duration)
     controls += [seam] if seam is not None else []
@@ -199,7 +213,6 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
     converged = all(r.met for take in reports for r in take)
     timings["decode_audio"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - start
-    reach = model.loudness_range()
     return GenerationResult(audio=np.ascontiguousarray(audio, dtype=np.float32), sample_rate=model.info.sample_rate,
                             job=job, model_info=model.info, seeds=seeds, x_T=x_T.detach().cpu(),
                             loss_history=history, metric_history=metric_history, render_checks=checks,
@@ -207,7 +220,8 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
                             plan=plan_summary(plan, optimize_with, model.compute_dtype, anchor),
                             timings=timings, warnings=warnings, steps_run=steps_run, converged=converged,
                             device=str(model.device), music_audio=np.ascontiguousarray(music, dtype=np.float32),
-                            loudness_range=(reach.low_db, reach.high_db), control_reports=reports)
+                            loudness_range=(reach.low_db, reach.high_db), loudness_range_source=reach.source,
+                            control_reports=reports)
 
 
 def finish_takes(controls: list, music: np.ndarray, metrics: list[dict[str, float]],

@@ -14,6 +14,7 @@ from engine.controls.reference import ReferenceMatch, SelfLoop
 from engine.controls.structure import StructureControl, sections_to_similarity
 from engine.errors import JobError
 from engine.models.base import DiffusionModel
+from engine.models.loudness import LoudnessRange
 
 
 def reference_mel(model: DiffusionModel, path: str) -> torch.Tensor:
@@ -30,8 +31,10 @@ def _fit(mel: torch.Tensor, frames: int) -> torch.Tensor:
     return torch.cat([mel, mel[..., -1:].expand(*mel.shape[:-1], frames - mel.shape[-1])], dim=-1)
 
 
-def build_controls(job: jobs.Job, model: DiffusionModel) -> list[Control]:
-    """Bind every control of `job` to the model's frame grid (frames of a clip of `job.duration`)."""
+def build_controls(job: jobs.Job, model: DiffusionModel, reach: LoudnessRange | None = None) -> list[Control]:
+    """Bind every control of `job` to the model's frame grid (frames of a clip of `job.duration`). Intensity
+    targets are split against `reach` (the job's tag set's range, `engine.controls.reach`; default: the model's)."""
+    reach = reach if reach is not None else model.loudness_range()
     spec = model.mel
     frames = model.feature_frames(job.duration)
     end = min(frames, spec.frames_for(job.duration))
@@ -43,7 +46,7 @@ def build_controls(job: jobs.Job, model: DiffusionModel) -> list[Control]:
         common = dict(label=label, weight=control.weight, tolerance=control.tolerance)
         if isinstance(control, jobs.IntensityControl):
             requested = breakpoints_to_frames(control.times, control.db, spec, frames)
-            music, _ = split_target(requested, model.loudness_range())
+            music, _ = split_target(requested, reach)
             controls.append(IntensityControl(**common, target_db=torch.tensor(music), mask=inside, spec=spec,
                                              requested_db=torch.tensor(requested), gain=control.gain))
         elif isinstance(control, jobs.MelodyControl):

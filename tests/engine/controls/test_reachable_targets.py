@@ -1,10 +1,11 @@
-"""Intensity targets outside the model's loudness range: the music is asked for the clamped part, the rest is
-applied as gain on the written audio and reported in words; with gain off the miss is reported, not hidden."""
+"""Intensity targets outside the job's loudness range (its tag set's reach, inside the model's range): the music
+is asked for the clamped part, the rest is applied as gain on the written audio and reported in words; with gain
+off the miss is reported, not hidden."""
 
 import numpy as np
 import pytest
 
-from engine.api import generate
+from engine.api import generate, job_reach, plan_for
 from engine.audio.gain import LIMIT, apply_gain_db
 from engine.controls.intensity import split_target
 from engine.features.intensity import waveform_intensity_db
@@ -44,9 +45,16 @@ def test_gain_follows_the_curve_and_the_limiter_keeps_peaks_below_full_scale():
     assert up.limited_db == pytest.approx(20 * np.log10(0.1 * 10 ** 1.5), abs=0.05)
 
 
+def _reach(model) -> LoudnessRange:
+    """The range a job of `_job` is split against on `model` (its tag set's, measured the way generate does)."""
+    job = _job([-30.0, -30.0])
+    return job_reach(model, job, plan_for(job))
+
+
 def test_a_target_below_the_range_is_clamped_for_the_music_and_the_rest_applied_as_gain(tiny_model):
-    low = tiny_model.loudness_range().low_db
+    low = _reach(tiny_model).low_db
     result = generate(_job([low - 15.0, low - 15.0]))
+    assert result.loudness_range[0] == pytest.approx(low)
     report = result.control_reports[0][0]
     assert report.gain_db == pytest.approx(-15.0, abs=1e-6)
     assert "applied as gain" in report.words and f"asked {low - 15.0:.1f} dB" in report.words
@@ -59,7 +67,7 @@ def test_a_target_below_the_range_is_clamped_for_the_music_and_the_rest_applied_
 
 
 def test_with_gain_off_the_audio_is_the_music_and_the_miss_is_reported(tiny_model):
-    low = tiny_model.loudness_range().low_db
+    low = _reach(tiny_model).low_db
     result = generate(_job([low - 15.0, low - 15.0], gain=False))
     report = result.control_reports[0][0]
     assert np.array_equal(result.audio, result.music_audio)
@@ -68,7 +76,7 @@ def test_with_gain_off_the_audio_is_the_music_and_the_miss_is_reported(tiny_mode
 
 
 def test_a_target_inside_the_range_gets_no_gain(tiny_model):
-    reach = tiny_model.loudness_range()
+    reach = _reach(tiny_model)
     middle = (reach.low_db + reach.high_db) / 2
     result = generate(_job([middle, middle + 3]))
     assert np.array_equal(result.audio, result.music_audio)
