@@ -76,20 +76,17 @@ def known_region(model: DiffusionModel, control, duration: float, *, noise_seed:
                    "reference")
 
 
-def can_anchor(model: DiffusionModel, duration: float) -> bool:
+def can_anchor(model: DiffusionModel) -> bool:
     """Whether frames of `model`'s latent can be held to a reference: it encodes audio into its latent, and the
-    latent's frames are the mel's (within 5 %; a latent with its own frame rate would need a second placement)."""
-    if type(model).encode_audio is DiffusionModel.encode_audio:
-        return False
-    latent_frames, mel_frames = model.latent_shape(duration)[-1], model.mel.frames_for(duration)
-    return abs(latent_frames - mel_frames) <= 0.05 * mel_frames
+    latent's frames are the mel's (`DiffusionModel.latent_frames_are_mel_frames`)."""
+    return model.latent_frames_are_mel_frames and type(model).encode_audio is not DiffusionModel.encode_audio
 
 
 def job_anchor(model: DiffusionModel, job: jobs.Job) -> Anchor | None:
     """One anchor for all of `job`'s reference controls (later controls win where their frames overlap), seeded
     by the job; None when it has none or the model cannot hold its latent's frames to a reference."""
     controls = [c for c in job.controls if isinstance(c, ANCHORED) and getattr(c, "reference", None) is not None]
-    if not controls or not can_anchor(model, job.duration):
+    if not controls or not can_anchor(model):
         return None
     regions = [known_region(model, c, job.duration, noise_seed=job.seed) for c in controls]
     latent, mask = regions[0].latent.clone(), regions[0].mask.clone()

@@ -52,6 +52,9 @@ class DiffusionModel(abc.ABC):
     info: ModelInfo
     mel: MelSpec
     """Feature-domain settings: features and controls are computed on log-mel frames at these settings."""
+    latent_frames_are_mel_frames: bool = False
+    """True when the latent's last axis is the mel's frame grid (frame i of one is frame i of the other), so
+    frames of the latent can be held to a reference's (`engine.sampling.anchor`)."""
 
     # ---- shapes and time
     @abc.abstractmethod

@@ -32,6 +32,8 @@ UNTRAINED_WARNING = ("THE BUILT-IN MODEL HAS RANDOM WEIGHTS (no trained weights 
 
 
 class BuiltinModel(DiffusionModel):
+    latent_frames_are_mel_frames = True  # the latent is the normalized log-mel itself
+
     def __init__(self, network: MelUNet, mel_mean: torch.Tensor, mel_std: torch.Tensor, *,
                  tags: Sequence[str] = TAGS, schedule: dict[str, Any] | None = None, trained: bool,
                  name: str = "builtin", vocoder: str = "default", training: dict[str, Any] | None = None):

@@ -29,8 +29,11 @@ def test_the_job_anchor_joins_its_reference_controls_and_takes_the_jobs_seed(tin
     assert torch.allclose(anchor.latent[..., rest], first.latent[..., rest])
 
 
-def test_the_builtin_latent_can_be_anchored(tiny_model):
-    assert can_anchor(tiny_model, 2.0)
+def test_the_builtin_latent_can_be_anchored_a_vae_latent_cannot(tiny_model):
+    from engine.models.adapters.tiny import tiny_adapter
+
+    assert can_anchor(tiny_model)
+    assert not can_anchor(tiny_adapter("stable-audio-open"))  # its own frame rate: frames would land wrong
 
 
 def test_a_control_without_frames_to_hold_is_refused(tiny_model):
