@@ -35,8 +35,8 @@ from engine.models.loudness import LoudnessRange
 from engine.models.registry import load_model
 from engine.precision import precision_name
 from engine.quality import Plan, plan_for
-from engine.sampling.budget import step_activation_mib, steps_to_checkpoint
 from engine.sampling.anchor import Anchor
+from engine.sampling.budget import step_activation_mib, steps_to_checkpoint
 from engine.sampling.loop import SamplerSettings, sample
 
 logger = logging.getLogger(__name__)

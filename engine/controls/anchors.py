@@ -15,6 +15,7 @@ import torch
 from engine import job as jobs
 from engine.audio.io import read_audio
 from engine.errors import JobError
+from engine.controls.build import fit_to_frames
 from engine.controls.seam import SEAM_TOLERANCE, Seam, joins
 from engine.models.base import DiffusionModel
 from engine.sampling.anchor import Anchor
@@ -29,14 +30,6 @@ def reference_latent(model: DiffusionModel, path: str) -> torch.Tensor:
         return model.encode_audio(torch.from_numpy(audio).unsqueeze(0).to(model.device), rate).detach()
 
 
-def _fit(latent: torch.Tensor, frames: int) -> torch.Tensor:
-    """Crop, or pad by repeating the last frame, to `frames` frames."""
-    if latent.shape[-1] >= frames:
-        return latent[..., :frames]
-    pad = latent[..., -1:].expand(*latent.shape[:-1], frames - latent.shape[-1])
-    return torch.cat([latent, pad], dim=-1)
-
-
 def clip_end_frame(model: DiffusionModel, duration: float) -> int:
     """Latent frame where a clip of `duration` seconds ends (the latent may be a few frames longer)."""
     frames = model.latent_shape(duration)[-1]
@@ -49,7 +42,7 @@ def known_region(model: DiffusionModel, control, duration: float, *, noise_seed:
     frames, end = shape[-1], clip_end_frame(model, duration)
     spec = model.mel
     if isinstance(control, jobs.InpaintControl):
-        source = _fit(reference_latent(model, control.reference), frames)
+        source = fit_to_frames(reference_latent(model, control.reference), frames)
         times = torch.from_numpy(spec.frame_times(frames))
         mask = ((times < control.gap_start) | (times >= control.gap_end)).float()
         mask[end:] = 0.0

@@ -24,11 +24,11 @@ def reference_mel(model: DiffusionModel, path: str) -> torch.Tensor:
         return model.audio_to_mel(torch.from_numpy(audio).unsqueeze(0).to(model.device), rate).detach()
 
 
-def _fit(mel: torch.Tensor, frames: int) -> torch.Tensor:
-    """Crop or pad (repeating the last frame) to `frames` frames."""
-    if mel.shape[-1] >= frames:
-        return mel[..., :frames]
-    return torch.cat([mel, mel[..., -1:].expand(*mel.shape[:-1], frames - mel.shape[-1])], dim=-1)
+def fit_to_frames(x: torch.Tensor, frames: int) -> torch.Tensor:
+    """Crop, or pad by repeating the last frame, `(..., frames_in)` to `(..., frames)`."""
+    if x.shape[-1] >= frames:
+        return x[..., :frames]
+    return torch.cat([x, x[..., -1:].expand(*x.shape[:-1], frames - x.shape[-1])], dim=-1)
 
 
 def build_controls(job: jobs.Job, model: DiffusionModel, reach: LoudnessRange | None = None) -> list[Control]:
@@ -60,7 +60,7 @@ def build_controls(job: jobs.Job, model: DiffusionModel, reach: LoudnessRange | 
             controls.append(StructureControl(**common, target=torch.from_numpy(same),
                                              block_mask=torch.from_numpy(covered), pool=pool))
         elif isinstance(control, jobs.InpaintControl):
-            reference = _fit(reference_mel(model, control.reference), frames)
+            reference = fit_to_frames(reference_mel(model, control.reference), frames)
             mask = inside.clone()
             gap = (spec.frame_times(frames) >= control.gap_start) & (spec.frame_times(frames) < control.gap_end)
             mask[torch.from_numpy(gap)] = 0.0
