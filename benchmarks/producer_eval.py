@@ -303,8 +303,8 @@ def settings_line(args: argparse.Namespace, counts: dict, records: list[dict], m
     job = f"QUICK: every job gets {json.dumps(QUICK_JOB)}" if args.quick else "`quality: final`, nothing overridden"
     return (f"Model `{model_name}`; split `{args.split}`; cases per task: "
             + ", ".join(f"{t} {n}" for t, n in counts.items() if n)
-            + f". DITTO = the default job ({job}: {preset}). Baselines on the "
-            f"first {args.baselines} cases of each task: DDIM {steps}, DOODL K = {k}, lr {args.baseline_lr:g} "
+            + f". DITTO = the default job ({job}: {preset}). Baselines on the first cases of each task (N "
+            f"in the tables): DDIM {steps}, DOODL K = {k}, lr {args.baseline_lr:g} "
             f"(DOODL's clip scaled with it), FreeDoM strength {args.freedom_strength:g}, the settings of the "
             f"previous evaluation, not re-tuned on these weights. Seconds to WAV: generation and the WAV write, "
             f"with the model already loaded (as in the daemon). {args.threads} torch threads; "
