@@ -64,9 +64,10 @@ class Seam(Control):
     end: int = 0
     spec: MelSpec = field(default_factory=MelSpec)
 
-    @property
-    def positions(self) -> tuple[int, ...]:
-        return joins(self.mask, self.end)
+    positions: tuple[int, ...] = field(init=False, default=())
+
+    def __post_init__(self) -> None:
+        self.positions = joins(self.mask, self.end)  # once: loss and metric run every optimizer step
 
     def loss(self, logmel: torch.Tensor) -> torch.Tensor:
         """Mean square of how far the change near each join exceeds the typical change `(batch,)`."""
