@@ -5,8 +5,13 @@ play 15-20 dB under the range's top (`benchmarks/tag_loudness.py`), so a curve i
 be out of reach for the job's tags, and DITTO then trades the music for the number. Before an intensity job, the
 tag set's own reach is measured once: REACH_TAKES uncontrolled takes of REACH_SECONDS (fixed seeds, the job's
 render sampler, tags, prompt and guidance), their smoothed frame levels from the 5th to the 95th percentile,
-widened by REACH_MARGIN_DB (DITTO moves a take that far without strain), kept inside the model's range and at
-least MIN_WIDTH_DB wide. Measurements are kept per model object, so a daemon pays for a tag set once.
+widened by REACH_MARGIN_DB (DITTO moves a take that far without strain), at least MIN_WIDTH_DB wide.
+Measurements are kept per model object, so a daemon pays for a tag set once.
+
+The top never passes the model's range: louder than its training music, the model trades the music for the
+number. The bottom follows the tag set down, under the model's range where the tag set plays there (down to
+QUIETEST_DB): drums alone sit at a median of -55 dB between their hits, and a floor at the model's range made
+every drum take play 15 dB louder than it does by itself before the curve's own shape was even started on.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ REACH_TAKES = 3
 REACH_SECONDS = 4.0
 REACH_MARGIN_DB = 6.0
 MIN_WIDTH_DB = 6.0
+QUIETEST_DB = -80.0
+"""The lowest level a reach goes down to: quieter than this is silence for a listener, not music to shape."""
 REACH_SEED = 90_001
 PERCENTILES = (5.0, 95.0)
 
@@ -35,10 +42,10 @@ _measured: "weakref.WeakKeyDictionary[DiffusionModel, dict]" = weakref.WeakKeyDi
 def reach_from_levels(levels_db: np.ndarray, model_range: LoudnessRange, label: str) -> LoudnessRange:
     """The tag set's range from the frame levels `(frames,)` (dB) of its uncontrolled takes (module docstring)."""
     low, high = np.percentile(np.asarray(levels_db, dtype=np.float64), PERCENTILES)
-    low = max(model_range.low_db, float(low) - REACH_MARGIN_DB)
+    low = max(QUIETEST_DB, float(low) - REACH_MARGIN_DB)
     high = min(model_range.high_db, float(high) + REACH_MARGIN_DB)
     if high - low < MIN_WIDTH_DB:
-        # a tag set that plays quieter (or louder) than the model's range: keep its own level, MIN_WIDTH_DB wide
+        # a tag set that plays louder than the model's range (or barely at all): keep its own level, that wide
         centre = float(np.median(levels_db))
         low, high = centre - MIN_WIDTH_DB / 2, centre + MIN_WIDTH_DB / 2
         low, high = max(-120.0, low), min(0.0, high)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import engine.controls.reach as reach_module
-from engine.controls.reach import MIN_WIDTH_DB, REACH_MARGIN_DB, reach_from_levels, tag_set_reach
+from engine.controls.reach import MIN_WIDTH_DB, QUIETEST_DB, REACH_MARGIN_DB, reach_from_levels, tag_set_reach
 from engine.models.loudness import LoudnessRange
 from engine.sampling import SamplerSettings
 
@@ -17,14 +17,27 @@ def test_a_tag_set_inside_the_models_range_reaches_its_own_percentiles_plus_the_
     assert "piano" in reach.source
 
 
-def test_a_tag_set_never_reaches_past_the_models_range():
+def test_a_tag_set_never_reaches_past_the_top_of_the_models_range():
     reach = reach_from_levels(np.linspace(-45.0, -10.0, 101), MODEL_RANGE, "everything")
-    assert (reach.low_db, reach.high_db) == (MODEL_RANGE.low_db, MODEL_RANGE.high_db)
+    assert reach.high_db == MODEL_RANGE.high_db
+    assert reach.low_db == pytest.approx(-43.25 - REACH_MARGIN_DB)  # under the model's range: where it plays
 
 
-def test_a_tag_set_quieter_than_the_models_range_keeps_its_own_level():
-    levels = np.linspace(-60.0, -50.0, 101)  # drums alone, say: entirely under the model's range
+def test_a_tag_set_quieter_than_the_models_range_reaches_down_to_where_it_plays():
+    levels = np.linspace(-70.0, -40.0, 101)  # drums alone, say: mostly under the model's range
     reach = reach_from_levels(levels, MODEL_RANGE, "drums")
+    assert reach.low_db == pytest.approx(-68.5 - REACH_MARGIN_DB)
+    assert reach.high_db == pytest.approx(-41.5 + REACH_MARGIN_DB)
+
+
+def test_a_reach_stops_at_the_quietest_level_worth_shaping():
+    reach = reach_from_levels(np.linspace(-100.0, -30.0, 101), MODEL_RANGE, "almost nothing")
+    assert reach.low_db == QUIETEST_DB
+
+
+def test_a_tag_set_louder_than_the_models_range_keeps_its_own_level():
+    levels = np.linspace(-12.0, -6.0, 101)  # everything above the model's top
+    reach = reach_from_levels(levels, MODEL_RANGE, "loud")
     assert reach.high_db - reach.low_db == pytest.approx(MIN_WIDTH_DB)
     assert reach.low_db < np.median(levels) < reach.high_db
 
