@@ -122,6 +122,24 @@ def test_with_a_surrogate_early_stop_is_decided_on_the_render_and_returns_that_r
         assert torch.allclose(result.rendered, sample(tiny_model, result.x_T, conditioning, render))
 
 
+def test_early_stop_waits_a_few_steps_for_a_margin_under_tolerance(tiny_model):
+    from engine.ditto.optimize import MARGIN_STEPS, STOP_SCORE
+
+    job = _job()
+    x_T, conditioning, control, _, render_metric = _step_zero_metrics(tiny_model, job, 2, 6)
+    render = SamplerSettings("ddim", 6, checkpointing=False)
+    # met at step 0 but inside the margin's band; lr 0 keeps x put, so the margin is never reached
+    barely = [dataclasses.replace(control, tolerance=render_metric / (0.5 * (1 + STOP_SCORE)))]
+    result = optimize(tiny_model, barely, x_T, conditioning, SamplerSettings("ddim", 2), steps=20, lr=0.0,
+                      render=render, check_margin=float("inf"))
+    assert result.converged and result.steps_run == MARGIN_STEPS
+    # met with the margin at step 0: stop there
+    easily = [dataclasses.replace(control, tolerance=render_metric / (0.9 * STOP_SCORE))]
+    result = optimize(tiny_model, easily, x_T, conditioning, SamplerSettings("ddim", 2), steps=20, lr=0.0,
+                      render=render, check_margin=float("inf"))
+    assert result.converged and result.steps_run == 0
+
+
 def test_after_a_render_check_the_loss_is_measured_as_the_render_would_measure_it(tiny_model):
     job = _job()
     x_T, conditioning, control, chain_metric, render_metric = _step_zero_metrics(tiny_model, job, 2, 6)
