@@ -4,6 +4,7 @@
     python benchmarks/producer_eval.py                             # held-out cases; writes docs/RESULTS.md
     python benchmarks/producer_eval.py --quick                     # smoke run: builtin-tiny, 2 items per task
     python benchmarks/producer_eval.py --report-only               # rebuild the tables from the run's records
+    python benchmarks/producer_eval.py --draw 1                    # a fresh draw of held-out cases
 
 Cases come from `engine.evaluation.producer_set` (48 intensity curves, 24 melodies, 12 structures, 12 each of
 in-painting, out-painting and looping by default). Each runs as `engine.api.generate(Job.from_dict(job))` with
@@ -19,7 +20,8 @@ Every finished item is appended to `results.jsonl` in the run folder (`--out`, d
 runs/producer_eval/<split>, `-quick` added for smoke runs); a re-run skips what is there, so a stopped run
 continues where it stopped. References for in/out-painting and looping are the model's own uncontrolled takes for
 another seed and other tags, rendered once into the run folder. Only a full run of the held-out split (no
-`--quick`, no `--no-write`) replaces the "evaluation" section of docs/RESULTS.md.
+`--quick`, no `--no-write`) replaces the "evaluation" section of docs/RESULTS.md; a fresh draw (`--draw N`) has
+a section of its own ("evaluation-draw-N"), beside the first draw's.
 """
 
 from __future__ import annotations
@@ -64,6 +66,14 @@ SIDECAR_SKIP = ("loss_history", "metric_history", "job", "model")
 def baseline_budget(args: argparse.Namespace) -> tuple[int, int]:
     """DDIM steps T and optimization steps K of the baselines (the default render's T; tiny in a smoke run)."""
     return (4, 2) if args.quick else (20, args.doodl_steps)
+
+
+def baseline_cases(args: argparse.Namespace, method: str) -> int:
+    """How many of a task's first cases `method` runs on: `--baselines`, or fewer for DOODL (`--doodl-cases`),
+    whose full-sampler optimization costs several DITTO jobs per take."""
+    if method == "doodl" and args.doodl_cases is not None:
+        return min(args.baselines, args.doodl_cases)
+    return args.baselines
 
 
 def read_mono(path: Path) -> tuple[np.ndarray, int]:
@@ -233,8 +243,8 @@ class Run:
                     yield f"ref/{case.id}", lambda c=case: self.render_reference(c)
                 yield f"{task}/{case.id}/ditto", lambda c=case: self.default_job(c, controls=True)
                 yield f"{task}/{case.id}/none", lambda c=case: self.default_job(c, controls=False)
-            for case in cases[: self.args.baselines]:
-                for method in BASELINES[task]:
+            for method in BASELINES[task]:
+                for case in cases[: baseline_cases(self.args, method)]:
                     yield f"{task}/{case.id}/{method}", lambda c=case, m=method: self.baseline(c, m)
 
 
@@ -301,7 +311,8 @@ def settings_line(args: argparse.Namespace, counts: dict, records: list[dict], m
               f"{render.get('steps')}, K ≤ {plan.get('optimizer_steps')} (+{plan.get('extra_steps', 0)} when close), "
               f"lr {plan.get('lr')}, at most {plan.get('time_budget_s')} s of optimization") if plan else "—"
     job = f"QUICK: every job gets {json.dumps(QUICK_JOB)}" if args.quick else "`quality: final`, nothing overridden"
-    return (f"Model `{model_name}`; split `{args.split}`; cases per task: "
+    draw = f", draw {args.draw}" if args.draw else ""
+    return (f"Model `{model_name}`; split `{args.split}`{draw}; cases per task: "
             + ", ".join(f"{t} {n}" for t, n in counts.items() if n)
             + f". DITTO = the default job ({job}: {preset}). Baselines on the first cases of each task (N "
             f"in the tables): DDIM {steps}, DOODL K = {k}, lr {args.baseline_lr:g} "
@@ -314,10 +325,13 @@ def settings_line(args: argparse.Namespace, counts: dict, records: list[dict], m
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=("tune", "heldout"), default="heldout")
+    parser.add_argument("--draw", type=int, default=0,
+                        help="0: the split's first draw of cases; N > 0: a fresh draw nobody has looked at")
     parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     for task in TASKS:
         parser.add_argument(f"--n-{task}", type=int, default=None, help=f"cases (default {DEFAULT_COUNTS[task]})")
     parser.add_argument("--baselines", type=int, default=12, help="cases per task the baselines run on (0: none)")
+    parser.add_argument("--doodl-cases", type=int, default=None, help="cases per task DOODL runs on (default: --baselines)")
     parser.add_argument("--doodl-steps", type=int, default=15)
     parser.add_argument("--baseline-lr", type=float, default=0.02)
     parser.add_argument("--freedom-strength", type=float, default=0.25)
@@ -336,9 +350,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         counts = {t: min(n, 2) for t, n in counts.items()}
         args.baselines = min(args.baselines, 1)
-    out = args.out or ROOT / "runs" / "producer_eval" / (args.split + ("-quick" if args.quick else ""))
+    name = args.split + (f"-d{args.draw}" if args.draw else "") + ("-quick" if args.quick else "")
+    out = args.out or ROOT / "runs" / "producer_eval" / name
     out.mkdir(parents=True, exist_ok=True)
     settings = {"split": args.split, "model": args.model, "quick": args.quick}
+    settings.update({"draw": args.draw} if args.draw else {})
     settings_path = out / "settings.json"
     if settings_path.is_file() and json.loads(settings_path.read_text()) != settings:
         print(f"{out} holds a run with other settings ({settings_path.read_text().strip()}); choose another --out",
@@ -346,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings_path.write_text(json.dumps(settings) + "\n")
 
-    cases = producer_cases(args.split, counts, clip_seconds=QUICK_SECONDS if args.quick else None)
+    cases = producer_cases(args.split, counts, clip_seconds=QUICK_SECONDS if args.quick else None, draw=args.draw)
     store = ResultStore(out / "results.jsonl")
     started = time.perf_counter()
     if not args.report_only:
@@ -371,7 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     music = music_clips(out, 4 if args.quick else MUSIC_CLIPS)
     fd = fd_values(records, out, music)
     body = markdown(records, fd, settings_line(args, counts, records, args.model))
-    command = "python benchmarks/producer_eval.py" + ("" if args.split == "heldout" else f" --split {args.split}")
+    command = ("python benchmarks/producer_eval.py" + ("" if args.split == "heldout" else f" --split {args.split}")
+               + (f" --draw {args.draw}" if args.draw else ""))
     heading = f"## Evaluation at producer scale (`{command}`)"
     if args.quick:
         heading += " — QUICK SMOKE RUN, not results"
@@ -382,8 +399,9 @@ def main(argv: list[str] | None = None) -> int:
     if not complete:
         print("\nthe run is not complete (stopped, or items failed): docs/RESULTS.md left alone (re-run to continue)")
         return 0
-    update_section("evaluation", "\n".join([heading, "", provenance(), "", body]))
-    print("\nwrote docs/RESULTS.md (section evaluation)")
+    section = "evaluation" + (f"-draw-{args.draw}" if args.draw else "")
+    update_section(section, "\n".join([heading, "", provenance(), "", body]))
+    print(f"\nwrote docs/RESULTS.md (section {section})")
     return 0
 
 
@@ -392,7 +410,7 @@ def expected_keys(cases: list[Case], args: argparse.Namespace) -> list[str]:
     for task in TASKS:
         task_cases = [c for c in cases if c.task == task]
         keys += [f"{task}/{c.id}/{m}" for c in task_cases for m in ("ditto", "none")]
-        keys += [f"{task}/{c.id}/{m}" for c in task_cases[: args.baselines] for m in BASELINES[task]]
+        keys += [f"{task}/{c.id}/{m}" for m in BASELINES[task] for c in task_cases[: baseline_cases(args, m)]]
     return keys
 
 

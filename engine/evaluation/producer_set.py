@@ -106,8 +106,14 @@ class Case:
 # ----------------------------------------------------------------------------------------------- helpers
 
 
-def _rng(split: str, task: str) -> np.random.Generator:
-    return np.random.default_rng([SEED_BASE, SPLITS.index(split), TASKS.index(task)])
+def _rng(split: str, task: str, draw: int = 0) -> np.random.Generator:
+    """The seed stream of a split's task; `draw` > 0 gives a fresh set of cases from the same split."""
+    return np.random.default_rng([SEED_BASE, SPLITS.index(split), TASKS.index(task)] + ([draw] if draw else []))
+
+
+def _prefix(split: str, draw: int) -> str:
+    """How a case id starts: the split, and the draw when it is not the first."""
+    return split if draw == 0 else f"{split}-d{draw}"
 
 
 def _job_seed(rng: np.random.Generator, split: str) -> int:
@@ -186,8 +192,8 @@ def _clean_curve(times: list[float], db: list[float], duration: float) -> tuple[
     return t, v
 
 
-def intensity_cases(split: str, n: int, *, clip_seconds: float | None = None) -> list[Case]:
-    rng = _rng(split, "intensity")
+def intensity_cases(split: str, n: int, *, clip_seconds: float | None = None, draw: int = 0) -> list[Case]:
+    rng = _rng(split, "intensity", draw)
     tags_of = _tag_cycle(rng, TAG_SETS)
     cases = []
     for k in range(n):
@@ -195,7 +201,7 @@ def intensity_cases(split: str, n: int, *, clip_seconds: float | None = None) ->
         duration = clip_seconds or _seconds(rng, INTENSITY_SECONDS)
         times, db = _clean_curve(*intensity_curve(shape, duration, rng), duration)
         tags = tags_of(k)
-        case_id = f"{split}-intensity-{k:03d}"
+        case_id = f"{_prefix(split, draw)}-intensity-{k:03d}"
         job = {"name": case_id, "duration": duration, "seed": _job_seed(rng, split), "tags": list(tags),
                "controls": [{"type": "intensity", "times": times, "db": db}]}
         cases.append(Case(case_id, "intensity", split, job, {"shape": shape, "tags": "+".join(tags)}))
@@ -272,8 +278,8 @@ def phrase(melody: list[list[float]], *, measure_offsets: list[float], duration:
     return out, round(bpm, 2), shift
 
 
-def melody_cases(split: str, n: int, *, clip_seconds: float | None = None) -> list[Case]:
-    rng = _rng(split, "melody")
+def melody_cases(split: str, n: int, *, clip_seconds: float | None = None, draw: int = 0) -> list[Case]:
+    rng = _rng(split, "melody", draw)
     tags_of = _tag_cycle(rng, MELODIC_TAG_SETS)
     sources = melody_sources()
     pools = {kind: [sources[f"{split}/{kind}"][i] for i in rng.permutation(len(sources[f"{split}/{kind}"]))]
@@ -301,7 +307,7 @@ def melody_cases(split: str, n: int, *, clip_seconds: float | None = None) -> li
             used.add(piece.piece_id)
             k = len(cases)
             tags = tags_of(k)
-            case_id = f"{split}-melody-{k:03d}"
+            case_id = f"{_prefix(split, draw)}-melody-{k:03d}"
             job = {"name": case_id, "duration": duration, "seed": _job_seed(rng, split), "tags": list(tags),
                    "controls": [{"type": "melody", "notes": notes}]}
             cases.append(Case(case_id, "melody", split, job,
@@ -315,8 +321,8 @@ def melody_cases(split: str, n: int, *, clip_seconds: float | None = None) -> li
 # ----------------------------------------------------------------------------------------------- structure
 
 
-def structure_cases(split: str, n: int, *, clip_seconds: float | None = None) -> list[Case]:
-    rng = _rng(split, "structure")
+def structure_cases(split: str, n: int, *, clip_seconds: float | None = None, draw: int = 0) -> list[Case]:
+    rng = _rng(split, "structure", draw)
     tags_of = _tag_cycle(rng, TAG_SETS)
     cases = []
     for k in range(n):
@@ -327,7 +333,7 @@ def structure_cases(split: str, n: int, *, clip_seconds: float | None = None) ->
         edges = [round(float(e), 3) for e in edges]
         edges[-1] = duration
         tags = tags_of(k)
-        case_id = f"{split}-structure-{k:03d}"
+        case_id = f"{_prefix(split, draw)}-structure-{k:03d}"
         job = {"name": case_id, "duration": duration, "seed": _job_seed(rng, split), "tags": list(tags),
                "controls": [{"type": "structure", "sections": [{"start": a, "end": b, "label": label}
                                                                for a, b, label in zip(edges, edges[1:], form)]}]}
@@ -338,17 +344,18 @@ def structure_cases(split: str, n: int, *, clip_seconds: float | None = None) ->
 # ----------------------------------------------------------------------------------------------- references
 
 
-def reference_cases(task: str, split: str, n: int, *, clip_seconds: float | None = None) -> list[Case]:
+def reference_cases(task: str, split: str, n: int, *, clip_seconds: float | None = None,
+                    draw: int = 0) -> list[Case]:
     """In-painting (gap 2-4 s inside a 6-10 s clip, the reference as long as the clip), out-painting (overlap
     1-3 s, the reference 4-8 s) or looping with a reference (overlap 1-3 s). With `clip_seconds` (smoke runs)
     every clip and reference has that length and gaps and overlaps shrink to fit."""
-    rng = _rng(split, task)
+    rng = _rng(split, task, draw)
     tags_of = _tag_cycle(rng, TAG_SETS)
     cases = []
     for k in range(n):
         tags = tags_of(k)
         ref_tags = tags_of(k + 1 + int(rng.integers(len(TAG_SETS) - 1)))  # never the case's own
-        case_id = f"{split}-{task}-{k:03d}"
+        case_id = f"{_prefix(split, draw)}-{task}-{k:03d}"
         if task == "inpaint":
             gap = clip_seconds * float(rng.uniform(0.25, 0.4)) if clip_seconds else float(rng.uniform(*GAP_SECONDS))
             duration = clip_seconds or round(float(rng.uniform(max(6.0, gap + 2.0), 10.0)), 2)
@@ -380,11 +387,15 @@ def reference_cases(task: str, split: str, n: int, *, clip_seconds: float | None
 
 
 def producer_cases(split: str = "heldout", counts: dict[str, int] | None = None, *,
-                   clip_seconds: float | None = None) -> list[Case]:
+                   clip_seconds: float | None = None, draw: int = 0) -> list[Case]:
     """Every case of `split`, task by task in `TASKS` order; `counts` per task (missing tasks: the defaults, 0
-    skips a task). The first k cases of a task are the same whatever its count (a smaller run is a prefix)."""
+    skips a task). The first k cases of a task are the same whatever its count (a smaller run is a prefix).
+    `draw` > 0 draws a fresh set from the same split (same seed range and pieces, other curves, seeds and
+    choices), for a look at cases nobody has seen after the first draw was studied."""
     if split not in SPLITS:
         raise ProducerSetError(f"split {split!r}: choose from {', '.join(SPLITS)}")
+    if draw < 0:
+        raise ProducerSetError(f"draw must be >= 0, got {draw}")
     counts = {**DEFAULT_COUNTS, **(counts or {})}
     unknown = sorted(set(counts) - set(TASKS))
     if unknown:
@@ -398,11 +409,11 @@ def producer_cases(split: str = "heldout", counts: dict[str, int] | None = None,
         if n == 0:
             continue
         if task == "intensity":
-            cases += intensity_cases(split, n, clip_seconds=clip_seconds)
+            cases += intensity_cases(split, n, clip_seconds=clip_seconds, draw=draw)
         elif task == "melody":
-            cases += melody_cases(split, n, clip_seconds=clip_seconds)
+            cases += melody_cases(split, n, clip_seconds=clip_seconds, draw=draw)
         elif task == "structure":
-            cases += structure_cases(split, n, clip_seconds=clip_seconds)
+            cases += structure_cases(split, n, clip_seconds=clip_seconds, draw=draw)
         else:
-            cases += reference_cases(task, split, n, clip_seconds=clip_seconds)
+            cases += reference_cases(task, split, n, clip_seconds=clip_seconds, draw=draw)
     return cases

@@ -50,6 +50,20 @@ def test_splits_share_no_case(heldout, tune):
     assert not pieces["heldout"] & pieces["tune"]
 
 
+def test_a_fresh_draw_gives_new_cases_from_the_same_split(heldout, tune):
+    fresh = ps.producer_cases("heldout", {"intensity": 12, "melody": 6, "structure": 4, "inpaint": 3,
+                                          "outpaint": 3, "loop": 3}, draw=1)
+    assert all(c.id.startswith("heldout-d1-") for c in fresh)
+    assert not {_canonical(c) for c in fresh} & {_canonical(c) for c in heldout}
+    assert not {_canonical(c) for c in fresh} & {_canonical(c) for c in tune}
+    low, high = ps.JOB_SEED_RANGE["heldout"]
+    assert all(low <= c.job["seed"] < high for c in fresh)
+    tune_pieces = {c.meta["piece_id"] for c in tune if c.task == "melody"}
+    assert not {c.meta["piece_id"] for c in fresh if c.task == "melody"} & tune_pieces
+    assert [c.job for c in ps.producer_cases("heldout", {"intensity": 3}, draw=0) if c.task == "intensity"] \
+        == [c.job for c in heldout if c.task == "intensity"][:3]
+
+
 @pytest.mark.parametrize("split", ps.SPLITS)
 def test_every_job_validates(split, heldout, tune, tmp_path):
     cases = heldout if split == "heldout" else tune
@@ -136,3 +150,5 @@ def test_bad_requests_name_the_problem():
         ps.producer_cases("tune", {"chords": 2})
     with pytest.raises(ps.ProducerSetError, match=">= 0"):
         ps.producer_cases("tune", {"melody": -1})
+    with pytest.raises(ps.ProducerSetError, match="draw"):
+        ps.producer_cases("tune", draw=-1)
