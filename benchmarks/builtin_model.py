@@ -118,7 +118,7 @@ def main() -> None:
     from engine.evaluation.fdmel import fd_mel
     from engine.models.builtin.model import load_builtin, random_model
     from engine.training.corpus import load_corpus, load_heldout_audio
-    from engine.training.tags import TAGS
+    from engine.models.builtin.tags import TAGS
 
     heldout = load_heldout_audio(args.corpus).astype(np.float32)
     _, heldout_tags = load_corpus(args.corpus, "heldout")

@@ -1,39 +1,23 @@
-"""Vocoders turn the built-in model's log-mel back into audio, and `load_vocoder` picks one by name.
+"""What every vocoder is: log-mel of the built-in model in, waveform out (`Vocoder`), and the input check.
 
 Every vocoder takes the log-mel of `engine.audio.mel.log_mel` with `MelSpec()` (22,050 Hz, hop 256, 80 bins,
 natural log) [shape=(batch, n_mels, frames)] and returns a waveform [shape=(batch, frames * hop_length)] at
-22,050 Hz, float32, on the vocoder's device.
-
-Names: ``"hifigan"`` (HiFi-GAN V1 "universal" generator, `engine.audio.hifigan`), ``"griffinlim"`` (fast
-Griffin-Lim with momentum, `engine.audio.griffinlim`) and ``"default"``. The default is Griffin-Lim: HiFi-GAN
-scores a lower full-band MR-STFT distance, but Griffin-Lim keeps the loudness curve of the mel (intensity error
-on the waveform about 1 dB² against 15-65 dB² for HiFi-GAN, whose universal weights were trained on speech), and
-every control is judged on the output WAV (see docs/VOCODER.md, written by benchmarks/vocoder.py).
+22,050 Hz, float32, on the vocoder's device. The vocoders themselves live in `engine.audio.griffinlim` and
+`engine.audio.hifigan`; `engine.audio.vocoders` picks one by name.
 """
 
 from __future__ import annotations
 
 import abc
-import logging
 
 import torch
 
 from engine.audio.mel import MelSpec
-from engine.errors import EngineError, ModelNotFoundError
-
-logger = logging.getLogger(__name__)
-
-VOCODER_NAMES: tuple[str, ...] = ("hifigan", "griffinlim")
-# Chosen from the measured table in docs/VOCODER.md (benchmarks/vocoder.py): the intensity error on the WAV decides.
-DEFAULT_VOCODER = "griffinlim"
+from engine.errors import EngineError
 
 
 class VocoderInputError(EngineError, ValueError):
     """A vocoder got a log-mel of the wrong rank, dtype, bin count or with non-finite values."""
-
-
-class UnknownVocoderError(EngineError, ValueError):
-    """`load_vocoder` was asked for a name it does not know; the message lists the known names."""
 
 
 def validate_logmel(logmel: torch.Tensor, spec: MelSpec) -> None:
@@ -78,27 +62,3 @@ class Vocoder(abc.ABC):
     @abc.abstractmethod
     def _synthesize(self, logmel: torch.Tensor) -> torch.Tensor:
         """Validated float32 log-mel on `self.device` -> waveform (batch, >= frames * hop_length)."""
-
-
-def load_vocoder(name: str = "default", device: str | torch.device = "cpu") -> Vocoder:
-    """Build the vocoder called `name` ("hifigan", "griffinlim" or "default") on `device`.
-
-    "default" resolves to `DEFAULT_VOCODER`; if that is HiFi-GAN and its weights are not installed, it logs a
-    warning and returns Griffin-Lim instead. Asking for "hifigan" by name raises `ModelNotFoundError` in that case.
-    """
-    if not isinstance(name, str) or (name != "default" and name not in VOCODER_NAMES):
-        raise UnknownVocoderError(
-            f"vocoder: unknown name {name!r}; choose one of {', '.join(repr(n) for n in ('default',) + VOCODER_NAMES)}")
-    resolved = DEFAULT_VOCODER if name == "default" else name
-    if resolved == "griffinlim":
-        from engine.audio.griffinlim import GriffinLimVocoder
-        return GriffinLimVocoder(device=device)
-    from engine.audio.hifigan import HifiGanVocoder
-    try:
-        return HifiGanVocoder.from_installed_weights(device=device)
-    except ModelNotFoundError as error:
-        if name != "default":
-            raise
-        logger.warning("vocoder: falling back to Griffin-Lim because HiFi-GAN is unavailable: %s", error)
-        from engine.audio.griffinlim import GriffinLimVocoder
-        return GriffinLimVocoder(device=device)

@@ -75,7 +75,7 @@ class DiffusionModel(abc.ABC):
 
         Models whose sampling needs another scheduler family (e.g. sigma-based EDM schedulers) override this.
         """
-        from engine.sampling.schedulers import build_scheduler
+        from engine.models.schedulers import build_scheduler
 
         return build_scheduler(name, self.scheduler_config(), steps)
 

@@ -35,7 +35,7 @@ from engine.training.corpus_melodies import (HELDOUT_PER_MILLE, Piece, build_mel
                                              load_melody_cache)
 from engine.training.corpus_recipe import CLIP_SAMPLES, SAMPLE_RATE, ClipPlan, choose_source, plan_clip
 from engine.training.corpus_render import bundled_soundfont, normalize_peak, render_parts, soundfont_info
-from engine.training.tags import N_TAGS, TAGS, tags_to_multi_hot
+from engine.models.builtin.tags import N_TAGS, TAGS, tags_to_multi_hot
 
 FORMAT_VERSION = 1
 SPLITS = ("train", "heldout")

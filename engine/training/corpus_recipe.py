@@ -22,7 +22,7 @@ from engine.training import compose
 from engine.training.compose import INSTRUMENTS, ROLE_PROGRAMS, Chord, Meter, Part, Segment, Timeline
 from engine.training.corpus_dynamics import DynamicsPlan, plan_dynamics
 from engine.training.corpus_melodies import Piece, is_heldout
-from engine.training.tags import tempo_band
+from engine.models.builtin.tags import tempo_band
 
 SAMPLE_RATE = 22050
 CLIP_SAMPLES = 512 * 256

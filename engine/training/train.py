@@ -29,9 +29,9 @@ from diffusers import DDPMScheduler
 from engine.models.builtin.network import MelUNet, NetworkConfig
 from engine.models.builtin.schedule import COSINE_SCHEDULE, SNR_SHIFT, builtin_schedule
 from engine.models.builtin.weights import BuiltinWeights, packaged_weights_path, save_weights
-from engine.sampling.schedulers import diffusers_schedule
+from engine.models.schedulers import diffusers_schedule
 from engine.training.corpus import load_corpus
-from engine.training.tags import TAGS
+from engine.models.builtin.tags import TAGS
 
 CROP_CHOICES = (64, 128, 256, 512)
 CROP_PROBS = (0.45, 0.3, 0.17, 0.08)

@@ -22,7 +22,7 @@ from engine.audio.mel import MelSpec, log_mel
 from engine.audio.resample import resample, to_mono
 from engine.models.adapters.common import DiffusersAdapter, PromptEncoder, checkpoint_each, mel_for_rate
 from engine.models.base import ModelInfo
-from engine.sampling.schedulers import diffusers_schedule
+from engine.models.schedulers import diffusers_schedule
 
 LDM_MEL = MelSpec(sample_rate=16000, n_fft=1024, hop_length=160, win_length=1024, n_mels=80, fmin=0.0, fmax=8000.0)
 """Feature domain at 16 kHz: 10 ms hop (one frame per vocoder input frame), 80 bins to Nyquist."""

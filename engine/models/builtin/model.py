@@ -21,9 +21,9 @@ from engine.errors import JobError
 from engine.models.base import Conditioning, DiffusionModel, ModelInfo
 from engine.models.builtin.network import TINY, MelUNet, NetworkConfig
 from engine.models.builtin.schedule import COSINE_SCHEDULE
-from engine.models.loudness import LoudnessRange, range_from_stats
+from engine.models.builtin.tags import TAGS
 from engine.models.builtin.weights import BuiltinWeights, load_weights, packaged_weights_path
-from engine.training.tags import TAGS
+from engine.models.loudness import LoudnessRange, range_from_stats
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class BuiltinModel(DiffusionModel):
 
     def vocoder(self):
         if self._vocoder is None:
-            from engine.audio.vocoder import load_vocoder
+            from engine.audio.vocoders import load_vocoder
 
             self._vocoder = load_vocoder(self._vocoder_name, device=self.device)
         return self._vocoder

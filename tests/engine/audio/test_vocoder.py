@@ -9,7 +9,8 @@ from engine.audio import hifigan
 from engine.audio.griffinlim import GriffinLimConfig, GriffinLimVocoder, istft, mel_to_magnitude_nnls, stft
 from engine.audio.hifigan import HifiGanGenerator, HifiGanVocoder, HifiGanWeightsNotFoundError, fold_weight_norm
 from engine.audio.mel import MelSpec, log_mel, mel_filterbank, mel_to_linear_magnitude
-from engine.audio.vocoder import (DEFAULT_VOCODER, UnknownVocoderError, VocoderInputError, load_vocoder)
+from engine.audio.vocoder import VocoderInputError
+from engine.audio.vocoders import DEFAULT_VOCODER, UnknownVocoderError, load_vocoder
 
 SPEC = MelSpec()
 FRAMES = 86                          # 86 hops = 22,016 samples, just under 1 s

@@ -6,7 +6,7 @@ import pytest
 
 from engine.evaluation import producer_set as ps
 from engine.job import Job
-from engine.training.tags import TAGS
+from engine.models.builtin.tags import TAGS
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from diffusers import DDIMScheduler, DDPMScheduler
 
 from engine.models.builtin.model import load_builtin
 from engine.models.builtin.schedule import SNR_SHIFT, builtin_schedule, cosine_alphas_cumprod, shifted_cosine_betas
-from engine.sampling.schedulers import build_scheduler, diffusers_schedule
+from engine.models.schedulers import build_scheduler, diffusers_schedule
 
 
 def _snr(alphas_cumprod) -> np.ndarray:

@@ -19,7 +19,7 @@ from engine.training.corpus import (CorpusConfig, build_corpus, heldout_pieces, 
 from engine.training.corpus_melodies import (CorpusSource, build_melody_cache, corpus_root, extract_file,
                                              is_heldout)
 from engine.training.corpus_recipe import CLIP_SAMPLES, CLIP_SECONDS, PEAK_DBFS_RANGE, plan_clip
-from engine.training.tags import N_TAGS, TAGS, multi_hot_to_tags, tags_to_multi_hot, tempo_band
+from engine.models.builtin.tags import N_TAGS, TAGS, multi_hot_to_tags, tags_to_multi_hot, tempo_band
 
 HOURS = 0.03  # 18 clips
 

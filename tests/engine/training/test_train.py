@@ -8,7 +8,7 @@ import torch
 from engine.models.builtin.model import from_weights
 from engine.models.builtin.weights import load_weights
 from engine.training import train
-from engine.training.tags import N_TAGS
+from engine.models.builtin.tags import N_TAGS
 
 
 def _tiny_corpus(root):
