@@ -221,15 +221,18 @@ class Run:
         start = time.perf_counter()
         x_T = initial_noise(self.model, job.duration, job.seed)
         output = run_method(method, case.task, self.model, job, x_T, config)
+        record = {"task": case.task, "case": case.id, "method": method, "duration": job.duration,
+                  "tags": list(job.tags), "meta": case.meta, "steps_run": int(output.optimizer_steps)}
+        if not torch.isfinite(output.latent).all():  # the guidance blew the sample up: no audio to write
+            return {**record, "diverged": True, "metrics": {}, "within": False,
+                    "seconds_to_wav": time.perf_counter() - start}
         write_wav(path, decode(self.model, output.latent, job.duration)[None], self.rate)
         seconds = time.perf_counter() - start
         audio, rate = read_mono(path)
         values, within = measure(case, job, audio, rate, self.model, self.transcriber, self.references_of(case),
                                  music=audio if case.task == "intensity" else None)
-        return {"task": case.task, "case": case.id, "method": method, "duration": job.duration,
-                "tags": list(job.tags), "meta": case.meta, "wav": str(path.relative_to(self.out)),
-                "seconds_to_wav": seconds, "metrics": values, "within": bool(within),
-                "steps_run": int(output.optimizer_steps)}
+        return {**record, "wav": str(path.relative_to(self.out)), "seconds_to_wav": seconds, "metrics": values,
+                "within": bool(within)}
 
     def items(self, store: ResultStore):
         """(key, make) for every item, in order: per task its references, default jobs, uncontrolled jobs, then
@@ -278,7 +281,7 @@ def fd_values(records: list[dict], out: Path, music: list[np.ndarray]) -> dict:
     fd = {}
     for (task, method), items in cells.items():
         pairs = [(r, by_key.get((task, r["case"], "none"))) for r in items]
-        pairs = [(r, u) for r, u in pairs if u is not None and (out / r["wav"]).is_file()
+        pairs = [(r, u) for r, u in pairs if u is not None and "wav" in r and (out / r["wav"]).is_file()
                  and (out / u["wav"]).is_file()]
         if len(pairs) < 1:
             continue

@@ -139,7 +139,9 @@ def headline_metric(task: str, records: list[dict[str, Any]]) -> tuple[str, str,
 
 def control_table(records: list[dict[str, Any]]) -> str:
     """Per task and method: N, median, mean and the bad tail (p90 of an error, p10 of an accuracy) of the task's
-    metric on the WAV, share within tolerance, share of silent takes (intensity), seconds to WAV."""
+    metric on the WAV, share within tolerance, share of silent takes (intensity), seconds to WAV. A take whose
+    sample went non-finite (a baseline's guidance can blow it up) has no WAV: it is counted apart in N ("+ k
+    diverged"), left out of the metric's statistics and counted as not within tolerance."""
     rows = []
     for (task, method), items in cells(records).items():
         key, label, higher = headline_metric(task, items)
@@ -148,7 +150,9 @@ def control_table(records: list[dict[str, Any]]) -> str:
         tail = stats["p10"] if higher else stats["p90"]
         silent = [bool(r["metrics"]["silent"]) for r in items if "silent" in r["metrics"]]
         seconds = summary([r.get("seconds_to_wav") for r in items])
-        rows.append([task, METHOD_NAMES[method], stats["n"], label, _fmt(stats["median"], digits, scale),
+        diverged = sum(bool(r.get("diverged")) for r in items)
+        count = f"{stats['n']} + {diverged} diverged" if diverged else stats["n"]
+        rows.append([task, METHOD_NAMES[method], count, label, _fmt(stats["median"], digits, scale),
                      _fmt(stats["mean"], digits, scale), _fmt(tail, digits, scale),
                      _share([bool(r.get("within")) for r in items]), _share(silent),
                      _fmt(seconds["median"], 1), _fmt(seconds["p90"], 1)])

@@ -71,6 +71,17 @@ def test_the_control_table_reports_median_and_p90_of_known_numbers():
     assert cells[9] == "55.0" and cells[10] == "91.0"
 
 
+def test_a_diverged_baseline_take_is_counted_apart_and_never_within_tolerance():
+    records = [_record("intensity", f"c{i}", "freedom", float(i), 1.0) for i in range(1, 5)]
+    records.append({"task": "intensity", "case": "c5", "method": "freedom", "duration": 6.0, "metrics": {},
+                    "seconds_to_wav": 1.0, "within": False, "diverged": True})
+    row = next(line for line in pr.control_table(records).splitlines() if "FreeDoM" in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2] == "4 + 1 diverged"
+    assert cells[4] == "2.50"  # the median of the four takes that have audio
+    assert cells[7] == "80 %"  # 4 of 5 within 4 dB²: the diverged take is not
+
+
 def test_accuracy_tails_are_the_low_end():
     records = [_record("melody", f"m{i}", "ditto", i / 10, 1.0) for i in range(1, 11)]
     row = next(line for line in pr.control_table(records).splitlines() if "DITTO" in line)
