@@ -26,9 +26,10 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
-import soxr
 
 from ditto_bridge.errors import OutboxError
+from engine.audio.io import encode_wav
+from engine.audio.resample import match_channels, resample_array
 from ditto_bridge.safe_files import PARTIAL_SUFFIX, Folder, UnsafeFileError, folder
 
 MAX_SIDECAR_BYTES = 16_000_000
@@ -63,29 +64,13 @@ def take_stem(name: str, task: str, seed: int, take: int) -> str:
 
 
 def convert(audio: np.ndarray, in_rate: int, out_rate: int, channels: int) -> np.ndarray:
-    """Audio ``(channels, samples)`` float at `in_rate` -> ``(samples, channels)`` float32 at `out_rate`.
-
-    Resampling is soxr's high-quality polyphase filter. Channels: mono is copied to every output channel; more
-    channels than asked are mixed down to mono (one channel) or the first `channels` kept; fewer are repeated.
-    """
+    """Audio ``(channels, samples)`` float at `in_rate` -> ``(channels, samples)`` float32 at `out_rate`, in
+    [-1, 1]: resampled by `engine.audio.resample.resample_array` (soxr, high quality) and given `channels` by
+    `engine.audio.resample.match_channels` (mono copied to every channel, one channel is the mix)."""
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim != 2 or audio.shape[0] < 1:
         raise OutboxError(f"audio must be (channels, samples), got shape {audio.shape}")
-    frames = np.ascontiguousarray(audio.T)
-    if in_rate != out_rate:
-        frames = soxr.resample(frames, in_rate, out_rate, quality="HQ").astype(np.float32)
-        if frames.ndim == 1:
-            frames = frames[:, None]
-    have = frames.shape[1]
-    if channels == 1 and have > 1:
-        frames = frames.mean(axis=1, keepdims=True)
-    elif have == 1 and channels > 1:
-        frames = np.repeat(frames, channels, axis=1)
-    elif have > channels:
-        frames = frames[:, :channels]
-    elif have < channels:
-        frames = frames[:, [i % have for i in range(channels)]]
-    return np.clip(frames, -1.0, 1.0)
+    return np.clip(match_channels(resample_array(audio, in_rate, out_rate), channels), -1.0, 1.0)
 
 
 def write_take(outbox: Path, stem: str, audio: np.ndarray, *, in_rate: int, out_rate: int, channels: int,
@@ -101,7 +86,7 @@ def write_take(outbox: Path, stem: str, audio: np.ndarray, *, in_rate: int, out_
             wav_handle, wav_temp = where.create_temp(f"{stem}.wav", owner)
             try:
                 with wav_handle:
-                    sf.write(wav_handle, frames, out_rate, format="WAV", subtype=subtype)
+                    encode_wav(wav_handle, frames, out_rate, subtype)
                     wav_handle.flush()
                     os.fsync(wav_handle.fileno())
                 for suffix in range(1, MAX_SUFFIX):
@@ -110,7 +95,7 @@ def write_take(outbox: Path, stem: str, audio: np.ndarray, *, in_rate: int, out_
                     if where.exists(wav) or where.exists(side):
                         continue
                     content = dict(sidecar, wav=str(Path(outbox) / wav), wav_sample_rate=out_rate,
-                                   wav_channels=channels, wav_frames=int(frames.shape[0]), wav_subtype=subtype)
+                                   wav_channels=channels, wav_frames=int(frames.shape[1]), wav_subtype=subtype)
                     text = json.dumps(content, indent=2, default=_jsonable).encode("utf-8")
                     if not where.write_new(side, lambda handle: handle.write(text), owner=owner):
                         continue

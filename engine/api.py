@@ -38,6 +38,7 @@ from engine.quality import Plan, plan_for
 from engine.sampling.anchor import Anchor
 from engine.sampling.budget import step_activation_mib, steps_to_checkpoint
 from engine.sampling.loop import SamplerSettings, sample
+from engine.sampling.noise import seeded_noise
 
 logger = logging.getLogger(__name__)
 
@@ -148,8 +149,7 @@ def initial_noise(model: DiffusionModel, job: Job, device: torch.device) -> tupl
                            "(change of duration or model?)")
         start = start[torch.arange(job.variations) % start.shape[0]]
         return start.to(device, model.dtype), seeds
-    noise = [torch.randn(shape, generator=torch.Generator().manual_seed(s)) for s in seeds]
-    return torch.stack(noise).to(device, model.dtype), seeds
+    return seeded_noise(model, job.duration, seeds).to(device), seeds
 
 
 def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.device | str | None = None,

@@ -23,6 +23,7 @@ import mido
 from ditto_bridge.errors import RequestError
 from ditto_bridge.translate import fields
 from ditto_bridge.translate.time import SongTime
+from engine.job import MelodyNote
 
 MAX_NOTES = 20_000
 
@@ -36,15 +37,6 @@ class Note:
     duration: float
     velocity: float = 100.0
     mute: bool = False
-
-
-@dataclass(frozen=True)
-class MelodySegment:
-    """One stretch of the monophonic line: [start, end) in seconds and a MIDI pitch."""
-
-    start: float
-    end: float
-    pitch: int
 
 
 def notes_from_live(raw: Any, path: str = "notes") -> list[Note]:
@@ -152,14 +144,14 @@ def monophonic(notes: Sequence[Note], *, length_beats: float) -> list[tuple[floa
     return [(a, b, p) for a, b, p, _ in segments]
 
 
-def melody_segments(notes: Sequence[Note], *, song: SongTime, length_beats: float) -> list[MelodySegment]:
-    """Notes in beats -> monophonic `MelodySegment`s in seconds, cut to the rendered clip."""
+def melody_segments(notes: Sequence[Note], *, song: SongTime, length_beats: float) -> list[MelodyNote]:
+    """Notes in beats -> the monophonic line as the engine's `MelodyNote`s in seconds, cut to the rendered clip."""
     line = monophonic(notes, length_beats=length_beats)
     if not line:
         raise RequestError(f"notes: no unmuted note sounds inside the rendered length (0 to {length_beats:g} beats)")
-    return [MelodySegment(song.beats_to_seconds(a), song.beats_to_seconds(b), p) for a, b, p in line]
+    return [MelodyNote(song.beats_to_seconds(a), song.beats_to_seconds(b), p) for a, b, p in line]
 
 
-def melody_control(segments: Sequence[MelodySegment]) -> dict:
+def melody_control(segments: Sequence[MelodyNote]) -> dict:
     """The engine job's melody control (JSON form)."""
     return {"type": "melody", "notes": [{"start": s.start, "end": s.end, "pitch": s.pitch} for s in segments]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import soundfile as sf
@@ -32,6 +33,13 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(data.T), int(rate)
 
 
+def encode_wav(target: str | Path | BinaryIO, audio: np.ndarray, sample_rate: int, subtype: str = "PCM_24") -> None:
+    """Write `(channels, samples)` float audio, clipped to [-1, 1], as a WAV of `subtype` to a path or an open
+    binary file: the one WAV encoding every take is written with."""
+    frames = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0).T
+    sf.write(target, frames, sample_rate, format="WAV", subtype=subtype)
+
+
 def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
     """Write `(channels, samples)` float audio as 24-bit WAV atomically (temporary name, then rename)."""
     path = Path(path)
@@ -39,7 +47,7 @@ def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-", suffix=".wav")
     os.close(fd)
     try:
-        sf.write(tmp, np.clip(audio, -1, 1).T, sample_rate, subtype="PCM_24")
+        encode_wav(tmp, audio, sample_rate)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from engine.errors import EngineError, FeatureInputError
+
 
 @dataclass(frozen=True)
 class MelSpec:
@@ -106,6 +108,26 @@ def log_mel(audio: torch.Tensor, spec: MelSpec = MelSpec()) -> torch.Tensor:
     magnitude = stft_magnitude(audio, spec)
     mel = torch.matmul(_filterbank_tensor(spec, audio.device, audio.dtype), magnitude)
     return torch.log(torch.clamp(mel, min=spec.log_floor))
+
+
+def check_logmel(logmel: torch.Tensor, n_mels: int, *, name: str = "logmel", batched: bool = False,
+                 error: type[EngineError] = FeatureInputError) -> None:
+    """Raise `error`, naming `name`, unless `logmel` is a finite floating point tensor `(..., n_mels, frames)` with
+    at least one frame; `batched` asks for exactly `(batch, n_mels, frames)`. The one check of a log-mel at every
+    boundary (features, vocoders)."""
+    if not isinstance(logmel, torch.Tensor) or not logmel.is_floating_point():
+        raise error(f"{name}: expected a floating point torch.Tensor, got "
+                    f"{getattr(logmel, 'dtype', type(logmel).__name__)}")
+    shape = tuple(logmel.shape)
+    if batched and logmel.ndim != 3:
+        raise error(f"{name}: expected shape (batch, {n_mels}, frames), got {shape}; add a batch axis with "
+                    f"{name}.unsqueeze(0)")
+    if logmel.ndim < 2 or logmel.shape[-2] != n_mels:
+        raise error(f"{name}: expected {n_mels} mel bins, shape (..., {n_mels}, frames), got {shape}")
+    if logmel.shape[-1] < 1:
+        raise error(f"{name}: needs at least one frame, got shape {shape}")
+    if not torch.isfinite(logmel).all():
+        raise error(f"{name}: contains NaN or infinite values")
 
 
 def mel_to_linear_magnitude(logmel: torch.Tensor, spec: MelSpec) -> torch.Tensor:

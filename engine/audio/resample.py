@@ -29,11 +29,15 @@ def resample(audio: torch.Tensor, source_rate: int, target_rate: int) -> torch.T
 
 
 def match_channels(audio: np.ndarray, channels: int) -> np.ndarray:
-    """`(channels_in, samples)` -> `(channels, samples)`: mono is duplicated, extra channels are averaged."""
-    if audio.shape[0] == channels:
+    """`(channels_in, samples)` -> `(channels, samples)`: to one channel, the mix (mean); otherwise channels are
+    taken in turn, so mono is copied to every channel, extra channels are dropped (a 5.1 file gives its first
+    two) and fewer channels are repeated."""
+    have = audio.shape[0]
+    if have == channels:
         return audio
-    mono = audio.mean(axis=0, keepdims=True)
-    return np.repeat(mono, channels, axis=0)
+    if channels == 1:
+        return audio.mean(axis=0, keepdims=True)
+    return audio[[i % have for i in range(channels)]]
 
 
 def mono_at(audio: torch.Tensor, source_rate: int, target_rate: int) -> torch.Tensor:

@@ -12,31 +12,12 @@ import abc
 
 import torch
 
-from engine.audio.mel import MelSpec
+from engine.audio.mel import MelSpec, check_logmel
 from engine.errors import EngineError
 
 
 class VocoderInputError(EngineError, ValueError):
     """A vocoder got a log-mel of the wrong rank, dtype, bin count or with non-finite values."""
-
-
-def validate_logmel(logmel: torch.Tensor, spec: MelSpec) -> None:
-    """Raise `VocoderInputError` unless `logmel` is a finite float tensor of shape (batch, spec.n_mels, frames)."""
-    if not isinstance(logmel, torch.Tensor):
-        raise VocoderInputError(f"logmel: expected a torch.Tensor, got {type(logmel).__name__}")
-    if not logmel.is_floating_point():
-        raise VocoderInputError(f"logmel: expected a floating point tensor, got dtype {logmel.dtype}")
-    if logmel.ndim != 3:
-        raise VocoderInputError(
-            f"logmel: expected shape (batch, n_mels, frames), got {tuple(logmel.shape)}; "
-            "add a batch axis with logmel.unsqueeze(0)")
-    if logmel.shape[1] != spec.n_mels:
-        raise VocoderInputError(f"logmel: expected {spec.n_mels} mel bins on axis 1, got {logmel.shape[1]} "
-                                f"(shape {tuple(logmel.shape)})")
-    if logmel.shape[2] < 1:
-        raise VocoderInputError(f"logmel: needs at least one frame, got shape {tuple(logmel.shape)}")
-    if not torch.isfinite(logmel).all():
-        raise VocoderInputError("logmel: contains NaN or infinite values")
 
 
 class Vocoder(abc.ABC):
@@ -55,7 +36,7 @@ class Vocoder(abc.ABC):
         """Where the vocoder computes; inputs are moved here and outputs stay here."""
 
     def __call__(self, logmel: torch.Tensor) -> torch.Tensor:
-        validate_logmel(logmel, self.spec)
+        check_logmel(logmel, self.spec.n_mels, batched=True, error=VocoderInputError)
         audio = self._synthesize(logmel.to(device=self.device, dtype=torch.float32))
         return audio[:, : logmel.shape[-1] * self.spec.hop_length]
 

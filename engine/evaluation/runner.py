@@ -36,6 +36,7 @@ from engine.evaluation.fdmel import embed_set, frechet_distance
 from engine.job import Job
 from engine.models.base import DiffusionModel
 from engine.sampling.loop import SamplerSettings, sample
+from engine.sampling.noise import seeded_noise
 
 logger = logging.getLogger(__name__)
 
@@ -177,9 +178,8 @@ def job_data(task: str, index: int, evalset: EvalSet, references: dict[str, Path
 
 
 def initial_noise(model: DiffusionModel, duration: float, seed: int) -> torch.Tensor:
-    """x_T `(1, *latent)` from `seed`, drawn as `engine.api` draws it (CPU generator)."""
-    noise = torch.randn(model.latent_shape(duration), generator=torch.Generator().manual_seed(seed))
-    return noise.unsqueeze(0).to(model.device, model.dtype)
+    """x_T `(1, *latent)` of `seed`, as a job with that seed starts (`engine.sampling.noise.seeded_noise`)."""
+    return seeded_noise(model, duration, [seed])
 
 
 # ----------------------------------------------------------------------------------------------- methods

@@ -12,8 +12,7 @@ import functools
 import numpy as np
 import torch
 
-from engine.audio.mel import MelSpec, mel_to_linear_magnitude
-from engine.features.validate import check_logmel
+from engine.audio.mel import MelSpec, check_logmel, mel_to_linear_magnitude
 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 

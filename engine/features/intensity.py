@@ -20,8 +20,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from engine.audio.mel import MelSpec, mel_filterbank, mel_to_linear_magnitude
-from engine.features.validate import check_logmel
+from engine.audio.mel import MelSpec, check_logmel, mel_filterbank, mel_to_linear_magnitude
 
 DB_FLOOR = -100.0
 """Floor of the waveform reference (`waveform_intensity_db`): digital silence reads -100 dB."""

@@ -12,7 +12,7 @@ import math
 import torch
 from torch.nn import functional as F
 
-from engine.features.validate import check_logmel
+from engine.audio.mel import check_logmel
 
 
 @functools.lru_cache(maxsize=8)
