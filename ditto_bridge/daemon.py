@@ -44,7 +44,6 @@ from ditto_bridge.worker import Worker
 
 log = logging.getLogger("ditto_bridge.daemon")
 MAX_JOB_FILE_BYTES = 5_000_000
-KNOWN_MODELS = ("builtin", "builtin-tiny")
 LIVE_PROJECT_MARKER = "Ableton Project Info"
 """The folder Live keeps in every saved project folder; a reported project folder must have it."""
 
@@ -301,11 +300,9 @@ class Daemon:
         return dataclasses.replace(self.context, audio_roots=(*self.context.audio_roots, project))
 
     def _check_model(self, name: str) -> None:
-        if name in (self.config.model, *KNOWN_MODELS):
-            return
         from engine.models.registry import model_names
 
-        if name not in model_names():
+        if name != self.config.model and name not in model_names():
             raise RequestError(f"model: {name[:100]!r} is not a model this daemon knows "
                                f"({', '.join(sorted({self.config.model, *model_names()}))})")
 

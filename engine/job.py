@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from engine.errors import JobError
+from engine.models.schedulers import SCHEDULERS
 from engine.validation import MISSING, Fields
 
 _F = Fields(JobError)
 CONTROL_TYPES = ("intensity", "melody", "structure", "inpaint", "outpaint", "loop")
-SAMPLERS = ("ddim", "ddpm", "dpmsolver++")
 QUALITIES = ("draft", "final")
 RENDER_CHAIN = "render"
 """`optimize_through` value: optimize through the render sampler itself (the paper's full DITTO)."""
@@ -326,8 +326,8 @@ def _parse_sampler(raw: Any, path: str) -> SamplerSpec:
     data = _F.mapping(raw, path)
     _F.unknown_keys(data, {"name", "steps", "eta"}, path)
     name = data.get("name", "ddim")
-    if name not in SAMPLERS:
-        raise _F.fail(f"{path}.name", f"must be one of {', '.join(SAMPLERS)}", name)
+    if name not in SCHEDULERS:
+        raise _F.fail(f"{path}.name", f"must be one of {', '.join(SCHEDULERS)}", name)
     return SamplerSpec(name, _F.get_integer(data, "steps", path, 20, minimum=1, maximum=1000),
                        _F.get_number(data, "eta", path, 0.0, minimum=0.0, maximum=1.0))
 

@@ -6,14 +6,15 @@ off: the clamp would zero the gradient with respect to x_T.
 
 from __future__ import annotations
 
-from typing import Any
-
-from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
-from diffusers.schedulers.scheduling_utils import SchedulerMixin
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import JobError
 
+if TYPE_CHECKING:
+    from diffusers.schedulers.scheduling_utils import SchedulerMixin
+
 SCHEDULERS = ("ddim", "ddpm", "dpmsolver++")
+"""The sampler names a job may give, the one list of them (diffusers is imported only to build one)."""
 
 
 SCHEDULE_KEYS = ("num_train_timesteps", "beta_schedule", "beta_start", "beta_end", "prediction_type", "trained_betas",
@@ -27,6 +28,8 @@ def diffusers_schedule(model_schedule: dict[str, Any]) -> dict[str, Any]:
 
 def build_scheduler(name: str, model_schedule: dict[str, Any], steps: int) -> SchedulerMixin:
     """A fresh scheduler named `name` for a model trained with `model_schedule`, set to `steps` steps."""
+    from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
+
     base = diffusers_schedule(model_schedule)
     if name == "ddim":
         scheduler = DDIMScheduler(**base, clip_sample=False, set_alpha_to_one=True)
