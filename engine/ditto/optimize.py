@@ -33,6 +33,7 @@ What differs from the paper, and why:
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
@@ -165,14 +166,6 @@ def render_check(model: DiffusionModel, controls: Sequence[Control], x_T: torch.
         return judge(model, controls, sample(model, x_T, conditioning, render, anchor=anchor), clip_samples)
 
 
-def check_due(step: int, last_check: int | None, near: bool, gap: int = CHECK_GAP) -> bool:
-    """Whether to render at `step`: first step, near tolerance (spaced by `gap`), or REFRESH_STEPS since."""
-    if last_check is None:
-        return True
-    since = step - last_check
-    return since >= REFRESH_STEPS or (near and since >= gap)
-
-
 class BestRenders:
     """Per batch item, the best render seen so far by its tolerance score, with the x_T that made it."""
 
@@ -208,6 +201,86 @@ class BestRenders:
         return bool((self.score <= CLOSE_SCORE).all())
 
 
+def check_due(step: int, last_check: int | None, near: bool, gap: int = CHECK_GAP) -> bool:
+    """Whether to render at `step`: first step, near tolerance (spaced by `gap`), or REFRESH_STEPS since."""
+    if last_check is None:
+        return True
+    since = step - last_check
+    return since >= REFRESH_STEPS or (near and since >= gap)
+
+
+class RenderCorrection:
+    """The hook between the paper's loop and what the producer hears: when to check a render, the check itself,
+    and the correction it leaves on the chain's log-mel (module docstring).
+
+    With `render` None the chain is the render: a check decodes the chain's own output and the log-mel needs no
+    correction (each control still corrects toward the waveform, `Control.correct_toward`)."""
+
+    def __init__(self, model: DiffusionModel, controls: Sequence[Control], conditioning: Conditioning,
+                 render: SamplerSettings | None, clip_samples: int | None, anchor: Anchor | None,
+                 check_margin: float):
+        self.model, self.controls, self.conditioning = model, controls, conditioning
+        self.render, self.clip_samples, self.anchor = render, clip_samples, anchor
+        self.near_margin = STOP_SCORE * (check_margin if render is not None else CHAIN_IS_RENDER_MARGIN)
+        self.gap = CHECK_GAP if render is not None else 1
+        self.offset: torch.Tensor | None = None
+        self.last_check: int | None = None
+
+    def corrected(self, chain_mel: torch.Tensor) -> torch.Tensor:
+        """The chain's log-mel `(batch, n_mels, frames)` as the last render check heard it."""
+        return chain_mel if self.offset is None else chain_mel + self.offset
+
+    def due(self, step: int, metrics: dict[str, torch.Tensor]) -> bool:
+        """Whether `step`, with the chain's (corrected) `metrics`, renders a check (`check_due`)."""
+        return check_due(step, self.last_check, within_tolerance(self.controls, metrics, self.near_margin), self.gap)
+
+    def check(self, step: int, x: torch.Tensor, chain_latent: torch.Tensor, chain_mel: torch.Tensor) -> RenderCheck:
+        """Render `x` (or decode the chain's own `chain_latent`), judge it, and correct toward it from now on."""
+        if self.render is None:
+            check = judge(self.model, self.controls, chain_latent, self.clip_samples)
+        else:
+            check = render_check(self.model, self.controls, x.detach(), self.conditioning, self.render,
+                                 self.clip_samples, self.anchor)
+            self.offset = check.logmel - chain_mel.detach()
+        for control in self.controls:
+            control.correct_toward(check.logmel, check.heard)
+        self.last_check = step
+        return check
+
+
+class Budget:
+    """When the loop ends: early stop (every take within STOP_SCORE, or MARGIN_STEPS after all first met their
+    tolerances), the step budget (extended by `extra_steps` once when every take is close at its end) and the
+    time budget (the step that starts after it is the last)."""
+
+    def __init__(self, steps: int, extra_steps: int, time_budget_s: float | None, early_stop: bool, start: float):
+        self.steps, self.extra_steps, self.time_budget_s = steps, extra_steps, time_budget_s
+        self.early_stop, self.start = early_stop, start
+        self.limit = steps
+        self.met_at: int | None = None
+        self.out_of_time = False
+
+    def is_last(self, step: int) -> bool:
+        """Whether `step` is the last one the budgets allow (the time is read once per step, here)."""
+        self.out_of_time = (self.time_budget_s is not None
+                            and time.perf_counter() - self.start > self.time_budget_s)
+        return step >= self.limit or self.out_of_time
+
+    def stop(self, step: int, best: BestRenders, last: bool) -> bool:
+        """Whether to end after `step`'s checks, given the best renders so far and whether `step` is the last."""
+        self.met_at = step if self.met_at is None and best.all_met else self.met_at
+        if self.early_stop and (best.all_within(STOP_SCORE)
+                                or (self.met_at is not None and step - self.met_at >= MARGIN_STEPS)):
+            return True
+        if not last:
+            return False
+        if (self.limit == self.steps and self.extra_steps > 0 and best.close and not best.all_met
+                and not self.out_of_time):
+            self.limit = self.steps + self.extra_steps
+            return False
+        return True
+
+
 def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tensor, conditioning: Conditioning,
              sampler: SamplerSettings = SamplerSettings(), *, steps: int = 70, lr: float = 5e-3,
              early_stop: bool = True, render: SamplerSettings | None = None, check_margin: float = CHECK_MARGIN,
@@ -216,30 +289,31 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
              max_lr_boost: float = 1.0, anchor: Anchor | None = None) -> DittoResult:
     """Run DITTO from `x_T` `(batch, *latent)` through `sampler`; returns each item's best render and its x_T.
 
-    Renders are judged at render checks (module docstring): at step 0, near tolerance, every REFRESH_STEPS and
-    at the last step. Without `render` the chain is the render sampler and a check only decodes the chain's own
-    output. Early stop ends the loop when every item's best render is within STOP_SCORE of every tolerance, or
-    MARGIN_STEPS after every item first met them all. When the budget
-    `steps` runs out with every item close (tolerance score <= CLOSE_SCORE), up to `extra_steps` more run.
-    With `time_budget_s`, the step that starts after that many seconds is the last (checked, then returned).
-    Cancellation is checked between steps (raises CancelledError). Renders are judged on their audio cut to
-    `clip_samples`, the length the take is written with. `max_lr_boost` > 1 lets a take far from tolerance step
-    further (`lr_boost`); 1 keeps `lr` as given. With `anchor`, the chain and every render hold its frames to its
-    reference (`engine.sampling.anchor`).
+    The paper's loop (sample, decode, loss, Adam on x_T), with the render correction as a hook
+    (`RenderCorrection`: checks at step 0, near tolerance, every REFRESH_STEPS and at the last step) and the
+    stopping rules in one place (`Budget`). Without `render` the chain is the render sampler and a check only
+    decodes the chain's own output. Early stop ends the loop when every item's best render is within STOP_SCORE
+    of every tolerance, or MARGIN_STEPS after every item first met them all. When the budget `steps` runs out
+    with every item close (tolerance score <= CLOSE_SCORE), up to `extra_steps` more run. With `time_budget_s`,
+    the step that starts after that many seconds is the last (checked, then returned). Cancellation is checked
+    between steps (raises CancelledError). Renders are judged on their audio cut to `clip_samples`, the length
+    the take is written with. `max_lr_boost` > 1 lets a take far from tolerance step further (`lr_boost`); 1
+    keeps `lr` as given. With `anchor`, the chain and every render hold its frames to its reference
+    (`engine.sampling.anchor`).
     """
     start = time.perf_counter()
     x = x_T.detach().clone().requires_grad_(True)
     optimizer = torch.optim.Adam([x], lr=lr)
     best = BestRenders(x)
     result = DittoResult(x_T=best.x)
-    correction, last_check, budget, met_at = None, None, steps, None
-    step = 0
-    while True:
+    correction = RenderCorrection(model, controls, conditioning, render, clip_samples, anchor, check_margin)
+    budget = Budget(steps, extra_steps, time_budget_s, early_stop, start)
+    for step in itertools.count():
         if should_cancel is not None and should_cancel():
             raise CancelledError(f"cancelled after {step} optimization steps")
         chain_latent = sample(model, x, conditioning, sampler, anchor=anchor)
         chain_mel = model.decode_mel(chain_latent)
-        logmel = chain_mel if correction is None else chain_mel + correction
+        logmel = correction.corrected(chain_mel)
         losses = control_losses(controls, logmel)
         total = total_loss(controls, losses)
         with torch.no_grad():
@@ -247,39 +321,23 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
         result.history.append({**{k: float(v.detach().mean()) for k, v in losses.items()},
                                "total": float(total.detach().mean())})
         result.metrics.append({k: float(v.mean()) for k, v in metrics.items()})
-        _report(progress, "optimize", step, budget, result, start, result.metrics[-1])
-        out_of_time = time_budget_s is not None and time.perf_counter() - start > time_budget_s
-        last = step >= budget or out_of_time
-        near = within_tolerance(controls, metrics,
-                                STOP_SCORE * (check_margin if render is not None else CHAIN_IS_RENDER_MARGIN))
-        if last or check_due(step, last_check, near, CHECK_GAP if render is not None else 1):
-            check = (judge(model, controls, chain_latent, clip_samples) if render is None
-                     else render_check(model, controls, x.detach(), conditioning, render, clip_samples, anchor))
+        _report(progress, "optimize", step, budget.limit, result, start, result.metrics[-1])
+        last = budget.is_last(step)
+        if last or correction.due(step, metrics):
+            check = correction.check(step, x, chain_latent, chain_mel)
             best.offer(x.detach(), check)
-            for control in controls:
-                control.correct_toward(check.logmel, check.heard)
-            if render is not None:
-                correction = check.logmel - chain_mel.detach()
-            last_check = step
             means = {k: float(v.mean()) for k, v in check.metrics.items()}
             result.checks.append({"step": step, **means})
-            _report(progress, "check", step, budget, result, start, means)
-        met_at = step if met_at is None and best.all_met else met_at
-        if early_stop and (best.all_within(STOP_SCORE) or (met_at is not None and step - met_at >= MARGIN_STEPS)):
+            _report(progress, "check", step, budget.limit, result, start, means)
+        if budget.stop(step, best, last):
             break
-        if last:
-            if budget == steps and extra_steps > 0 and best.close and not best.all_met and not out_of_time:
-                budget = steps + extra_steps
-            else:
-                break
         optimizer.zero_grad(set_to_none=True)
         total.sum().backward()
         before = x.detach().clone()
         optimizer.step()
         with torch.no_grad():  # per take, so the takes of a batch stay independent
             x.copy_(scaled_step(before, x, lr_boost(tolerance_score(controls, metrics), max_lr_boost).to(x)))
-        step += 1
-        result.steps_run = step
+        result.steps_run = step + 1
     result.converged = best.all_met
     result.x_T, result.rendered, result.rendered_audio = best.x, best.latent, best.audio
     result.best_metrics, result.best_failures = best.metrics, best.failures
