@@ -209,6 +209,7 @@ class Run:
         return record
 
     def baseline(self, case: Case, method: str) -> dict:
+        from engine.baselines.schedule import BaselineDivergedError
         from engine.evaluation.runner import RunConfig, decode, initial_noise, run_method
 
         steps, k = baseline_budget(self.args)
@@ -220,11 +221,16 @@ class Run:
         path = self.wav(case, method)
         start = time.perf_counter()
         x_T = initial_noise(self.model, job.duration, job.seed)
-        output = run_method(method, case.task, self.model, job, x_T, config)
         record = {"task": case.task, "case": case.id, "method": method, "duration": job.duration,
-                  "tags": list(job.tags), "meta": case.meta, "steps_run": int(output.optimizer_steps)}
-        if not torch.isfinite(output.latent).all():  # the guidance blew the sample up: no audio to write
-            return {**record, "diverged": True, "metrics": {}, "within": False,
+                  "tags": list(job.tags), "meta": case.meta}
+        try:
+            output = run_method(method, case.task, self.model, job, x_T, config)
+        except BaselineDivergedError as error:  # the guidance blew the sample up: no audio to write
+            return {**record, "diverged": str(error), "metrics": {}, "within": False,
+                    "seconds_to_wav": time.perf_counter() - start}
+        record["steps_run"] = int(output.optimizer_steps)
+        if not torch.isfinite(output.latent).all():
+            return {**record, "diverged": "the sample is not finite", "metrics": {}, "within": False,
                     "seconds_to_wav": time.perf_counter() - start}
         write_wav(path, decode(self.model, output.latent, job.duration)[None], self.rate)
         seconds = time.perf_counter() - start

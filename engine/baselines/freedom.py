@@ -19,7 +19,7 @@ from typing import Sequence
 
 import torch
 
-from engine.baselines.schedule import BaselineError, noised, step_levels, timestep_batch, to_x0
+from engine.baselines.schedule import BaselineDivergedError, BaselineError, noised, step_levels, timestep_batch, to_x0
 from engine.controls.base import Control
 from engine.ditto.optimize import control_losses, total_loss
 from engine.models.base import Conditioning, DiffusionModel
@@ -60,6 +60,9 @@ def freedom_sample(model: DiffusionModel, controls: Sequence[Control], x_T: torc
                 eps = torch.randn(x.shape, generator=generator).to(x)
                 x = noised(x_prev, eps, ratio)
         x = x_prev
+        if not torch.isfinite(x).all():
+            raise BaselineDivergedError(f"FreeDoM diverged at t = {level.t}: the guided sample is no longer finite "
+                                        f"(strength {guidance.strength:g} too strong for this case)")
         if callback is not None:
             callback({"i": level.index, "t": level.t, "x": x, "steps": len(levels)})
     return x
@@ -71,6 +74,9 @@ def _guided_step(model, controls, conditioning, scheduler, level, t, x, strength
         output = model.guided(scheduler.scale_model_input(x_in, t), timestep_batch(level.t, x.shape[0], x.device),
                               conditioning)
         x0 = to_x0(output, x_in, level.alpha_bar, model.info.prediction_type)
+        if not torch.isfinite(x0).all():
+            raise BaselineDivergedError(f"FreeDoM diverged at t = {level.t}: the guided sample is no longer finite "
+                                        f"(strength {strength:g} too strong for this case)")
         loss = total_loss(controls, control_losses(controls, model.decode_mel(x0)))
         gradient, = torch.autograd.grad(loss.sum(), x_in)
     with torch.no_grad():

@@ -11,11 +11,15 @@ import torch
 from engine.errors import EngineError
 from engine.sampling.levels import StepLevels, noised, step_levels
 
-__all__ = ["BaselineError", "StepLevels", "noised", "step_levels", "timestep_batch", "to_epsilon", "to_x0"]
+__all__ = ["BaselineDivergedError", "BaselineError", "StepLevels", "noised", "step_levels", "timestep_batch", "to_epsilon", "to_x0"]
 
 
 class BaselineError(EngineError, ValueError):
     """A baseline was asked for something it cannot do (a sampler it does not support, a region outside the clip)."""
+
+
+class BaselineDivergedError(BaselineError):
+    """A guided baseline's sample went non-finite (its guidance step overshot): there is no take to write."""
 
 
 def to_epsilon(output: torch.Tensor, x_t: torch.Tensor, alpha_bar: float, prediction_type: str) -> torch.Tensor:

@@ -44,3 +44,12 @@ def test_freedom_refuses_stochastic_or_other_samplers(tiny_model, noise, intensi
     with pytest.raises(BaselineError, match="DDIM"):
         freedom_sample(tiny_model, [intensity_control(1.0)], noise(1.0), tiny_model.condition(),
                        SamplerSettings("dpmsolver++", 4))
+
+
+def test_a_guidance_step_that_blows_the_sample_up_is_reported_as_diverged(tiny_model, noise, intensity_control):
+    from engine.baselines.schedule import BaselineDivergedError
+
+    x_T, conditioning = noise(1.0), tiny_model.condition()
+    with pytest.raises(BaselineDivergedError, match="no longer finite"):
+        freedom_sample(tiny_model, [intensity_control(1.0)], x_T, conditioning, SETTINGS,
+                       FreedomSettings(strength=1e300))
