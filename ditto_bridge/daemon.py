@@ -259,13 +259,8 @@ class Daemon:
         own_id = requested_id(data) if isinstance(data, dict) else None
         try:
             with self._submit_lock:
-                queued, _ = self.queue.counts()
-                if queued >= self.queue.max_queued:
-                    raise QueueFullError(f"busy: {queued} jobs are waiting, the most this daemon takes (max_queue); "
-                                         f"wait for one to finish or cancel one")
                 job_id = own_id or uuid.uuid4().hex[:12]
-                if own_id and self.queue.get(own_id) is not None:
-                    raise RequestError(f"id: a job called {own_id!r} exists already; send a new id")
+                self.queue.check_room(job_id)  # before translating, which copies reference audio
                 translation = translate_request(data, self._context_for(data), job_id, base_dir=base_dir)
                 try:
                     self._check_model(translation.job.get("model", ""))

@@ -87,12 +87,7 @@ class JobQueue:
                reply_to: tuple[str, int] | None = None, source: str = "osc") -> JobRecord:
         """Queue a job; `QueueFullError` when `max_queued` wait already, `RequestError` for a reused id."""
         with self._lock, self._transaction():
-            queued = self._db.execute("SELECT COUNT(*) FROM jobs WHERE state='queued'").fetchone()[0]
-            if queued >= self.max_queued:
-                raise QueueFullError(f"busy: {queued} jobs are waiting, the most this daemon takes "
-                                     f"(max_queue); wait for one to finish or cancel one")
-            if self._db.execute("SELECT 1 FROM jobs WHERE id=?", (job_id,)).fetchone():
-                raise RequestError(f"id: a job called {job_id!r} exists already; send a new id")
+            self._check_room(job_id)
             self._db.execute(
                 "INSERT INTO jobs (id, state, source, job, output, refs, reply_host, reply_port, created) "
                 "VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?)",
@@ -101,6 +96,20 @@ class JobQueue:
         record = self.get(job_id)
         assert record is not None
         return record
+
+    def check_room(self, job_id: str) -> None:
+        """Raise what `submit` would for `job_id` now (`QueueFullError`, or `RequestError` for a reused id), so a
+        caller can refuse before preparing the job; `submit` checks again when it stores it."""
+        with self._lock:
+            self._check_room(job_id)
+
+    def _check_room(self, job_id: str) -> None:
+        queued = self._db.execute("SELECT COUNT(*) FROM jobs WHERE state='queued'").fetchone()[0]
+        if queued >= self.max_queued:
+            raise QueueFullError(f"busy: {queued} jobs are waiting, the most this daemon takes (max_queue); "
+                                 f"wait for one to finish or cancel one")
+        if self._db.execute("SELECT 1 FROM jobs WHERE id=?", (job_id,)).fetchone():
+            raise RequestError(f"id: a job called {job_id!r} exists already; send a new id")
 
     def claim_next(self) -> JobRecord | None:
         """The oldest queued job, now ``running`` with one more attempt; None when nothing waits."""

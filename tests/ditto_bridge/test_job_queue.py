@@ -40,6 +40,19 @@ def test_a_reused_id_is_refused(tmp_path):
         submit(queue, "a")
 
 
+def test_the_room_check_refuses_what_submit_would_and_stores_nothing(tmp_path):
+    queue = JobQueue(tmp_path / "q.sqlite3", max_queued=1)
+    queue.check_room("a")  # room, and a new id: no error
+    submit(queue, "a")
+    with pytest.raises(QueueFullError, match="busy: 1 jobs are waiting"):
+        queue.check_room("b")
+    queue.claim_next()
+    with pytest.raises(RequestError, match="exists already"):
+        queue.check_room("a")
+    queue.check_room("b")
+    assert [r.id for r in queue.all()] == ["a"]
+
+
 def test_the_queue_survives_a_reopen(tmp_path):
     queue = JobQueue(tmp_path / "q.sqlite3")
     submit(queue, "a")
