@@ -1,24 +1,32 @@
 """The engine's job: plain data in seconds, the one schema the CLI, the inbox and the daemon's worker share.
 
 Every time is in seconds from the start of the generated clip; every level is in dB; pitches are MIDI note
-numbers. Nothing here knows of beats, tempo or Live. `docs/JOB_SCHEMA.md` documents the JSON form.
+numbers. Nothing here knows of beats, tempo or Live. `docs/JOB_SCHEMA.md` documents the JSON form and
+`docs/job.schema.json` is its JSON Schema (``python -m engine.job --schema`` writes it).
 
-`Job.from_dict` validates everything before any computation and raises `JobError` naming the offending field
+The types are pydantic dataclasses: a field's type and bounds are its validation. Rules across fields run as
+validators; those that need the clip's length (`fit_to`) run when the job is built. `Job.from_dict` validates
+everything before any computation and raises `JobError` naming the offending field
 (e.g. ``controls[1].db[3]: must be a finite number, got nan``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+import json
+import sys
+from functools import reduce
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Annotated, Any, Literal, Mapping
+
+from pydantic import (AfterValidator, BeforeValidator, ConfigDict, Field, Strict, StringConstraints, TypeAdapter,
+                      ValidationError, ValidationInfo, field_validator, model_validator)
+from pydantic.dataclasses import dataclass
 
 from engine.errors import JobError
 from engine.models.schedulers import SCHEDULERS
-from engine.validation import MISSING, Fields
+from engine.validation import MAX_STRING, MISSING, Fields, join
 
-_F = Fields(JobError)
 CONTROL_TYPES = ("intensity", "melody", "structure", "inpaint", "outpaint", "loop")
 QUALITIES = ("draft", "final")
 RENDER_CHAIN = "render"
@@ -27,109 +35,235 @@ MAX_DURATION_S = 60.0
 MAX_VARIATIONS = 16
 
 
+class _Invalid(ValueError):
+    """A rule broken at `where`: the keys and indices below the value a validator checked."""
+
+    def __init__(self, where: tuple[str | int, ...], message: str, value: Any = MISSING):
+        super().__init__(message)
+        self.where, self.message, self.value = where, message, value
+
+
+def _whole(value: Any) -> Any:
+    """A float with no fraction (as JSON from JavaScript may give) -> the int it is."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _dbfs(level: float) -> float:
+    if level > 0.0:
+        raise _Invalid((), "lies above full scale: levels are dBFS, at most 0 dB", level)
+    return level
+
+
+def _audio_file(value: str, info: ValidationInfo) -> str:
+    """The resolved path of an existing file; a relative one is taken from the context's `base_dir`."""
+    path, base_dir = Path(value).expanduser(), (info.context or {}).get("base_dir")
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    if not path.is_file():
+        raise _Invalid((), "no such audio file", str(path))
+    return str(path.resolve())
+
+
+Whole = BeforeValidator(_whole)
+Number = Annotated[float, Strict(), Field(allow_inf_nan=False)]
+"""A finite int or float: no booleans, no strings."""
+Weight = Annotated[Number, Field(ge=0.0)]
+Tolerance = Annotated[Number, Field(gt=0.0)]
+Text = Annotated[str, Strict(), StringConstraints(min_length=1, max_length=MAX_STRING, pattern=r"\S")]
+AudioFile = Annotated[Text, AfterValidator(_audio_file)]
+Flag = Annotated[bool, Strict()]
+
+
+def _within_clip(value: float, duration: float, *where: str | int) -> None:
+    if value < 0 or value > duration + 1e-6:
+        raise _Invalid(where, f"lies outside the clip (0 to {duration:g} s)", value)
+
+
+def _after(start: float, end: float, *where: str | int, what: str = "start") -> None:
+    if end <= start:
+        raise _Invalid(where, f"must be after {what} ({start:g} s)", end)
+
+
+_CONFIG = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+@dataclass(frozen=True, config=_CONFIG)
+class _JobPart:
+    """What every part of a job shares: null means the default; an unknown key is named with the known ones."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        extra = sorted(str(key) for key in set(data) - {f.name for f in dataclasses.fields(cls)})
+        if extra:
+            known = sorted(TypeAdapter(cls).json_schema()["properties"])  # the JSON form's names
+            raise _Invalid((extra[0],), f"is not a known field (known: {', '.join(known)})")
+        return {key: value for key, value in data.items() if value is not None}
+
+
 @dataclass(frozen=True)
-class SamplerSpec:
+class SamplerSpec(_JobPart):
     """A diffusers scheduler by name, with its number of steps and (DDIM only) eta."""
 
-    name: str = "ddim"
-    steps: int = 20
-    eta: float = 0.0
+    name: Literal[SCHEDULERS] = "ddim"
+    steps: Annotated[int, Strict(), Field(ge=1, le=1000), Whole] = 20
+    eta: Annotated[Number, Field(ge=0.0, le=1.0)] = 0.0
 
 
 @dataclass(frozen=True)
-class OptimizerSpec:
+class OptimizerSpec(_JobPart):
     """Adam on x_T. `steps` (K) and `lr` left as None come from the job's quality preset (`engine/quality.py`);
     the paper's own setting is lr 5e-3, K = 70."""
 
-    steps: int | None = None
-    lr: float | None = None
-    early_stop: bool = True
-    checkpointing: bool = True
-    memory_budget_mib: float | None = None
+    steps: Annotated[int, Strict(), Field(ge=0, le=2000), Whole] | None = None
+    lr: Annotated[Number, Field(gt=0.0, le=10.0)] | None = None
+    early_stop: Flag = True
+    checkpointing: Flag = True
+    memory_budget_mib: Annotated[Number, Field(gt=0.0)] | None = None
     """With checkpointing on: keep the activations of as many sampling steps as fit in this many MiB above the
     loaded model, and recompute only the rest (`engine/sampling/budget.py`). None: checkpoint every step."""
 
 
 @dataclass(frozen=True)
-class IntensityControl:
+class IntensityControl(_JobPart):
     """Loudness over time: breakpoints (seconds, dB of frame RMS, at most 0 dBFS), linearly interpolated, held at
     the ends. Levels outside the model's loudness range are asked of the music clamped into the range; with `gain`
     the rest is applied as a smooth gain on the written audio, without it the miss is reported."""
 
-    times: tuple[float, ...]
-    db: tuple[float, ...]
-    weight: float = 1.0
-    tolerance: float = 1.5
+    times: Annotated[tuple[Number, ...], Field(min_length=1)]
+    db: tuple[Annotated[Number, Field(ge=-120.0, json_schema_extra={"maximum": 0.0}), AfterValidator(_dbfs)], ...]
+    weight: Weight = 1.0
+    tolerance: Tolerance = 1.5
     """RMS error on the WAV, dB: a take within it measures at most 2.25 dB² (the paper's DITTO: 4.76 dB²)."""
-    gain: bool = True
-    type: str = "intensity"
+    gain: Flag = True
+    type: Literal["intensity"] = "intensity"
+
+    def fit_to(self, duration: float) -> IntensityControl:
+        if len(self.db) != len(self.times):
+            raise _Invalid(("db",), f"must have as many entries as times ({len(self.times)})", len(self.db))
+        for i, t in enumerate(self.times):
+            _within_clip(t, duration, "times", i)
+            if i and t < self.times[i - 1]:
+                raise _Invalid(("times", i), "must not be earlier than the breakpoint before it", t)
+        return self
 
 
 @dataclass(frozen=True)
-class MelodyNote:
+class MelodyNote(_JobPart):
     """One note of a monophonic melody: [start, end) in seconds and a MIDI pitch (its pitch class is the target)."""
 
-    start: float
-    end: float
-    pitch: int
+    start: Number
+    end: Number
+    pitch: Annotated[int, Strict(), Field(ge=0, le=127), Whole]
 
 
 @dataclass(frozen=True)
-class MelodyControl:
+class MelodyControl(_JobPart):
     """A monophonic melody; frames covered by no note are left free."""
 
-    notes: tuple[MelodyNote, ...]
-    weight: float = 1.0
-    tolerance: float = 0.1
+    notes: Annotated[tuple[MelodyNote, ...], Field(min_length=1)]
+    weight: Weight = 1.0
+    tolerance: Tolerance = 0.1
     """Error rate of the output's chroma against the notes. Calibrated on the transcriber the evaluation ships
     (basic-pitch): on tune-split jobs, takes stopped at 0.2 (80 % chroma) were heard at 58-68 % by it."""
-    type: str = "melody"
+    type: Literal["melody"] = "melody"
+
+    def fit_to(self, duration: float) -> MelodyControl:
+        """Notes start inside the clip; their ends are cut to it."""
+        for i, note in enumerate(self.notes):
+            _within_clip(note.start, duration, "notes", i, "start")
+            _after(note.start, note.end, "notes", i, "end")
+            if note.start >= duration:  # its end would be cut to its start
+                raise _Invalid(("notes", i, "start"), f"must be before the clip's end ({duration:g} s)", note.start)
+        cut = tuple(dataclasses.replace(note, end=min(note.end, duration)) for note in self.notes)
+        return dataclasses.replace(self, notes=cut)
 
 
 @dataclass(frozen=True)
-class Section:
+class Section(_JobPart):
     """A labelled section [start, end) in seconds; equal labels should sound alike."""
 
-    start: float
-    end: float
-    label: str
+    start: Number
+    end: Number
+    label: Text
 
 
 @dataclass(frozen=True)
-class StructureControl:
+class StructureControl(_JobPart):
     """A form such as A B A: target self-similarity 1 within equal labels, 0 across."""
 
-    sections: tuple[Section, ...]
-    weight: float = 1.0
-    tolerance: float = 0.03
-    type: str = "structure"
+    sections: Annotated[tuple[Section, ...], Field(min_length=2)]
+    weight: Weight = 1.0
+    tolerance: Tolerance = 0.03
+    type: Literal["structure"] = "structure"
+
+    def fit_to(self, duration: float) -> StructureControl:
+        for i, section in enumerate(self.sections):
+            _within_clip(section.start, duration, "sections", i, "start")
+            _within_clip(section.end, duration, "sections", i, "end")
+            _after(section.start, section.end, "sections", i, "end")
+        return self
 
 
-@dataclass(frozen=True)
-class InpaintControl:
+def _gap_in_schema(schema: dict[str, Any]) -> None:
+    """The JSON form's ``"gap": [start, end]`` in place of the two fields it fills."""
+    del schema["properties"]["gap_start"], schema["properties"]["gap_end"]
+    schema["properties"]["gap"] = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2,
+                                   "description": "[start, end] in seconds"}
+    schema["required"] = ["reference", "gap"]
+
+
+@dataclass(frozen=True, config=ConfigDict(**_CONFIG, json_schema_extra=_gap_in_schema))
+class InpaintControl(_JobPart):
     """Keep `reference` outside the gap [gap_start, gap_end) seconds; generate inside it."""
 
-    reference: str
-    gap_start: float
-    gap_end: float
-    weight: float = 1.0
-    tolerance: float = 0.05
-    type: str = "inpaint"
+    reference: AudioFile
+    gap_start: Number
+    gap_end: Number
+    weight: Weight = 1.0
+    tolerance: Tolerance = 0.05
+    type: Literal["inpaint"] = "inpaint"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gap(cls, data: Any) -> Any:
+        """The JSON form's ``"gap": [start, end]`` -> `gap_start`, `gap_end`."""
+        if not isinstance(data, Mapping):
+            return data
+        gap = data.get("gap", MISSING)
+        if gap is MISSING or gap is None:
+            raise _Invalid(("gap",), "is required")
+        if not isinstance(gap, (list, tuple)) or len(gap) != 2:
+            raise _Invalid(("gap",), "must be [start, end] in seconds", gap)
+        return {**{k: v for k, v in data.items() if k != "gap"}, "gap_start": gap[0], "gap_end": gap[1]}
+
+    def fit_to(self, duration: float) -> InpaintControl:
+        _within_clip(self.gap_start, duration, "gap", 0)
+        _within_clip(self.gap_end, duration, "gap", 1)
+        _after(self.gap_start, self.gap_end, "gap", 1, what="the gap's start")
+        return self
 
 
 @dataclass(frozen=True)
-class OutpaintControl:
+class OutpaintControl(_JobPart):
     """Continue `reference`: its last `overlap` seconds become the first `overlap` seconds of the output."""
 
-    reference: str
-    overlap: float
-    weight: float = 1.0
-    tolerance: float = 0.05
-    type: str = "outpaint"
+    reference: AudioFile
+    overlap: Annotated[Number, Field(gt=0.0)]
+    weight: Weight = 1.0
+    tolerance: Tolerance = 0.05
+    type: Literal["outpaint"] = "outpaint"
+
+    def fit_to(self, duration: float) -> OutpaintControl:
+        if self.overlap >= duration:
+            raise _Invalid(("overlap",), f"must be shorter than the clip ({duration:g} s)", self.overlap)
+        return self
 
 
 @dataclass(frozen=True)
-class LoopControl:
+class LoopControl(_JobPart):
     """Make the clip loop: its last `overlap` seconds match its first, so the end flows into the start.
 
     With a `reference`, the output instead starts with the reference's last `overlap` seconds and ends with its
@@ -137,40 +271,78 @@ class LoopControl:
     The seamless loop is the output minus its last `overlap` seconds.
     """
 
-    overlap: float
-    reference: str | None = None
-    weight: float = 1.0
-    tolerance: float = 0.05
-    type: str = "loop"
+    overlap: Annotated[Number, Field(gt=0.0)]
+    reference: AudioFile | None = None
+    weight: Weight = 1.0
+    tolerance: Tolerance = 0.05
+    type: Literal["loop"] = "loop"
+
+    def fit_to(self, duration: float) -> LoopControl:
+        if self.overlap > duration / 2:
+            raise _Invalid(("overlap",), f"must be at most half the clip ({duration / 2:g} s)", self.overlap)
+        return self
 
 
-Control = IntensityControl | MelodyControl | StructureControl | InpaintControl | OutpaintControl | LoopControl
+Control = Annotated[IntensityControl | MelodyControl | StructureControl | InpaintControl | OutpaintControl
+                    | LoopControl, Field(discriminator="type")]
+
+
+def _tag_list(tags: Any) -> Any:
+    """A list of tags or one comma-separated string -> the tags stripped and lower-cased."""
+    if isinstance(tags, str):
+        tags = [tag for tag in tags.split(",") if tag.strip()]
+    if not isinstance(tags, (list, tuple)) or not all(isinstance(tag, str) for tag in tags):
+        raise _Invalid((), "must be a list of strings", tags)
+    return tuple(tag.strip().lower() for tag in tags)
 
 
 @dataclass(frozen=True)
-class Job:
+class Job(_JobPart):
     """One generation request, in seconds. Defaults give a 6-second, 70-step DITTO run on the built-in model."""
 
-    name: str = "take"
-    duration: float = 5.94
+    name: Text = "take"
+    duration: Annotated[Number, Field(gt=0.0, le=MAX_DURATION_S)] = 5.94
     controls: tuple[Control, ...] = ()
-    tags: tuple[str, ...] = ()
-    prompt: str | None = None
-    model: str = "builtin"
-    guidance_scale: float = 2.0
-    seed: int = 0
-    variations: int = 1
-    quality: str = "final"
+    tags: Annotated[tuple[str, ...], BeforeValidator(_tag_list, json_schema_input_type=list[str] | str)] = ()
+    prompt: Text | None = None
+    model: Text = "builtin"
+    guidance_scale: Annotated[Number, Field(ge=0.0, le=30.0)] = 2.0
+    seed: Annotated[int, Strict(), Field(ge=0, le=2**31 - 1), Whole] = 0
+    variations: Annotated[int, Strict(), Field(ge=1, le=MAX_VARIATIONS), Whole] = 1
+    quality: Literal[QUALITIES] = "final"
     sampler: SamplerSpec | None = None
     """The render sampler; None: the quality preset's (`engine/quality.py`)."""
-    optimize_through: SamplerSpec | str | None = None
-    optimizer: OptimizerSpec = field(default_factory=OptimizerSpec)
-    warm_start: str | None = None
+    optimize_through: SamplerSpec | Literal["render"] | None = None
+    optimizer: OptimizerSpec = dataclasses.field(default_factory=OptimizerSpec)
+    warm_start: Text | None = None
+
+    @field_validator("optimize_through", mode="before")
+    @classmethod
+    def _render_or_sampler(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != RENDER_CHAIN:
+            raise _Invalid((), f"must be {RENDER_CHAIN!r} or a sampler object", value)
+        return value
+
+    @field_validator("controls")
+    @classmethod
+    def _fit_to_clip(cls, controls: tuple[Control, ...], info: ValidationInfo) -> tuple[Control, ...]:
+        if "duration" not in info.data:  # the duration's own error is the one reported
+            return controls
+        fitted = []
+        for i, control in enumerate(controls):
+            try:
+                fitted.append(control.fit_to(info.data["duration"]))
+            except _Invalid as broken:
+                raise _Invalid((i, *broken.where), broken.message, broken.value) from None
+        return tuple(fitted)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, base_dir: Path | None = None) -> "Job":
+    def from_dict(cls, data: Mapping[str, Any], *, base_dir: Path | None = None) -> Job:
         """Validate a JSON-like mapping; relative reference paths resolve against `base_dir`."""
-        return _parse_job(data, base_dir)
+        try:
+            return _JOB.validate_python(data, context={"base_dir": base_dir})
+        except ValidationError as error:
+            raise _job_error(error) from None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (what `from_dict` reads back)."""
@@ -188,203 +360,54 @@ def _control_to_dict(control: Control) -> dict[str, Any]:
     return data
 
 
-# ---------------------------------------------------------------------------------------------------- validation
+_JOB = TypeAdapter(Job)
+_FIELDS = Fields(JobError)
+_UNION_TAGS = {*CONTROL_TYPES, "SamplerSpec"}
+"""What pydantic puts in an error's location to say which member of a union it tried; not a field."""
+_JSON_LOCATIONS = {"gap_start": ("gap", 0), "gap_end": ("gap", 1)}
+_WORDS = {
+    "missing": "is required", "float_type": "must be a number", "finite_number": "must be a finite number",
+    "int_type": "must be an integer", "bool_type": "must be true or false", "string_type": "must be a non-empty string",
+    "string_too_short": "must be a non-empty string", "string_pattern_mismatch": "must be a non-empty string",
+    "string_too_long": "is too long (at most {max_length} characters)", "tuple_type": "must be a list",
+    "greater_than": "must be a number greater than {gt}", "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}", "literal_error": "must be one of {expected}",
+    "dataclass_type": "must be an object", "model_attributes_type": "must be an object",
+}
+_TOO_SHORT = {"times": "needs at least one breakpoint", "notes": "needs at least one note",
+              "sections": "needs at least two sections"}
 
 
-def _reference(data: Mapping[str, Any], path: str, base_dir: Path | None, *, required: bool) -> str | None:
-    value = _F.get_string(data, "reference", path, MISSING if required else None)
-    if value is None:
-        return None
-    ref = Path(value).expanduser()
-    if not ref.is_absolute() and base_dir is not None:
-        ref = base_dir / ref
-    if not ref.is_file():
-        raise _F.fail(f"{path}.reference", "no such audio file", str(ref))
-    return str(ref.resolve())
+def _job_error(error: ValidationError) -> JobError:
+    """pydantic's first error in the job's words: the field as a path (``controls[0].db[3]``), the rule, the value."""
+    first = error.errors(include_url=False)[0]
+    kind, ctx, value = first["type"], first.get("ctx", {}), first["input"]
+    words = {key: f"{v:g}" if isinstance(v, float) else str(v).replace("'", "").replace(" or ", ", ")
+             for key, v in ctx.items()}  # 60.0 -> 60; "'draft' or 'final'" -> draft, final
+    loc = [key for part in first["loc"] if part not in _UNION_TAGS for key in _JSON_LOCATIONS.get(part, (part,))]
+    if isinstance(ctx.get("error"), _Invalid):
+        cause = ctx["error"]
+        loc, message, value = [*loc, *cause.where], cause.message, cause.value
+    elif kind.startswith("union_tag"):
+        loc, message = [*loc, "type"], f"must be one of {', '.join(CONTROL_TYPES)}"
+        value = value.get("type") if isinstance(value, Mapping) else value
+    elif kind == "too_short":
+        message, value = _TOO_SHORT.get(loc[-1], "has too few entries"), ctx["actual_length"]
+    elif kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):
+        message = "must be a finite number (this integer is too large)"
+    elif kind in _WORDS:
+        message = _WORDS[kind].format(**words)
+    else:
+        message = first["msg"]
+    return _FIELDS.fail(reduce(join, loc, "") or "job", message, MISSING if kind == "missing" else value)
 
 
-def _within_clip(value: float, duration: float, where: str) -> None:
-    if value < 0 or value > duration + 1e-6:
-        raise _F.fail(where, f"lies outside the clip (0 to {duration:g} s)", value)
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a job's JSON form (`docs/job.schema.json`)."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **_JOB.json_schema()}
 
 
-def _parse_intensity(data: Mapping[str, Any], path: str, duration: float) -> IntensityControl:
-    _F.unknown_keys(data, {"type", "times", "db", "weight", "tolerance", "gain"}, path)
-    times = [_F.number(v, f"{path}.times[{i}]") for i, v in enumerate(_F.get_list(data, "times", path))]
-    db = [_F.number(v, f"{path}.db[{i}]", minimum=-120.0) for i, v in enumerate(_F.get_list(data, "db", path))]
-    for i, level in enumerate(db):
-        if level > 0.0:
-            raise _F.fail(f"{path}.db[{i}]", "lies above full scale: levels are dBFS, at most 0 dB", level)
-    if "gain" in data and not isinstance(data["gain"], bool):
-        raise _F.fail(f"{path}.gain", "must be true or false", data["gain"])
-    if not times:
-        raise _F.fail(f"{path}.times", "needs at least one breakpoint")
-    if len(times) != len(db):
-        raise _F.fail(f"{path}.db", f"must have as many entries as times ({len(times)})", len(db))
-    for i, t in enumerate(times):
-        _within_clip(t, duration, f"{path}.times[{i}]")
-        if i and t < times[i - 1]:
-            raise _F.fail(f"{path}.times[{i}]", "must not be earlier than the breakpoint before it", t)
-    return IntensityControl(tuple(times), tuple(db), weight=_F.get_number(data, "weight", path, 1.0, minimum=0.0),
-                            tolerance=_F.get_number(data, "tolerance", path, IntensityControl.tolerance,
-                                                    positive=True),
-                            gain=data.get("gain", True))
-
-
-def _parse_melody(data: Mapping[str, Any], path: str, duration: float) -> MelodyControl:
-    _F.unknown_keys(data, {"type", "notes", "weight", "tolerance"}, path)
-    notes = []
-    for i, raw in enumerate(_F.get_list(data, "notes", path)):
-        where = f"{path}.notes[{i}]"
-        raw = _F.mapping(raw, where)
-        start = _F.get_number(raw, "start", where)
-        end = _F.get_number(raw, "end", where)
-        _within_clip(start, duration, f"{where}.start")
-        if end <= start:
-            raise _F.fail(f"{where}.end", f"must be after start ({start:g} s)", end)
-        pitch = _F.get_integer(raw, "pitch", where, -1, minimum=0, maximum=127)
-        notes.append(MelodyNote(start, min(end, duration), pitch))
-    if not notes:
-        raise _F.fail(f"{path}.notes", "needs at least one note")
-    return MelodyControl(tuple(notes), weight=_F.get_number(data, "weight", path, 1.0, minimum=0.0),
-                         tolerance=_F.get_number(data, "tolerance", path, MelodyControl.tolerance, positive=True))
-
-
-def _parse_structure(data: Mapping[str, Any], path: str, duration: float) -> StructureControl:
-    _F.unknown_keys(data, {"type", "sections", "weight", "tolerance"}, path)
-    sections = []
-    for i, raw in enumerate(_F.get_list(data, "sections", path)):
-        where = f"{path}.sections[{i}]"
-        raw = _F.mapping(raw, where)
-        start, end = _F.get_number(raw, "start", where), _F.get_number(raw, "end", where)
-        _within_clip(start, duration, f"{where}.start")
-        _within_clip(end, duration, f"{where}.end")
-        if end <= start:
-            raise _F.fail(f"{where}.end", f"must be after start ({start:g} s)", end)
-        sections.append(Section(start, end, _F.get_string(raw, "label", where)))
-    if len(sections) < 2:
-        raise _F.fail(f"{path}.sections", "needs at least two sections", len(sections))
-    return StructureControl(tuple(sections), weight=_F.get_number(data, "weight", path, 1.0, minimum=0.0),
-                            tolerance=_F.get_number(data, "tolerance", path, StructureControl.tolerance,
-                                                     positive=True))
-
-
-def _parse_inpaint(data: Mapping[str, Any], path: str, duration: float, base_dir: Path | None) -> InpaintControl:
-    _F.unknown_keys(data, {"type", "reference", "gap", "weight", "tolerance"}, path)
-    gap = _F.get_list(data, "gap", path)
-    if len(gap) != 2:
-        raise _F.fail(f"{path}.gap", "must be [start, end] in seconds", gap)
-    start, end = (_F.number(v, f"{path}.gap[{i}]") for i, v in enumerate(gap))
-    _within_clip(start, duration, f"{path}.gap[0]")
-    _within_clip(end, duration, f"{path}.gap[1]")
-    if end <= start:
-        raise _F.fail(f"{path}.gap[1]", f"must be after the gap's start ({start:g} s)", end)
-    return InpaintControl(_reference(data, path, base_dir, required=True), start, end,
-                          weight=_F.get_number(data, "weight", path, 1.0, minimum=0.0),
-                          tolerance=_F.get_number(data, "tolerance", path, InpaintControl.tolerance, positive=True))
-
-
-def _parse_outpaint(data: Mapping[str, Any], path: str, duration: float, base_dir: Path | None) -> OutpaintControl:
-    _F.unknown_keys(data, {"type", "reference", "overlap", "weight", "tolerance"}, path)
-    overlap = _F.get_number(data, "overlap", path, positive=True)
-    if overlap >= duration:
-        raise _F.fail(f"{path}.overlap", f"must be shorter than the clip ({duration:g} s)", overlap)
-    return OutpaintControl(_reference(data, path, base_dir, required=True), overlap,
-                           weight=_F.get_number(data, "weight", path, 1.0, minimum=0.0),
-                           tolerance=_F.get_number(data, "tolerance", path, OutpaintControl.tolerance, positive=True))
-
-
-def _parse_loop(data: Mapping[str, Any], path: str, duration: float, base_dir: Path | None) -> LoopControl:
-    _F.unknown_keys(data, {"type", "reference", "overlap", "weight", "tolerance"}, path)
-    overlap = _F.get_number(data, "overlap", path, positive=True)
-    if overlap > duration / 2:
-        raise _F.fail(f"{path}.overlap", f"must be at most half the clip ({duration / 2:g} s)", overlap)
-    return LoopControl(overlap, _reference(data, path, base_dir, required=False),
-                       weight=_F.get_number(data, "weight", path, 1.0, minimum=0.0),
-                       tolerance=_F.get_number(data, "tolerance", path, LoopControl.tolerance, positive=True))
-
-
-def _parse_control(raw: Any, path: str, duration: float, base_dir: Path | None) -> Control:
-    data = _F.mapping(raw, path)
-    kind = data.get("type")
-    if kind not in CONTROL_TYPES:
-        raise _F.fail(f"{path}.type", f"must be one of {', '.join(CONTROL_TYPES)}", kind)
-    if kind == "intensity":
-        return _parse_intensity(data, path, duration)
-    if kind == "melody":
-        return _parse_melody(data, path, duration)
-    if kind == "structure":
-        return _parse_structure(data, path, duration)
-    if kind == "inpaint":
-        return _parse_inpaint(data, path, duration, base_dir)
-    if kind == "outpaint":
-        return _parse_outpaint(data, path, duration, base_dir)
-    return _parse_loop(data, path, duration, base_dir)
-
-
-def _parse_sampler(raw: Any, path: str) -> SamplerSpec:
-    data = _F.mapping(raw, path)
-    _F.unknown_keys(data, {"name", "steps", "eta"}, path)
-    name = data.get("name", "ddim")
-    if name not in SCHEDULERS:
-        raise _F.fail(f"{path}.name", f"must be one of {', '.join(SCHEDULERS)}", name)
-    return SamplerSpec(name, _F.get_integer(data, "steps", path, 20, minimum=1, maximum=1000),
-                       _F.get_number(data, "eta", path, 0.0, minimum=0.0, maximum=1.0))
-
-
-def _parse_optimizer(raw: Any, path: str) -> OptimizerSpec:
-    data = _F.mapping(raw, path)
-    _F.unknown_keys(data, {"steps", "lr", "early_stop", "checkpointing", "memory_budget_mib"}, path)
-    for key in ("early_stop", "checkpointing"):
-        if key in data and not isinstance(data[key], bool):
-            raise _F.fail(f"{path}.{key}", "must be true or false", data[key])
-    return OptimizerSpec(_F.get_integer(data, "steps", path, None, minimum=0, maximum=2000),
-                         _F.get_number(data, "lr", path, None, positive=True, maximum=10.0),
-                         data.get("early_stop", True), data.get("checkpointing", True),
-                         _F.get_number(data, "memory_budget_mib", path, None, positive=True))
-
-
-def _parse_optimize_through(raw: Any) -> SamplerSpec | str | None:
-    if raw is None or raw == RENDER_CHAIN:
-        return raw
-    if isinstance(raw, str):
-        raise _F.fail("optimize_through", f"must be {RENDER_CHAIN!r} or a sampler object", raw)
-    return _parse_sampler(raw, "optimize_through")
-
-
-_JOB_KEYS = {"name", "duration", "controls", "tags", "prompt", "model", "guidance_scale", "seed", "variations",
-             "quality", "sampler", "optimize_through", "optimizer", "warm_start"}
-
-
-def _parse_job(raw: Mapping[str, Any], base_dir: Path | None) -> Job:
-    data = _F.mapping(raw, "job")
-    _F.unknown_keys(data, _JOB_KEYS, "")
-    duration = _F.get_number(data, "duration", "", 5.94, positive=True, maximum=MAX_DURATION_S)
-    controls_raw = data.get("controls", [])
-    if not isinstance(controls_raw, (list, tuple)):
-        raise _F.fail("controls", "must be a list", controls_raw)
-    controls = tuple(_parse_control(c, f"controls[{i}]", duration, base_dir) for i, c in enumerate(controls_raw))
-    tags_raw = data.get("tags", [])
-    if isinstance(tags_raw, str):
-        tags_raw = [t.strip() for t in tags_raw.split(",") if t.strip()]
-    if not isinstance(tags_raw, (list, tuple)) or not all(isinstance(t, str) for t in tags_raw):
-        raise _F.fail("tags", "must be a list of strings", tags_raw)
-    quality = data.get("quality", "final")
-    if quality not in QUALITIES:
-        raise _F.fail("quality", f"must be one of {', '.join(QUALITIES)}", quality)
-    return Job(
-        name=_F.get_string(data, "name", "", "take"),
-        duration=duration,
-        controls=controls,
-        tags=tuple(t.strip().lower() for t in tags_raw),
-        prompt=_F.get_string(data, "prompt", "", None),
-        model=_F.get_string(data, "model", "", "builtin"),
-        guidance_scale=_F.get_number(data, "guidance_scale", "", 2.0, minimum=0.0, maximum=30.0),
-        seed=_F.get_integer(data, "seed", "", 0, minimum=0, maximum=2**31 - 1),
-        variations=_F.get_integer(data, "variations", "", 1, minimum=1, maximum=MAX_VARIATIONS),
-        quality=quality,
-        sampler=None if data.get("sampler") is None else _parse_sampler(data["sampler"], "sampler"),
-        optimize_through=_parse_optimize_through(data.get("optimize_through")),
-        optimizer=_parse_optimizer(data.get("optimizer", {}), "optimizer"),
-        warm_start=_F.get_string(data, "warm_start", "", None),
-    )
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--schema"]:
+        sys.exit("usage: python -m engine.job --schema > docs/job.schema.json")
+    print(json.dumps(json_schema(), indent=2))

@@ -1,8 +1,8 @@
 """Typed getters for JSON-like data that raise an error naming the field, e.g.
 ``song.tempo: must be a number greater than 0, got -3``.
 
-One implementation serves the engine's job schema (`engine.job`, raising `JobError`) and the bridge's requests in
-Live units (`ditto_bridge.translate.fields`, raising `RequestError`): `Fields(error_type)` binds the error family.
+They serve the bridge's requests in Live units (`ditto_bridge.translate.fields`, raising `RequestError`);
+`engine.job` validates with pydantic and words its `JobError`s with the same `Fields.fail`.
 Paths are dotted (``clip.warp_markers[2].beat_time``); values shown in messages are cut to 80 characters so an
 error always fits in one OSC datagram.
 """

@@ -1,11 +1,12 @@
 """Job validation names the field at fault before any computation."""
 
+import dataclasses
 import math
 
 import pytest
 
 from engine.errors import JobError
-from engine.job import Job, IntensityControl
+from engine.job import IntensityControl, Job, LoopControl, MelodyControl, MelodyNote, SamplerSpec
 
 
 def test_defaults_give_a_valid_six_second_job():
@@ -53,3 +54,47 @@ def test_bad_fields_are_named_in_the_error(data, field):
     with pytest.raises(JobError) as info:
         Job.from_dict(data)
     assert str(info.value).startswith(field)
+
+
+INTENSITY = {"type": "intensity", "times": [0, 1, 2, 3], "db": [-20, -10, -10, -20]}
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"controls": [{**INTENSITY, "db": [-20, -10, -10, math.nan]}]},
+     "controls[0].db[3]: must be a finite number, got nan"),
+    ({"controls": [INTENSITY, {**INTENSITY, "times": [0, 1, 7.0, 8]}]},
+     "controls[1].times[2]: lies outside the clip (0 to 5.94 s), got 7.0"),
+    ({"controls": [{"type": "sparkle"}]},
+     "controls[0].type: must be one of intensity, melody, structure, inpaint, outpaint, loop, got 'sparkle'"),
+    ({"controls": [{"type": "melody", "notes": [{"start": 0, "end": 1, "pitch": 60, "velocity": 90}]}]},
+     "controls[0].notes[0].velocity: is not a known field (known: end, pitch, start)"),
+    ({"controls": [{"type": "inpaint", "reference": __file__, "gap": [1, "x"]}]},
+     "controls[0].gap[1]: must be a number, got 'x'"),
+    ({"controls": [{"type": "loop", "overlap": 1, "gap": [0, 1]}]},
+     "controls[0].gap: is not a known field (known: overlap, reference, tolerance, type, weight)"),
+    ({"optimize_through": {"steps": 0}}, "optimize_through.steps: must be at least 1, got 0"),
+    ({"seed": 2**31}, "seed: must be at most 2147483647, got 2147483648"),
+    ({"quality": "best"}, "quality: must be one of draft, final, got 'best'"),
+    ([], "job: must be an object, got []"),
+])
+def test_the_whole_message_names_the_field_the_rule_and_the_value(data, message):
+    with pytest.raises(JobError) as info:
+        Job.from_dict(data)
+    assert str(info.value) == message
+
+
+def test_null_means_the_default_and_tags_may_be_one_comma_separated_string():
+    job = Job.from_dict({"name": None, "seed": None, "sampler": None, "tags": " Piano, strings,", "variations": 2.0})
+    assert job == dataclasses.replace(Job(), tags=("piano", "strings"), variations=2)
+
+
+def test_jobs_built_in_code_are_frozen_hashable_dataclasses_held_to_the_same_rules():
+    melody = MelodyControl((MelodyNote(0, 9.0, 60),))
+    job = Job(duration=2.0, controls=(melody, LoopControl(0.5)), sampler=SamplerSpec("ddim", 4))
+    assert job.controls[0].notes[0].end == 2.0  # cut to the clip, as from_dict does
+    assert Job.from_dict(job.to_dict()) == job and hash(Job.from_dict(job.to_dict())) == hash(job)
+    assert dataclasses.asdict(job)["sampler"] == {"name": "ddim", "steps": 4, "eta": 0.0}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        job.seed = 1  # type: ignore[misc]
+    with pytest.raises(ValueError, match="at most half the clip"):
+        dataclasses.replace(job, duration=0.8)
