@@ -11,7 +11,7 @@ most `reference_wait_seconds`, and fails with a message after that.
 Taken files move to ``inbox/taken/`` (so they never run twice, even after a restart); files whose job failed move
 to ``inbox/failed/`` with ``<name>.error.txt`` beside them saying why. A job file is read only when it is a
 regular file of bounded size; a link, a FIFO or a device in the inbox is refused (moved to ``failed/`` itself,
-never what it points to) without blocking the inbox (see `ditto_bridge.daemon`).
+never what it points to) without blocking the inbox (see `ditto_bridge.submission`).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from typing import Any, Callable, Iterable
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from ditto_bridge.safe_files import folder
 from ditto_bridge.translate.references import inside
+from engine.safe_files import folder
 
 log = logging.getLogger("ditto_bridge.inbox")
 JOB_SUFFIX = ".json"

@@ -181,6 +181,14 @@ class JobQueue:
             row = self._db.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
         return None if row is None else _record(row)
 
+    def state_of(self, job_id: str) -> tuple[str, str]:
+        """``(state, detail)`` as ``/ditto/job`` answers it: a done job's first take, another's error (or ''),
+        ``('unknown', '')`` for an id never seen."""
+        record = self.get(job_id)
+        if record is None:
+            return "unknown", ""
+        return record.state, (record.outputs[0] if record.outputs else "") if record.state == "done" else record.error
+
     def counts(self) -> tuple[int, str]:
         """``(queued count, running job id or '')``."""
         with self._lock:

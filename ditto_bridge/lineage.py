@@ -13,7 +13,7 @@ lineage never reaches outside the folder and two lineages that differ only in ca
     <digest>.json           {lineage, job_id, model, latent_shape, takes, dtype, tensor, saved_at}
     <digest>-<token>.pt     x_T* as `torch.save` writes it (what `engine.api.initial_noise` loads)
 
-Every file goes through `ditto_bridge.safe_files`: a write goes to an exclusive temporary name in the folder
+Every file goes through `engine.safe_files`: a write goes to an exclusive temporary name in the folder
 that no one can predict and is published atomically: first the tensor, under a name no other file has and never
 replacing one, then the JSON that points to it (replacing the directory entry, never following a link); the
 tensor the JSON named before is removed last. A reader therefore always finds a complete pair, and nothing but
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ditto_bridge.errors import BridgeError
-from ditto_bridge.safe_files import UnsafeFileError, folder, open_regular, read_regular
+from engine.safe_files import UnsafeFileError, folder, open_regular, read_regular
 
 log = logging.getLogger("ditto_bridge.lineage")
 

@@ -1,6 +1,6 @@
 """Writing takes to the outbox: at the set's sample rate and channel count, atomically, never overwriting.
 
-Every file goes through `ditto_bridge.safe_files`: a take is written under a temporary name no one can predict,
+Every file goes through `engine.safe_files`: a take is written under a temporary name no one can predict,
 created exclusively in the outbox itself (``.<stem>.wav.<owner>-<random>.partial``, never through a link), then
 published under its final name with a rename that fails rather than replace anything (``RENAME_NOREPLACE``, or
 a hard link). A watcher (Live's browser, a script) therefore never sees half a WAV, an earlier render is never
@@ -30,7 +30,7 @@ import soundfile as sf
 from ditto_bridge.errors import OutboxError
 from engine.audio.io import encode_wav
 from engine.audio.resample import match_channels, resample_array
-from ditto_bridge.safe_files import PARTIAL_SUFFIX, Folder, UnsafeFileError, folder
+from engine.safe_files import PARTIAL_SUFFIX, Folder, UnsafeFileError, folder
 
 MAX_SIDECAR_BYTES = 16_000_000
 """A sidecar read back (to find a take already published) is at most this large."""
@@ -78,7 +78,7 @@ def write_take(outbox: Path, stem: str, audio: np.ndarray, *, in_rate: int, out_
     """Write one take and its sidecar; returns the WAV's final path.
 
     `audio` is ``(channels, samples)`` float at `in_rate`; the WAV is `out_rate` Hz with `channels` channels.
-    `owner` tags the temporary names (`ditto_bridge.safe_files.owner_tag` of the daemon's data folder).
+    `owner` tags the temporary names (`engine.safe_files.owner_tag` of the daemon's data folder).
     """
     frames = convert(audio, in_rate, out_rate, channels)
     try:

@@ -1,12 +1,13 @@
 """OSC over UDP: a pure dispatcher (datagram in, replies out) and the socket loop around it.
 
-`Dispatcher.dispatch` turns one datagram and its sender into the replies to send; it never touches a socket, so
-tests can call it directly. Every datagram gets a bounded answer: a malformed one exactly one ``/ditto/error``
-(logged), a message its reply, a bundle the replies of its first `MAX_MESSAGES_PER_DATAGRAM` messages and one
-summary error for the rest; only an empty bundle is deliberately ignored. Replies are always encodable and at
-most `protocol.MAX_REPLY_BYTES` (echoed ids and texts are cut), so no datagram is amplified into many or large
-replies. A request the checks did not anticipate is answered with an error naming its address and the kind of
-failure, and logged with its traceback; it never goes unanswered.
+`Dispatcher.dispatch` turns one datagram and its sender into the replies to send; it never touches a socket, so tests
+can call it directly; what a request does is the `Handlers`' business (methods of the submission service, the worker
+and the queue, wired by the daemon). Every datagram gets a bounded answer: a malformed one exactly one
+``/ditto/error`` (logged), a message its reply, a bundle the replies of its first `MAX_MESSAGES_PER_DATAGRAM`
+messages and one summary error for the rest; only an empty bundle is deliberately ignored. Replies are always
+encodable and at most `protocol.MAX_REPLY_BYTES` (echoed ids and texts are cut), so no datagram is amplified into
+many or large replies. A request the checks did not anticipate is answered with an error naming its address and the
+kind of failure, and logged with its traceback; it never goes unanswered.
 
 `UdpServer` owns the socket: one thread receives (into a large kernel buffer, and from there into a bounded
 queue, so a burst is not lost while a job is being translated), another dispatches and sends the replies; the
@@ -23,13 +24,16 @@ import queue
 import socket
 import threading
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Sequence
 
 from ditto_bridge import protocol
 from ditto_bridge.errors import BridgeError, ProtocolError, QueueFullError, RequestError, UnknownJobError
+from engine.safe_files import UnsafeFileError
 
 log = logging.getLogger("ditto_bridge.server")
 Address = tuple[str, int]
+Send = Callable[[str, tuple, "Address | None"], None]
+"""``send(address, args, to)``: how a service sends one reply (nothing when `to` is None)."""
 MAX_ERROR_CHARS = 1000
 """Error replies are cut to this many characters: a reply must stay well under 9 KB."""
 MAX_ID_CHARS = 100
@@ -51,23 +55,20 @@ class Outgoing:
     to: Address
 
 
-class Service(Protocol):
-    """What the dispatcher asks of the daemon."""
+@dataclass(frozen=True)
+class Handlers:
+    """What the dispatcher calls for each request address."""
 
-    def ping(self) -> tuple[str, str, str]:
-        """(daemon version, model name, compute device)."""
-
-    def submit(self, text: str, reply_to: Address) -> str:
-        """Validate, translate and queue a job (JSON text or an inbox path); returns its id."""
-
-    def cancel(self, job_id: str, reply_to: Address) -> bool:
-        """True: cancelled now; False: the job is running and will answer /ditto/cancelled when it stops."""
-
-    def status(self) -> tuple[int, str]:
-        """(queued count, running job id or '')."""
-
-    def job_state(self, job_id: str) -> tuple[str, str]:
-        """(state, detail) of one job; ('unknown', '') when the id was never seen."""
+    ping: Callable[[], tuple[str, str, str]]
+    """(daemon version, model name, compute device)."""
+    submit: Callable[[str, Address], str]
+    """Validate, translate and queue a job (JSON text or an inbox path); returns its id."""
+    cancel: Callable[[str, Address], bool]
+    """True: cancelled now; False: the job is running and will answer /ditto/cancelled when it stops."""
+    status: Callable[[], tuple[int, str]]
+    """(queued count, running job id or '')."""
+    job_state: Callable[[str], tuple[str, str]]
+    """(state, detail) of one job; ('unknown', '') when the id was never seen."""
 
 
 def error_text(error: BaseException) -> str:
@@ -81,11 +82,11 @@ def echoed_id(job_id: str) -> str:
 
 
 class Dispatcher:
-    """Datagram -> replies, using `service` for everything that is not OSC."""
+    """Datagram -> replies, using `handlers` for everything that is not OSC."""
 
-    def __init__(self, service: Service, *, reply_port: int | None = None,
+    def __init__(self, handlers: Handlers, *, reply_port: int | None = None,
                  table: protocol.ProtocolTable | None = None) -> None:
-        self.service = service
+        self.handlers = handlers
         self.reply_port = reply_port
         self.table = table or protocol.load_table()
 
@@ -118,27 +119,27 @@ class Dispatcher:
         try:
             protocol.check_request(address, args, self.table)
             if address == "/ditto/ping":
-                return [Outgoing("/ditto/pong", self.service.ping(), to)]
+                return [Outgoing("/ditto/pong", self.handlers.ping(), to)]
             if address == "/ditto/status":
-                return [Outgoing("/ditto/status", self.service.status(), to)]
+                return [Outgoing("/ditto/status", self.handlers.status(), to)]
             if address == "/ditto/generate":
-                job_id = self.service.submit(args[0], to)
+                job_id = self.handlers.submit(args[0], to)
                 return [Outgoing("/ditto/accepted", (job_id,), to)]
             if address == "/ditto/cancel":
                 job_id = args[0]
-                if self.service.cancel(job_id, to):
+                if self.handlers.cancel(job_id, to):
                     return [Outgoing("/ditto/cancelled", (job_id,), to)]
                 return []  # running: the worker answers when it has stopped
             if address == "/ditto/job":
                 job_id = args[0]
-                state, detail = self.service.job_state(job_id)
+                state, detail = self.handlers.job_state(job_id)
                 return [Outgoing("/ditto/job", (echoed_id(job_id), state, detail), to)]
             raise ProtocolError(f"{address}: in the table but not handled by this daemon version")
         except (RequestError, QueueFullError, UnknownJobError) as error:
             job_id = getattr(error, "job_id", job_id) or job_id
             log.info("refused %s from %s:%s: %s", address, sender[0], sender[1], error_text(error))
             return [Outgoing("/ditto/error", (echoed_id(job_id), error_text(error)), to)]
-        except BridgeError as error:
+        except (BridgeError, UnsafeFileError) as error:
             log.error("%s failed: %s", address, error)
             return [Outgoing("/ditto/error", (echoed_id(job_id), error_text(error)), to)]
         except Exception as error:  # noqa: BLE001 - unanticipated: answered by name and logged, never silent

@@ -1,19 +1,23 @@
 """The worker: one thread per compute device that runs queued jobs through the engine, one at a time.
 
-For each job it sends ``/ditto/progress`` per optimization step, writes every take to the outbox, marks the job
-done (with its takes) and sends one ``/ditto/done`` per take, with the take's summary in words (each control met
-or missed by how much, and any gain; '' for a job without controls). A job whose takes miss a tolerance still
-succeeds: the miss is reported, per control, in the summary and in the take's sidecar (``ditto_bridge.summary``,
-``ditto_bridge.controls_report``). Takes are written exactly once: a take is published
-before its job is marked done, so a job killed in between is found again at the next start; the takes its
-sidecars name (job id and take number) are looked up first, a complete set marks the job done without running it
-again (`published_outputs`), and a run that does happen writes only the takes not yet published. Before a job
-runs, every file it names (references, ``warm_start``) is checked again inside the allowed folders, as a regular
-file. A job of a lineage starts from the lineage's latest x_T* when that fits the job (`ditto_bridge.lineage`;
-decided when the job starts, so a tweak queued behind the take it tweaks starts from that take); once it has
-succeeded, its own x_T* becomes the lineage's latest. A failing job is logged with its id, marked failed and
-answered with ``/ditto/error``; it never stops the worker. Cancellation and shutdown are checked between
-optimization steps: a cancelled job ends ``cancelled`` (its x_T* is not kept); on shutdown the running job goes back to the queue (persisted) and runs again at the next start.
+For each job it sends ``/ditto/progress`` per optimization step, writes every take to the outbox, marks the job done
+(with its takes) and sends one ``/ditto/done`` per take, with the take's summary in words (each control met or
+missed by how much, and any gain; '' for a job without controls). A job whose takes miss a tolerance still succeeds:
+the miss is reported, per control, in the summary and in the take's sidecar (``ditto_bridge.summary``,
+``ditto_bridge.controls_report``). Takes are written exactly once: a take is published before its job is marked
+done, so a job killed in between is found again at the next start; the takes its sidecars name (job id and take
+number) are looked up first, a complete set marks the job done without running it again (`published_outputs`), and a
+run that does happen writes only the takes not yet published. Before a job runs, the reference windows translation
+planned are rendered from the set's files (the only audio written for a job before it runs), and every file it names
+(references, ``warm_start``) is checked again inside the allowed folders, as a regular file. A job of a lineage
+starts from the lineage's latest x_T* when that fits the job (`ditto_bridge.lineage`; decided when the job starts,
+so a tweak queued behind the take it tweaks starts from that take); once it has succeeded, its own x_T* becomes the
+lineage's latest. A failing job is logged with its id, marked failed and answered with ``/ditto/error``; it never
+stops the worker.
+
+The worker alone decides cancellation (`cancel`): a waiting job at once; a running one is flagged, and the flag
+(like shutdown) is checked between optimization steps: it ends ``cancelled`` (its x_T* is not kept) and all who
+asked hear ``/ditto/cancelled``; on shutdown it goes back to the queue and runs again at the next start.
 
 The engine (and torch) are imported in the worker's thread, so the OSC server answers at once while the model
 loads.
@@ -30,17 +34,17 @@ from typing import Any, Callable
 
 from ditto_bridge import __version__
 from ditto_bridge.config import Config
-from ditto_bridge.errors import BridgeError
+from ditto_bridge.errors import BridgeError, RequestError, UnknownJobError
 from ditto_bridge.job_queue import JobQueue, JobRecord
 from ditto_bridge.lineage import LineageStore, LineageStoreError, WarmStart, store_folder
 from ditto_bridge.outbox import published_summary, published_take, take_report, take_stem, write_take
 from ditto_bridge.protocol import summary_argument
-from ditto_bridge.safe_files import folder, owner_tag
+from ditto_bridge.server import Address, Send
 from ditto_bridge.translate.live_job import OutputSpec
-from ditto_bridge.translate.references import checked_file
+from ditto_bridge.translate.references import ReferenceWindow, checked_file, render_window
+from engine.safe_files import folder, owner_tag
 
 log = logging.getLogger("ditto_bridge.worker")
-Notify = Callable[[JobRecord, str, tuple], None]
 
 OPTIMIZE_SHARE = 0.9
 """Fraction of the progress bar the optimization fills; rendering and writing fill the rest."""
@@ -49,18 +53,19 @@ MAX_WARM_START_BYTES = 256_000_000
 
 
 class Worker:
-    """Runs jobs from `queue` on one compute device; `notify(record, address, args)` sends replies."""
+    """Runs jobs from `queue` on one compute device; `send(address, args, to)` sends replies."""
 
-    def __init__(self, queue: JobQueue, config: Config, notify: Notify) -> None:
+    def __init__(self, queue: JobQueue, config: Config, send: Send) -> None:
         self.queue = queue
         self.config = config
-        self.notify = notify
+        self.send = send
         self.device_name = config.device
-        self.model_name = config.model
         self.ready = threading.Event()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._cancel: set[str] = set()
+        self._cancel_requesters: dict[str, Address] = {}
+        """Who asked to cancel a running job, when not the job's own sender (they hear /ditto/cancelled too)."""
         self._lock = threading.Lock()
         self._running: str | None = None
         self._finishing = False
@@ -75,30 +80,44 @@ class Worker:
 
     # ------------------------------------------------------------------------------------------------ control
     def start(self) -> "Worker":
+        """Settle what a stopped daemon left (`recover`), then run the queue in the worker's thread."""
+        self.recover()
         self._thread.start()
         return self
 
     def wake(self) -> None:
         self._wake.set()
 
-    def request_cancel(self, job_id: str) -> bool:
-        """Ask a job that runs (or is being claimed right now) to stop at its next optimization step.
+    def cancel(self, job_id: str, reply_to: Address) -> bool:
+        """``/ditto/cancel``: True when the job was waiting and is cancelled now; False when it runs (or is being
+        claimed right now) and stops at its next optimization step, answering ``/ditto/cancelled`` then.
 
-        False when that job's outcome is already decided (too late to cancel).
+        `UnknownJobError` for an id never seen; `RequestError` (with ``job_id``) when the job has ended or its
+        outcome is already decided.
         """
-        with self._lock:
-            if self._running == job_id and self._finishing:
-                return False
-            self._cancel.add(job_id)
+        record = self.queue.get(job_id)
+        if record is None:
+            raise UnknownJobError(f"no job {job_id[:100]!r} is known to this daemon")
+        if record.state == "queued" and self.queue.cancel_queued(job_id):
+            self.remove_references(record)  # rendered by a run that shutdown put back, if any
+            log.info("job %s cancelled before it started", job_id, extra={"job_id": job_id})
             return True
-
-    def forget_cancel(self, job_id: str) -> None:
-        with self._lock:
-            self._cancel.discard(job_id)
-
-    @property
-    def running(self) -> str | None:
-        return self._running
+        if record.state in ("queued", "running"):
+            with self._lock:
+                if not (self._running == job_id and self._finishing):
+                    self._cancel.add(job_id)
+                    latest = self.queue.get(job_id)
+                    if latest is not None and latest.state == "running":  # answered once it has stopped
+                        if record.reply_to != reply_to:
+                            self._cancel_requesters[job_id] = reply_to
+                        return False
+                    self._cancel.discard(job_id)
+        latest = self.queue.get(job_id)
+        state = latest.state if latest else record.state
+        error = RequestError(f"job {job_id} is already {state}; nothing to cancel" if state not in ("queued", "running")
+                             else f"job {job_id} is finishing; too late to cancel")
+        error.job_id = job_id  # type: ignore[attr-defined]
+        raise error
 
     def stop(self, timeout: float = 60.0) -> bool:
         """Stop after the current optimization step (the running job is persisted); False if it did not end."""
@@ -127,6 +146,7 @@ class Worker:
                 with self._lock:
                     self._running = None
                     self._cancel.discard(record.id)
+                    self._cancel_requesters.pop(record.id, None)
 
     def _prepare(self) -> None:
         """Import the engine, pick the compute device, load the default model (errors are kept for each job)."""
@@ -162,10 +182,12 @@ class Worker:
         try:
             if self._device is None:
                 raise BridgeError(f"the engine could not start: {self._startup_error}")
+            spec = OutputSpec.from_dict(record.output)
+            for plan in spec.renders:  # the reference audio the job reads, cut from the set's files now
+                render_window(ReferenceWindow.from_dict(plan["window"]), Path(plan["path"]))
             job = Job.from_dict(record.job)
             self._check_files(job, record)
             model = load_model(job.model, self._device)
-            spec = OutputSpec.from_dict(record.output)
             warm = self._warm_start(record, spec, job, model)
             if warm.path is not None:
                 job = dataclasses.replace(job, warm_start=warm.path)
@@ -182,7 +204,7 @@ class Worker:
                     fraction = OPTIMIZE_SHARE * min(step, total) / total
                 else:
                     fraction = OPTIMIZE_SHARE + (1 - OPTIMIZE_SHARE) / 2
-                self.notify(record, "/ditto/progress", (record.id, fraction, step, float(event.get("loss", 0.0))))
+                self._notify(record, "/ditto/progress", (record.id, fraction, step, float(event.get("loss", 0.0))))
 
             result = generate(job, model=model, progress=progress, should_cancel=self._should_cancel(record.id))
             takes = self._write(record, spec, result, warm)
@@ -197,7 +219,8 @@ class Worker:
                 self.queue.mark_cancelled(record.id)
                 self.remove_references(record)
                 log.info("job %s cancelled", record.id, extra={"job_id": record.id})
-                self.notify(record, "/ditto/cancelled", (record.id,))
+                for to in (record.reply_to, self._cancel_requesters.pop(record.id, None)):
+                    self.send("/ditto/cancelled", (record.id,), to)
             return
         except (EngineError, BridgeError) as error:
             self._decided()
@@ -215,12 +238,12 @@ class Worker:
                  "; ".join(f"{path.name}{': ' + summary if summary else ''}" for path, summary in takes),
                  extra={"job_id": record.id})
         for path, summary in takes:
-            self.notify(record, "/ditto/done", (record.id, str(path), summary_argument(summary)))
+            self._notify(record, "/ditto/done", (record.id, str(path), summary_argument(summary)))
 
     def _check_files(self, job: Any, record: JobRecord) -> None:
         """Every file the job names, checked again now (it may have changed since the job arrived): inside the
-        allowed folders (clip audio from a Live project folder was rendered into the references folder when the
-        job arrived), a regular file, not a link, FIFO or device."""
+        allowed folders (clip audio, from a Live project folder too, was just rendered into the references
+        folder), a regular file, not a link, FIFO or device."""
         roots = self.allowed_roots
         for i, control in enumerate(job.controls):
             reference = getattr(control, "reference", None)
@@ -228,6 +251,33 @@ class Worker:
                 checked_file(reference, f"controls[{i}].reference", roots, max_bytes=MAX_REFERENCE_BYTES)
         if job.warm_start:
             checked_file(job.warm_start, "warm_start", roots, max_bytes=MAX_WARM_START_BYTES)
+
+    def recover(self) -> None:
+        """Settle the jobs a stopped daemon left ``running``: one whose every take was published (killed between
+        publishing and being marked done) is marked done with those takes, never run again; the others go back
+        to the queue, or fail once they had ``max_attempts`` runs. Unfinished lineage files are removed. The
+        jobs' senders hear ``/ditto/done`` or ``/ditto/error``."""
+        finished = []
+        for record in self.queue.all():
+            paths = self.published_outputs(record) if record.state == "running" else None
+            if paths is not None:
+                self.queue.finish(record.id, [str(p) for p in paths])
+                self.remove_references(record)
+                log.warning("job %s was interrupted after its takes were published; marked done without running "
+                            "again: %s", record.id, ", ".join(p.name for p in paths), extra={"job_id": record.id})
+                finished.append((record, paths))
+        requeued, failed = self.queue.recover(self.config.max_attempts)
+        for record in requeued:
+            log.warning("job %s was interrupted; it runs again (attempt %d of %d)", record.id,
+                        record.attempts + 1, self.config.max_attempts, extra={"job_id": record.id})
+        for path in self.lineages.remove_leftovers():
+            log.info("removed an unfinished lineage file a stopped daemon left: %s", path.name)
+        for record, paths in finished:
+            for path in paths:  # with the summary each take's sidecar holds ('' when it has none)
+                self._notify(record, "/ditto/done", (record.id, str(path), summary_argument(published_summary(path))))
+        for record in failed:
+            log.error("job %s failed: %s", record.id, record.error, extra={"job_id": record.id})
+            self._notify(record, "/ditto/error", (record.id, record.error))
 
     def published_outputs(self, record: JobRecord) -> list[Path] | None:
         """Every take of `record` already in the outbox (in take order), or None when any is missing."""
@@ -302,16 +352,19 @@ class Worker:
             takes.append((write_take(Path(self.config.outbox), stem, audio, in_rate=result.sample_rate,
                                      out_rate=spec.sample_rate, channels=spec.channels, sidecar=sidecar,
                                      subtype=self.config.wav_subtype, owner=self.owner), summary))
-            self.notify(record, "/ditto/progress", (record.id, OPTIMIZE_SHARE + (1 - OPTIMIZE_SHARE) *
+            self._notify(record, "/ditto/progress", (record.id, OPTIMIZE_SHARE + (1 - OPTIMIZE_SHARE) *
                                                     (take + 1) / result.audio.shape[0], result.steps_run,
                                                     result.loss_history[-1]["total"] if result.loss_history else 0.0))
         return takes
+
+    def _notify(self, record: JobRecord, address: str, args: tuple) -> None:
+        self.send(address, args, record.reply_to)
 
     def _failed(self, record: JobRecord, message: str) -> None:
         self.queue.fail(record.id, message)
         self.remove_references(record)
         log.warning("job %s failed: %s", record.id, message, extra={"job_id": record.id})
-        self.notify(record, "/ditto/error", (record.id, message[:1000]))
+        self._notify(record, "/ditto/error", (record.id, message[:1000]))
 
     def remove_references(self, record: JobRecord) -> None:
         """Delete the reference files rendered for `record` (entries of the daemon's own folder, never followed)."""

@@ -1,9 +1,10 @@
 """A job in Live units (`docs/PROTOCOL.md`) -> the engine's seconds-based job (`engine.job.Job`).
 
 `translate_request` accepts either form: a job in Live units (it has a ``song`` object) or an engine job in
-seconds (as `ditto-bridge generate` reads). It validates everything, renders the stretches of clip audio the
-task needs as reference WAVs, checks the result with `engine.job.Job.from_dict`, and returns the engine job's
-JSON with the outbox settings (the set's sample rate and channels, the take name, where the result belongs).
+seconds (as `ditto-bridge generate` reads). It validates everything, plans the stretches of clip audio the task
+needs as reference WAVs (it writes nothing: the worker renders them just before the job runs), checks the result
+with `engine.job.Job.from_dict`, and returns the engine job's JSON with the outbox settings (the set's sample rate
+and channels, the take name, where the result belongs) and the reference windows to render.
 
 Time origins, per task (beats are the clip's own for clip tasks, the song's otherwise):
 
@@ -27,18 +28,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from engine.errors import JobError
-from engine.job import Job
-
 from ditto_bridge.errors import RequestError
 from ditto_bridge.translate import fields
 from ditto_bridge.translate.envelopes import (DB_MAX_DB, DB_MIN_DB, NORMALIZED_MAX_DB, NORMALIZED_MIN_DB,
                                               breakpoints_to_curve)
 from ditto_bridge.translate.notes import melody_control, melody_segments, notes_from_live, notes_from_midi_file
-from ditto_bridge.translate.references import ClipAudio, ReferenceWindow, checked_file, render_window
+from ditto_bridge.translate.references import ClipAudio, ReferenceWindow, checked_file
 from ditto_bridge.translate.sections import cue_points_from_live, sections_from_cues, structure_control
 from ditto_bridge.translate.time import SongTime, snap_bars
 from ditto_bridge.translate.warp import WarpMap
+from engine.errors import JobError
+from engine.job import Job
 
 TASKS = ("generate", "inpaint", "continue", "loop", "melody", "structure")
 CLIP_TASKS = ("inpaint", "continue", "loop")
@@ -68,14 +68,15 @@ class TranslateContext:
     """Folders clip audio, references and MIDI files may come from (the inbox is always one)."""
     inbox: Path
     reference_dir: Path
-    """Where rendered reference windows are written (one file per job and reference)."""
+    """Where the worker renders reference windows (one file per job and reference)."""
     sample_rate: int = DEFAULT_SAMPLE_RATE
     channels: int = DEFAULT_CHANNELS
 
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """How the worker writes a job's WAVs: take name, task, the set's sample rate and channel count."""
+    """What the worker writes for a job: the reference windows before it runs; after, its takes (name, task, the
+    set's sample rate and channel count)."""
 
     name: str
     task: str
@@ -89,6 +90,8 @@ class OutputSpec:
     """The request's opaque ``device`` object, echoed in the sidecar."""
     lineage: str | None = None
     """The idea this job tweaks (`ditto_bridge.lineage`): it warm-starts from the lineage's latest x_T*."""
+    renders: tuple[dict[str, Any], ...] = ()
+    """Reference WAVs to render before the job runs: ``{"path", "window"}`` (a `ReferenceWindow` as a dict)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -100,12 +103,15 @@ class OutputSpec:
 
 @dataclass(frozen=True)
 class Translation:
-    """A validated request: the engine job's JSON, the outbox settings and the reference files it rendered."""
+    """A validated request: the engine job's JSON and the outbox settings (with the reference windows to render)."""
 
     job: dict[str, Any]
     output: OutputSpec
-    references: tuple[str, ...] = ()
-    requested_id: str | None = None
+
+    @property
+    def references(self) -> tuple[str, ...]:
+        """The reference files the worker will render for the job (removed when it ends)."""
+        return tuple(plan["path"] for plan in self.output.renders)
 
 
 # ------------------------------------------------------------------------------------------------------- parsing
@@ -244,7 +250,7 @@ def translate_live_job(data: Mapping[str, Any], ctx: TranslateContext, job_id: s
     overlap_beats = fields.get_number(data, "overlap_beats", "", song.beats_per_bar, positive=True)
 
     controls: list[dict[str, Any]] = []
-    references: list[str] = []
+    renders: list[dict[str, Any]] = []
     placement: dict[str, Any] = {"axis": "song_beats" if range_raw else "none", "start": 0.0,
                                  "length_beats": length_beats, "tempo": song.tempo}
     keep_seconds: float | None = None
@@ -265,10 +271,9 @@ def translate_live_job(data: Mapping[str, Any], ctx: TranslateContext, job_id: s
             markers = ("start_marker", "end_marker") if task == "continue" else ("loop_start", "loop_end")
             start, end = _range(range_raw, clip_raw, clip.unit, markers)
             control, window, origin = _clip_task(task, clip, start, end, overlap_beats, duration, song)
-            ref_path = ctx.reference_dir / f"{job_id}-{task}.wav"
-            render_window(window, ref_path)
-            references.append(str(ref_path))
-            control["reference"] = str(ref_path)
+            renders.append({"path": str(ctx.reference_dir.resolve() / f"{job_id}-{task}.wav"),
+                            "window": window.to_dict()})
+            control["reference"] = window.file_path  # the engine wants an existing file: the clip's stands in
             controls.append(control)
             placement.update(axis=f"clip_{clip.unit}", start=origin)
     else:
@@ -288,15 +293,12 @@ def translate_live_job(data: Mapping[str, Any], ctx: TranslateContext, job_id: s
 
     job["duration"] = duration
     job["controls"] = controls
-    try:
-        engine_job = _validated(job, None)
-    except RequestError:
-        for path in references:
-            Path(path).unlink(missing_ok=True)
-        raise
+    engine_job = _json_form(_validated(job, None))
+    for plan in renders:  # validated; now the clip task's control (the first) names the window to render
+        engine_job["controls"][0]["reference"] = plan["path"]
     output = OutputSpec(name, task, sample_rate, channels, keep_seconds, placement,
-                        dict(device) if device is not None else None, lineage)
-    return Translation(_json_form(engine_job), output, tuple(references), request_id)
+                        dict(device) if device is not None else None, lineage, tuple(renders))
+    return Translation(engine_job, output)
 
 
 def _range(range_raw: Mapping[str, Any] | None, clip_raw: Mapping[str, Any] | None, unit: str,

@@ -4,9 +4,10 @@ A clip has an *axis*: its own beats for warped audio clips (mapped to file secon
 and file seconds for unwarped ones (Live reports their loop brace and markers in seconds). At the song's tempo
 one beat of a warped clip lasts ``60 / tempo`` seconds of output; a second of an unwarped clip lasts one second.
 
-`render_window` reads the stretch of the file that a window of output plays, following the warp map sample by
-sample (linear interpolation, like Live's Re-Pitch warp mode; Live's Beats and Complex modes are not
-reproduced), and writes it at the file's own sample rate. The engine resamples references itself.
+Translation plans a `ReferenceWindow`; the worker's `render_window` reads the stretch of the file that the window
+plays, following the warp map sample by sample (linear interpolation, like Live's Re-Pitch warp mode; Live's Beats
+and Complex modes are not reproduced), and writes it at the file's own sample rate. The engine resamples
+references itself.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ import numpy as np
 import soundfile as sf
 
 from ditto_bridge.errors import RequestError
-from ditto_bridge.safe_files import OutsideFoldersError, UnsafeFileError, check_regular, folder, open_regular, \
-    resolve_inside
 from ditto_bridge.translate.time import SongTime
 from ditto_bridge.translate.warp import WarpMap, WarpMarker
+from engine.safe_files import OutsideFoldersError, UnsafeFileError, check_regular, folder, open_regular, resolve_inside
 
 AUDIO_SUFFIXES = (".wav", ".aif", ".aiff", ".flac", ".ogg", ".mp3")
 REFERENCE_OWNER = "reference"
@@ -146,12 +146,23 @@ class ReferenceWindow:
 
 
 def render_window(window: ReferenceWindow, out_path: Path) -> Path:
-    """Write the audio a window plays to `out_path` (float WAV at the file's sample rate), atomically.
+    """Write the audio a window plays to `out_path` (float WAV at the file's sample rate), atomically, just before
+    the job runs. `RequestError` when the clip's file cannot be read any more (gone, now a link, not audio)."""
+    try:
+        audio, rate = _played(window)
+    except (OSError, RuntimeError) as error:
+        raise RequestError(f"clip.file_path: {Path(window.file_path).name[:100]!r} cannot be read any more "
+                           f"({error}); put the clip's audio back and send the job again") from None
+    with folder(out_path.parent, create=True) as where:  # the job's own file: replaced, never written through
+        where.write_new(out_path.name, lambda handle: sf.write(handle, audio, rate, format="WAV", subtype="FLOAT"),
+                        owner=REFERENCE_OWNER, replace=True)
+    return out_path
 
-    Output sample n (at the file's rate) plays clip-axis position ``axis_start + n / rate`` seconds (unwarped)
-    or ``axis_start + n / rate * tempo / 60`` beats (warped), read from the file through the warp map.
-    Positions outside the file are silent.
-    """
+
+def _played(window: ReferenceWindow) -> tuple[np.ndarray, int]:
+    """The audio a window plays [shape=(samples, channels)] at the file's rate (Hz), and that rate: sample n plays
+    clip-axis position ``axis_start + n / rate`` seconds (unwarped) or ``axis_start + n / rate * tempo / 60``
+    beats (warped), read from the file through the warp map; positions outside the file are silent."""
     with open_regular(Path(window.file_path), where="clip.file_path") as handle:
         info = sf.info(handle)
     rate = int(info.samplerate)
@@ -184,7 +195,4 @@ def render_window(window: ReferenceWindow, out_path: Path) -> Path:
             frac = (local - np.floor(local)).astype(np.float32)[:, None]
             audio = block[index] * (1.0 - frac) + block[nxt] * frac
         audio[~inside_file] = 0.0
-    with folder(out_path.parent, create=True) as where:  # the job's own file: replaced, never written through
-        where.write_new(out_path.name, lambda handle: sf.write(handle, audio, rate, format="WAV", subtype="FLOAT"),
-                        owner=REFERENCE_OWNER, replace=True)
-    return out_path
+    return audio, rate

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
@@ -11,6 +9,7 @@ import numpy as np
 import soundfile as sf
 
 from engine.errors import ReferenceAudioError
+from engine.safe_files import write_file
 
 
 def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
@@ -41,16 +40,5 @@ def encode_wav(target: str | Path | BinaryIO, audio: np.ndarray, sample_rate: in
 
 
 def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int) -> Path:
-    """Write `(channels, samples)` float audio as 24-bit WAV atomically (temporary name, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".partial-", suffix=".wav")
-    os.close(fd)
-    try:
-        encode_wav(tmp, audio, sample_rate)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    """Write `(channels, samples)` float audio as a 24-bit WAV (mode 0o644) atomically (`engine.safe_files`)."""
+    return write_file(path, lambda handle: encode_wav(handle, audio, sample_rate), mode=0o644)

@@ -30,12 +30,12 @@ from pathlib import Path
 import numpy as np
 
 from engine.audio.mel import MelSpec
+from engine.models.builtin.tags import N_TAGS, TAGS, tags_to_multi_hot
+from engine.safe_files import write_file
 from engine.training import compose, corpus_dynamics, corpus_recipe
-from engine.training.corpus_melodies import (HELDOUT_PER_MILLE, Piece, build_melody_cache, is_heldout,
-                                             load_melody_cache)
+from engine.training.corpus_melodies import HELDOUT_PER_MILLE, Piece, build_melody_cache, is_heldout, load_melody_cache
 from engine.training.corpus_recipe import CLIP_SAMPLES, SAMPLE_RATE, ClipPlan, choose_source, plan_clip
 from engine.training.corpus_render import bundled_soundfont, normalize_peak, render_parts, soundfont_info
-from engine.models.builtin.tags import N_TAGS, TAGS, tags_to_multi_hot
 
 FORMAT_VERSION = 1
 SPLITS = ("train", "heldout")
@@ -155,15 +155,10 @@ def render_shard(task: ShardTask) -> dict:
         m64 = m.astype(np.float64)
         total += float(m64.sum())
         total_sq += float(np.square(m64).sum())
-    folder = Path(task.out) / task.split
-    folder.mkdir(parents=True, exist_ok=True)
     arrays = {"mel": mel, "tags": tags, "meta": np.array(metas)}
     if audio_store is not None:
         arrays["audio"] = audio_store
-    target = folder / f"shard_{task.number:04d}.npz"
-    tmp = folder / f".shard_{task.number:04d}.tmp.npz"
-    np.savez(tmp, **arrays)
-    tmp.replace(target)
+    write_file(Path(task.out) / task.split / f"shard_{task.number:04d}.npz", lambda handle: np.savez(handle, **arrays))
     return {"split": task.split, "number": task.number, "clips": n, "sum": total, "sum_sq": total_sq,
             "tag_counts": tags.sum(axis=0).astype(int).tolist()}
 

@@ -16,6 +16,8 @@ import multiprocessing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from engine.safe_files import write_file
+
 CACHE_VERSION = 1
 HELDOUT_PER_MILLE = 50
 """A piece is held out when the first 8 hex digits of sha256(piece id), as an integer, modulo 1000 is below this."""
@@ -196,12 +198,9 @@ def build_melody_cache(path: Path, sources: tuple[CorpusSource, ...] | None = No
     pieces = [d for result in results for d in result]
     if not pieces:
         raise MelodyCacheError(f"no pieces could be extracted from {len(jobs)} corpus files")
-    path.parent.mkdir(parents=True, exist_ok=True)
     document = {"version": CACHE_VERSION, "music21": VERSION_STR,
                 "sources": [asdict(s) for s in sources], "pieces": pieces}
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(document))
-    tmp.replace(path)
+    write_file(path, lambda handle: handle.write(json.dumps(document).encode("utf-8")))
     return [Piece(**d) for d in pieces]
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import mido
 import numpy as np
 import soundfile as sf
-
 from bridge_testkit import OscPeer
 from conftest import dumps, live_job
+
 from ditto_bridge import __version__
 from ditto_bridge.outbox import PARTIAL_SUFFIX
 
@@ -71,7 +71,7 @@ def test_the_daemons_memory_budget_reaches_jobs_that_set_none(make_daemon):
     assert address == "/ditto/done", args
     sidecar = json.loads(Path(args[1]).with_suffix(".json").read_text())
     assert sidecar["job"]["optimizer"]["memory_budget_mib"] == 1e6
-    assert sidecar["plan"]["optimized_through"]["checkpointing"] is False
+    assert sidecar["plan"]["checkpointing"] is False
 
 
 def test_a_job_reports_each_optimization_step_once_and_records_its_render_checks(make_daemon):

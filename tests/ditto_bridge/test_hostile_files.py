@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-
 from bridge_testkit import OscPeer
 from conftest import dumps, live_job
+
 from ditto_bridge.config import load_config
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="symbolic links and FIFOs as on macOS and Linux")
@@ -273,4 +273,26 @@ def test_links_planted_at_the_lock_and_the_log_file_are_never_written_through(tm
         Daemon(config).start()
     with pytest.raises(OSError):
         NoFollowRotatingFileHandler(data / "daemon.log", encoding="utf-8")
+    assert snapshot(outside) == before
+
+
+def test_a_link_planted_as_the_references_folder_is_refused_in_words_and_never_written_through(make_daemon,
+                                                                                              tmp_path, outside):
+    sf.write(tmp_path / "audio" / "loop.wav", np.linspace(0, 0.5, 16000, dtype=np.float32), 8000, subtype="FLOAT")
+    daemon = make_daemon()
+    references = daemon.config.reference_dir
+    shutil.rmtree(references)
+    os.symlink(outside, references)
+    before = snapshot(outside)
+    job = live_job(task="inpaint", clip={"file_path": str(tmp_path / "audio" / "loop.wav"), "is_audio_clip": True,
+                                         "warping": False, "loop_start": 0.5, "loop_end": 1.0})
+    with OscPeer(daemon.address) as peer:
+        address, args = peer.request("/ditto/generate", dumps(job), timeout=10)
+        if address == "/ditto/accepted":  # refused where the reference is rendered: on arrival or before the run
+            job_id = args[0]
+            address, args = peer.wait_for(lambda a, args: a in ("/ditto/done", "/ditto/error") and args[0] == job_id,
+                                          60)
+    assert address == "/ditto/error", args
+    assert (f"{references}: is not a folder (a symbolic link or a file); remove it and let the daemon create the "
+            f"folder") in args[1], args
     assert snapshot(outside) == before

@@ -8,18 +8,17 @@ training facts (steps, wall time). Loading needs nothing but this file: no netwo
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from engine.errors import ModelNotFoundError
 from engine.models.builtin.network import NetworkConfig
+from engine.safe_files import write_file
 
 WEIGHTS_NAME = "builtin.safetensors"
 
@@ -41,7 +40,7 @@ def packaged_weights_path() -> Path:
 
 
 def save_weights(path: Path, weights: BuiltinWeights) -> None:
-    """Write atomically (temporary file in the same folder, then rename)."""
+    """Write atomically, file mode 0o644 (`engine.safe_files.write_file`)."""
     tensors = {f"net.{k}": v.detach().to(torch.float16).contiguous() for k, v in weights.state_dict.items()}
     tensors["norm.mean"] = weights.mel_mean.float().contiguous()
     tensors["norm.std"] = weights.mel_std.float().contiguous()
@@ -51,16 +50,7 @@ def save_weights(path: Path, weights: BuiltinWeights) -> None:
         "schedule": json.dumps(weights.schedule),
         "training": json.dumps(weights.training),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".safetensors")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata=metadata)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_file(path, lambda handle: handle.write(save(tensors, metadata=metadata)), mode=0o644)
 
 
 def load_weights(path: Path | None = None) -> BuiltinWeights:

@@ -1,11 +1,14 @@
 """A job in Live units -> the engine's job in seconds, with hand-checked numbers."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
 
 from ditto_bridge.errors import RequestError
 from ditto_bridge.translate.live_job import TranslateContext, parse_json_text, translate_request
+from ditto_bridge.translate.references import ReferenceWindow, render_window
 
 RATE = 8000  # the test clips' sample rate
 
@@ -26,6 +29,13 @@ def ramp_clip(folder, seconds=20.0):
     path = folder / "ramp.wav"
     sf.write(path, (t / 100.0).astype(np.float32), RATE, subtype="FLOAT")
     return path
+
+
+def rendered(translation):
+    """The translation with its reference windows rendered, as the worker renders them before the job runs."""
+    for plan in translation.output.renders:
+        render_window(ReferenceWindow.from_dict(plan["window"]), Path(plan["path"]))
+    return translation
 
 
 def song(tempo=120.0, **extra):
@@ -82,7 +92,7 @@ def test_inpainting_an_unwarped_clip_centres_the_gap_in_a_window_of_whole_bars(c
     live = {"task": "inpaint", "song": song(120.0), "length_bars": 2,
             "clip": {"file_path": str(clip), "is_audio_clip": True, "warping": False,
                      "loop_start": 5.0, "loop_end": 6.0}}
-    t = translate_request(live, ctx, "jobA")
+    t = rendered(translate_request(live, ctx, "jobA"))
     # 2 bars = 4 s; the 1 s gap sits 1.5 s into a window from 3.5 s to 7.5 s of the file
     control = t.job["controls"][0]
     assert control["gap"] == pytest.approx([1.5, 2.5])
@@ -100,7 +110,7 @@ def test_inpainting_a_warped_clip_reads_the_file_through_its_warp_markers(ctx):
                {"beat_time": 12, "sample_time": 6.5}]
     live = {"task": "inpaint", "song": song(120.0), "length_bars": 2, "range": {"start": 6, "end": 10},
             "clip": {"file_path": str(clip), "is_audio_clip": True, "warping": True, "warp_markers": markers}}
-    t = translate_request(live, ctx, "jobB")
+    t = rendered(translate_request(live, ctx, "jobB"))
     # window of 8 beats centred on beats 6-10: beats 4 to 12, i.e. output 0 s is beat 4
     assert t.output.placement == {"axis": "clip_beats", "start": 4.0, "length_beats": 8.0, "tempo": 120.0}
     assert t.job["controls"][0]["gap"] == pytest.approx([1.0, 3.0])
@@ -116,7 +126,7 @@ def test_continue_starts_one_overlap_before_the_range_end(ctx):
             "range": {"start": 0, "end": 8},
             "clip": {"file_path": str(clip), "is_audio_clip": True, "warping": True,
                      "warp_markers": [{"beat_time": 0, "sample_time": 0.0}, {"beat_time": 8, "sample_time": 4.0}]}}
-    t = translate_request(live, ctx, "jobC")
+    t = rendered(translate_request(live, ctx, "jobC"))
     assert t.job["controls"][0]["type"] == "outpaint"
     assert t.job["controls"][0]["overlap"] == pytest.approx(1.0)  # 2 beats at 120 BPM
     assert t.output.placement["start"] == pytest.approx(6.0)
@@ -198,8 +208,36 @@ def test_without_a_range_continue_goes_on_after_the_clips_end_marker(ctx):
     live = {"task": "continue", "song": song(120.0), "length_bars": 2, "overlap_beats": 2,
             "clip": {"file_path": str(clip), "is_audio_clip": True, "warping": False, "loop_start": 1.0,
                      "loop_end": 2.0, "start_marker": 0.0, "end_marker": 10.0}}
-    t = translate_request(live, ctx, "jobD")
+    t = rendered(translate_request(live, ctx, "jobD"))
     # unwarped: positions in seconds; 2 beats at 120 BPM = 1 s of overlap before the end marker at 10 s
     assert t.output.placement["axis"] == "clip_seconds" and t.output.placement["start"] == pytest.approx(9.0)
     reference, _ = sf.read(t.job["controls"][0]["reference"], dtype="float64")
     assert reference[-1] * 100 == pytest.approx(10.0 - 1 / RATE, abs=1e-6)
+
+
+def test_translation_writes_nothing_and_plans_the_reference_window_the_worker_renders(ctx):
+    clip = ramp_clip(ctx.audio_roots[0])
+    live = {"task": "inpaint", "song": song(120.0), "length_bars": 2,
+            "clip": {"file_path": str(clip), "is_audio_clip": True, "warping": False,
+                     "loop_start": 5.0, "loop_end": 6.0}}
+    t = translate_request(live, ctx, "jobE")
+    assert not ctx.reference_dir.exists()  # nothing written while the request is answered
+    [plan] = t.output.renders
+    assert t.job["controls"][0]["reference"] == plan["path"] == str(ctx.reference_dir.resolve() / "jobE-inpaint.wav")
+    assert t.references == (plan["path"],)
+    assert ReferenceWindow.from_dict(plan["window"]).file_path == str(clip.resolve())
+    rendered(t)
+    assert sf.info(plan["path"]).frames == 4 * RATE  # the 4 s window, at the clip's own rate
+
+
+def test_a_clip_gone_before_its_reference_is_rendered_is_named_in_the_error(ctx):
+    clip = ramp_clip(ctx.audio_roots[0])
+    live = {"task": "continue", "song": song(120.0), "length_bars": 2, "overlap_beats": 2,
+            "clip": {"file_path": str(clip), "is_audio_clip": True, "warping": False, "start_marker": 0.0,
+                     "end_marker": 10.0}}
+    t = translate_request(live, ctx, "jobF")
+    clip.unlink()
+    with pytest.raises(RequestError, match=r"clip.file_path: 'ramp.wav' cannot be read any more .*put the clip's "
+                                           r"audio back and send the job again"):
+        rendered(t)
+    assert not Path(t.references[0]).exists()

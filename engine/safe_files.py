@@ -1,4 +1,5 @@
-"""Every file the daemon reads, writes or moves goes through here: inside its folders, never through a link.
+"""Every file the daemon reads, writes or moves, and every file the engine writes, goes through here: inside
+its folders, never through a link.
 
 The daemon runs beside a producer's whole home folder and takes paths from anyone who can reach its port, so
 each file operation follows four rules:
@@ -25,6 +26,9 @@ each file operation follows four rules:
 Folders are opened once per operation with ``O_DIRECTORY | O_NOFOLLOW`` and every name is used relative to
 that descriptor (where the OS supports it: Linux, macOS), so a folder swapped for a link between two steps is
 refused rather than followed. On Windows, which has neither, the same calls use plain paths.
+
+The engine's writers (WAVs, weights, corpus shards) use `write_file`: the same exclusive temporary file, then
+an atomic replace of the final name.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator
 
-from ditto_bridge.errors import BridgeError
+from engine.errors import EngineError
 
 PARTIAL_SUFFIX = ".partial"
 MAX_NAME_BYTES = 255
@@ -55,7 +59,7 @@ _DIR_FD = os.open in os.supports_dir_fd and _O_DIRECTORY != 0
 _LINK_ERRORS = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS)
 
 
-class UnsafeFileError(BridgeError, OSError):
+class UnsafeFileError(EngineError, OSError):
     """A path or file the daemon refuses to touch; the message names it and says what to do."""
 
 
@@ -441,3 +445,22 @@ def folder(path: Path, *, create: bool = False) -> Iterator[Folder]:
         yield handle
     finally:
         handle.close()
+
+
+def write_file(path: str | os.PathLike, write: Callable[[BinaryIO], None], *, mode: int | None = None) -> Path:
+    """Write `path` atomically through `write(handle)` (`Folder.write_new`, replacing; owner tag: this process's id).
+
+    The folder is created when missing (links above it are followed); a link planted at the final name is replaced,
+    never written through; nothing is left behind when `write` raises. `mode` (e.g. ``0o644``) is set whatever the
+    umask; None keeps ``0o644`` less the umask. Returns `path` as a Path.
+    """
+    path = Path(path)
+
+    def write_with_mode(handle: BinaryIO) -> None:
+        if mode is not None and os.chmod in os.supports_fd:
+            os.chmod(handle.fileno(), mode)
+        write(handle)
+
+    with folder(Path(os.path.realpath(path.parent)), create=True) as where:
+        where.write_new(path.name, write_with_mode, owner=f"pid{os.getpid()}", replace=True)
+    return path

@@ -1,4 +1,5 @@
-"""The one helper for files that must be safe, and the outbox through it: planted links are never written through."""
+"""The one helper for files that must be safe, the outbox and the engine's writers through it: planted links
+are never written through."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import pytest
 import soundfile as sf
 
 from ditto_bridge.outbox import safe_stem, take_stem, write_take
-from ditto_bridge.safe_files import (FileTooLargeError, Folder, NotRegularFileError, OutsideFoldersError,
-                                     read_regular, resolve_inside)
+from engine.safe_files import (FileTooLargeError, Folder, NotRegularFileError, OutsideFoldersError, read_regular,
+                               resolve_inside, write_file)
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="symbolic links and FIFOs as on macOS and Linux")
 
@@ -87,6 +88,87 @@ def test_a_link_planted_as_a_subfolder_is_replaced_by_a_real_folder(tmp_path, ou
         failed.write_new("note.txt", lambda h: h.write(b"why"), owner="t")
     assert (tmp_path / "failed").is_dir() and not (tmp_path / "failed").is_symlink()
     assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"]
+
+
+# -------------------------------------------------------------------------------------------- engine writers
+
+
+def test_write_file_replaces_the_file_there_and_leaves_no_temporary_file(tmp_path):
+    target = tmp_path / "shard_0000.npz"
+    target.write_bytes(b"old")
+    assert write_file(target, lambda handle: handle.write(b"new")) == target
+    assert target.read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shard_0000.npz"]
+
+
+def test_write_file_keeps_the_old_file_and_leaves_no_temporary_file_when_the_writer_raises(tmp_path):
+    target = tmp_path / "melody_cache.json"
+    target.write_bytes(b"old")
+
+    def half_then_fail(handle) -> None:
+        handle.write(b"half")
+        raise RuntimeError("the writer failed")
+
+    with pytest.raises(RuntimeError, match="the writer failed"):
+        write_file(target, half_then_fail)
+    assert target.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["melody_cache.json"]
+
+
+def test_write_file_replaces_a_link_planted_at_the_final_name_and_never_writes_through_it(tmp_path, outside):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    os.symlink(outside / "victim.txt", folder / "take.wav")
+    os.symlink(outside / "created-through-a-link.wav", folder / "dangling.wav")
+    for name in ("take.wav", "dangling.wav"):
+        write_file(folder / name, lambda handle: handle.write(b"take"))
+        assert stat.S_ISREG(os.lstat(folder / name).st_mode) and (folder / name).read_bytes() == b"take"
+    assert (outside / "victim.txt").read_text() == "precious"
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"]
+    assert sorted(p.name for p in folder.iterdir()) == ["dangling.wav", "take.wav"]
+
+
+def test_write_file_creates_folders_follows_a_linked_folder_and_sets_the_mode_whatever_the_umask(tmp_path):
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    os.symlink(disk, tmp_path / "linked")
+    previous = os.umask(0o077)
+    try:
+        deep = write_file(tmp_path / "new" / "deep" / "w.safetensors", lambda h: h.write(b"w"), mode=0o644)
+        linked = write_file(tmp_path / "linked" / "x.wav", lambda h: h.write(b"x"), mode=0o644)
+        plain = write_file(tmp_path / "plain.json", lambda h: h.write(b"{}"))
+    finally:
+        os.umask(previous)
+    assert deep.read_bytes() == b"w" and (disk / "x.wav").read_bytes() == b"x" and linked.read_bytes() == b"x"
+    assert [stat.S_IMODE(os.stat(p).st_mode) for p in (deep, linked, plain)] == [0o644, 0o644, 0o600]
+
+
+@pytest.mark.parametrize("writer", ["write_wav", "save_weights"])
+def test_the_engine_writers_put_a_0o644_file_over_a_planted_link_and_leave_nothing_else(tmp_path, outside, writer,
+                                                                                         tiny_model):
+    target = tmp_path / ("take.wav" if writer == "write_wav" else "builtin.safetensors")
+    os.symlink(outside / "victim.txt", target)
+    previous = os.umask(0o077)
+    try:
+        if writer == "write_wav":
+            from engine.audio.io import write_wav
+
+            write_wav(target, tone(), 22050)
+        else:
+            from engine.models.builtin.weights import BuiltinWeights, load_weights, save_weights
+
+            save_weights(target, BuiltinWeights(tiny_model.network.config, tiny_model.network.state_dict(),
+                                                tiny_model._mean.view(-1), tiny_model._std.view(-1), tiny_model.tags,
+                                                tiny_model.schedule, {"trained": True}))
+    finally:
+        os.umask(previous)
+    assert (outside / "victim.txt").read_text() == "precious"
+    assert stat.S_ISREG(os.lstat(target).st_mode) and stat.S_IMODE(os.stat(target).st_mode) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["outside", target.name])
+    if writer == "write_wav":
+        assert sf.info(str(target)).frames == tone().shape[1]
+    else:
+        assert load_weights(target).tags == tiny_model.tags
 
 
 # --------------------------------------------------------------------------------------------------- reading
@@ -182,7 +264,7 @@ def test_a_long_name_in_any_script_fits_a_file_name_with_its_suffixes():
 def test_every_way_of_publishing_refuses_to_replace_and_leaves_no_temporary_file(tmp_path, monkeypatch, outside, path):
     import errno as errno_codes
 
-    import ditto_bridge.safe_files as safe_files
+    import engine.safe_files as safe_files
 
     if path != "native rename":  # as on a system without renameat2 / renameatx_np
         monkeypatch.setattr(safe_files, "_native_checked", True)
