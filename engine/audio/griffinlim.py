@@ -10,10 +10,9 @@ Two steps turn a log-mel [shape=(batch, n_mels, frames)] into a waveform [shape=
        t_n = P1(P2(c_{n-1})),   c_n = t_n + alpha * (t_n - t_{n-1}),
    alpha = 0.99 in the paper; alpha = 0 is the classic algorithm (Griffin & Lim 1984).
 
-The STFT is the one of `engine.audio.mel.stft_magnitude` (Hann window, reflect padding of (n_fft - hop) / 2 on
-each side, no centring), so frame i of the output has the magnitude asked for frame i of the input. The ISTFT is
-the least-squares overlap-add of Griffin & Lim. The start phase is drawn from a seeded generator: same input,
-same output.
+STFT and ISTFT are the log-mel's own (`engine.audio.mel.stft`, `istft`), so frame i of the output has the
+magnitude asked for frame i of the input. The start phase is drawn from a seeded generator: same input, same
+output.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from engine.audio.mel import MelSpec, mel_filterbank, mel_to_linear_magnitude
+from engine.audio.mel import MelSpec, istft, mel_filterbank, mel_to_linear_magnitude, stft
 from engine.audio.vocoder import Vocoder
 
 
@@ -61,32 +60,6 @@ def mel_to_magnitude_nnls(logmel: torch.Tensor, spec: MelSpec, *, n_iter: int = 
     for _ in range(n_iter):
         magnitude = magnitude * numerator / torch.clamp(torch.matmul(gram, magnitude), min=tiny)
     return magnitude
-
-
-def _window(spec: MelSpec, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    return torch.hann_window(spec.win_length, device=device, dtype=dtype)
-
-
-def stft(audio: torch.Tensor, spec: MelSpec) -> torch.Tensor:
-    """(batch, samples) -> complex (batch, n_fft // 2 + 1, samples // hop_length), framed as the mel transform."""
-    pad = (spec.n_fft - spec.hop_length) // 2
-    padded = torch.nn.functional.pad(audio.unsqueeze(1), (pad, pad), mode="reflect").squeeze(1)
-    return torch.stft(padded, spec.n_fft, hop_length=spec.hop_length, win_length=spec.win_length,
-                      window=_window(spec, audio.device, audio.dtype), center=False, return_complex=True)
-
-
-def istft(spectrum: torch.Tensor, spec: MelSpec) -> torch.Tensor:
-    """Least-squares overlap-add inverse of `stft`: complex (batch, bins, frames) -> (batch, frames * hop_length)."""
-    batch, _, frames = spectrum.shape
-    window = _window(spec, spectrum.device, spectrum.real.dtype)
-    segments = torch.fft.irfft(spectrum, n=spec.n_fft, dim=1) * window[None, :, None]   # (batch, n_fft, frames)
-    padded_length = (frames - 1) * spec.hop_length + spec.n_fft
-    fold = dict(output_size=(1, padded_length), kernel_size=(1, spec.n_fft), stride=(1, spec.hop_length))
-    summed = torch.nn.functional.fold(segments, **fold).reshape(batch, padded_length)
-    envelope = torch.nn.functional.fold((window ** 2)[None, :, None].expand(1, -1, frames), **fold).reshape(padded_length)
-    pad = (spec.n_fft - spec.hop_length) // 2
-    keep = slice(pad, pad + frames * spec.hop_length)
-    return summed[:, keep] / torch.clamp(envelope[keep], min=1e-8)
 
 
 def griffin_lim(magnitude: torch.Tensor, spec: MelSpec, *, n_iter: int = 64, momentum: float = 0.99,

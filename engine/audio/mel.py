@@ -2,8 +2,8 @@
 
 Defaults are the HiFi-GAN "universal" settings: 22,050 Hz, n_fft 1024, hop 256, 80 mel bins (Slaney scale and
 area normalization), fmin 0, fmax 8000 Hz, magnitude (not power) spectrum, natural log with a floor of 1e-5.
-A clip of `s` seconds has `frames_for(s)` frames. The waveform is reflect-padded by (n_fft - hop) / 2 on each side
-(HiFi-GAN's framing), so frame `i` is centred on sample `i * hop_length + hop_length / 2`.
+A clip of `s` seconds has `frames_for(s)` frames. `stft` frames every spectrum (Hann window, reflect padding of
+(n_fft - hop) / 2 each side: HiFi-GAN's framing; `istft` inverts it), frame `i` centred on sample `i * hop + hop / 2`.
 """
 
 from __future__ import annotations
@@ -87,17 +87,43 @@ def _filterbank_tensor(spec: MelSpec, device: torch.device, dtype: torch.dtype) 
     return torch.as_tensor(mel_filterbank(spec), device=device, dtype=dtype)
 
 
-def stft_magnitude(audio: torch.Tensor, spec: MelSpec) -> torch.Tensor:
-    """`(..., samples)` -> magnitude `(..., n_fft // 2 + 1, frames)`; reflect padding as HiFi-GAN (frames = samples // hop)."""
+def stft(audio: torch.Tensor, spec: MelSpec) -> torch.Tensor:
+    """Complex STFT, the module's framing: [shape=(..., samples)] -> [shape=(..., n_fft // 2 + 1, samples // hop)]."""
     lead = audio.shape[:-1]
-    flat = audio.reshape(-1, audio.shape[-1])
-    pad = (spec.n_fft - spec.hop_length) // 2
-    flat = torch.nn.functional.pad(flat.unsqueeze(1), (pad, pad), mode="reflect").squeeze(1)
-    window = torch.hann_window(spec.win_length, device=audio.device, dtype=audio.dtype)
-    stft = torch.stft(flat, spec.n_fft, hop_length=spec.hop_length, win_length=spec.win_length, window=window,
-                      center=False, return_complex=True)
-    magnitude = torch.sqrt(stft.real ** 2 + stft.imag ** 2 + 1e-9)
-    return magnitude.reshape(*lead, *magnitude.shape[-2:])
+    flat = torch.nn.functional.pad(audio.reshape(-1, 1, audio.shape[-1]), (_padding(spec),) * 2, mode="reflect")
+    spectrum = torch.stft(flat.squeeze(1), spec.n_fft, hop_length=spec.hop_length, win_length=spec.win_length,
+                          window=_window(spec, audio.device, audio.dtype), center=False, return_complex=True)
+    return spectrum.reshape(*lead, *spectrum.shape[-2:])
+
+
+def istft(spectrum: torch.Tensor, spec: MelSpec) -> torch.Tensor:
+    """Least-squares overlap-add inverse of `stft` (Griffin & Lim 1984): complex [shape=(batch, bins, frames)] ->
+    [shape=(batch, frames * hop_length)]. Not `torch.istft`: with center=False it refuses the Hann window (zero
+    envelope at the first padded sample); center=True trims n_fft / 2, not this framing's (n_fft - hop) / 2."""
+    batch, _, frames = spectrum.shape
+    window = _window(spec, spectrum.device, spectrum.real.dtype)
+    segments = torch.fft.irfft(spectrum, n=spec.n_fft, dim=1) * window[None, :, None]   # (batch, n_fft, frames)
+    padded_length = (frames - 1) * spec.hop_length + spec.n_fft
+    fold = dict(output_size=(1, padded_length), kernel_size=(1, spec.n_fft), stride=(1, spec.hop_length))
+    summed = torch.nn.functional.fold(segments, **fold).reshape(batch, padded_length)
+    envelope = torch.nn.functional.fold((window ** 2)[None, :, None].expand(1, -1, frames), **fold).reshape(padded_length)
+    keep = slice(_padding(spec), _padding(spec) + frames * spec.hop_length)
+    return summed[:, keep] / torch.clamp(envelope[keep], min=1e-8)
+
+
+def _padding(spec: MelSpec) -> int:
+    """Samples of reflect padding on each side of the waveform before framing."""
+    return (spec.n_fft - spec.hop_length) // 2
+
+
+def _window(spec: MelSpec, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    return torch.hann_window(spec.win_length, device=device, dtype=dtype)
+
+
+def stft_magnitude(audio: torch.Tensor, spec: MelSpec) -> torch.Tensor:
+    """[shape=(..., samples)] -> `|stft|` [shape=(..., n_fft // 2 + 1, frames)], 1e-9 under the root (smooth at 0)."""
+    spectrum = stft(audio, spec)
+    return torch.sqrt(spectrum.real ** 2 + spectrum.imag ** 2 + 1e-9)
 
 
 def log_mel(audio: torch.Tensor, spec: MelSpec = MelSpec()) -> torch.Tensor:

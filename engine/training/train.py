@@ -16,8 +16,6 @@ import argparse
 import copy
 import csv
 import json
-import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +23,15 @@ from pathlib import Path
 import numpy as np
 import torch
 from diffusers import DDPMScheduler
+from diffusers.training_utils import compute_snr
 
 from engine.models.builtin.network import MelUNet, NetworkConfig
 from engine.models.builtin.schedule import COSINE_SCHEDULE, SNR_SHIFT, builtin_schedule
+from engine.models.builtin.tags import TAGS
 from engine.models.builtin.weights import BuiltinWeights, packaged_weights_path, save_weights
 from engine.models.schedulers import diffusers_schedule
+from engine.safe_files import write_file
 from engine.training.corpus import load_corpus
-from engine.models.builtin.tags import TAGS
 
 CROP_CHOICES = (64, 128, 256, 512)
 CROP_PROBS = (0.45, 0.3, 0.17, 0.08)
@@ -60,8 +60,7 @@ def normalization(mel: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
 
 def loss_weights(scheduler: DDPMScheduler, t: torch.Tensor, config: TrainConfig) -> torch.Tensor:
     """min-SNR-gamma weights for a v-prediction loss, floored: `(batch,)`."""
-    alpha_bar = scheduler.alphas_cumprod[t]
-    snr = alpha_bar / (1 - alpha_bar)
+    snr = compute_snr(scheduler, t)
     return torch.clamp(torch.minimum(snr, torch.tensor(config.min_snr_gamma)) / (snr + 1), min=config.weight_floor)
 
 
@@ -118,12 +117,6 @@ def export(run: Path, ema: MelUNet, mean: torch.Tensor, std: torch.Tensor, sched
     save_weights(run / "builtin.safetensors", weights)
     if to_package:
         save_weights(packaged_weights_path(), weights)
-
-
-def save_checkpoint(path: Path, state: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -243,10 +236,11 @@ def _init_from(path: Path, model: MelUNet, ema: MelUNet):
 
 def _checkpoint(path: Path, model, ema, optimizer, step, wall, frames_seen, rng, generator, mean, std, schedule,
                 warmup_origin) -> None:
-    save_checkpoint(path, {"model": model.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
-                           "step": step, "wall": wall, "frames_seen": frames_seen,
-                           "numpy_rng": rng.bit_generator.state, "torch_rng": generator.get_state(),
-                           "mean": mean, "std": std, "schedule": schedule, "warmup_origin": warmup_origin})
+    state = {"model": model.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
+             "step": step, "wall": wall, "frames_seen": frames_seen,
+             "numpy_rng": rng.bit_generator.state, "torch_rng": generator.get_state(),
+             "mean": mean, "std": std, "schedule": schedule, "warmup_origin": warmup_origin}
+    write_file(path, lambda handle: torch.save(state, handle))
 
 
 if __name__ == "__main__":

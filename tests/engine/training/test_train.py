@@ -6,9 +6,9 @@ import numpy as np
 import torch
 
 from engine.models.builtin.model import from_weights
+from engine.models.builtin.tags import N_TAGS
 from engine.models.builtin.weights import load_weights
 from engine.training import train
-from engine.models.builtin.tags import N_TAGS
 
 
 def _tiny_corpus(root):
@@ -44,3 +44,18 @@ def test_training_can_start_from_shipped_weights_on_a_new_machine(tmp_path):
     train.main(args + ["--run", str(tmp_path / "second"), "--max-steps", "3", "--init-from", str(shipped)])
     resumed = torch.load(tmp_path / "second" / "ckpt.pt", weights_only=False)
     assert resumed["step"] == 3  # two steps carried over from the shipped file, one trained here
+
+
+def test_loss_weights_are_min_snr_5_for_v_prediction_with_a_floor():
+    from engine.models.builtin.schedule import SNR_SHIFT, builtin_schedule
+
+    scheduler = train.training_scheduler(builtin_schedule(SNR_SHIFT))
+    t = torch.arange(scheduler.config.num_train_timesteps)
+    alpha_bar = scheduler.alphas_cumprod.double()
+    snr = alpha_bar / (1 - alpha_bar)
+    expected = torch.clamp(torch.minimum(snr, torch.tensor(5.0, dtype=torch.float64)) / (snr + 1), min=0.2)
+    weights = train.loss_weights(scheduler, t, train.TrainConfig())
+    assert torch.allclose(weights.double(), expected, rtol=1e-6, atol=0)
+    # Both ends are floored (5 / (snr + 1) at low noise, about snr at high noise); the peak is 5/6, where snr = 5.
+    assert weights[0] == weights[-1] == torch.tensor(0.2)
+    assert 0.8 < weights.max() <= 5 / 6
