@@ -37,7 +37,7 @@ MMAP_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
 
 
 def checkpointing_for(k: int, steps: int) -> bool | int:
-    """The `SamplerSettings.checkpointing` value for "the first k of `steps`": False for 0, True for all."""
+    """The `checkpointing` value for "the first k of `steps`": False for 0, True for all."""
     return False if k <= 0 else True if k >= steps else k
 
 

@@ -43,18 +43,20 @@ def _setup(frames: int):
 
 
 def optimization_step(model, control, conditioning, x_T, steps: int, checkpointing: bool) -> None:
-    from engine.sampling import SamplerSettings, sample
+    from engine.job import SamplerSpec
+    from engine.sampling import sample
 
     x = x_T.clone().requires_grad_(True)
-    latent = sample(model, x, conditioning, SamplerSettings("ddim", steps, checkpointing=checkpointing))
+    latent = sample(model, x, conditioning, SamplerSpec("ddim", steps), checkpointing=checkpointing)
     control.loss(model.decode_mel(latent)).sum().backward()
 
 
 def plain_pass(model, conditioning, x_T, steps: int) -> None:
-    from engine.sampling import SamplerSettings, sample
+    from engine.job import SamplerSpec
+    from engine.sampling import sample
 
     with torch.no_grad():
-        sample(model, x_T, conditioning, SamplerSettings("ddim", steps, checkpointing=False))
+        sample(model, x_T, conditioning, SamplerSpec("ddim", steps), checkpointing=False)
 
 
 def _peak_mib() -> float:

@@ -66,7 +66,8 @@ def _saved_bytes_hooks():
 
 
 def optimization_step(model, x_T, conditioning, control, steps: int, checkpointing: bool) -> dict:
-    from engine.sampling.loop import SamplerSettings, sample
+    from engine.job import SamplerSpec
+    from engine.sampling.loop import sample
 
     device = x_T.device
     cuda = device.type == "cuda"
@@ -80,8 +81,8 @@ def optimization_step(model, x_T, conditioning, control, steps: int, checkpointi
     start = time.perf_counter()
     counter, hooks = _saved_bytes_hooks()
     with hooks:
-        logmel = model.decode_mel(sample(model, x, conditioning, SamplerSettings("ddim", steps,
-                                                                                checkpointing=checkpointing)))
+        logmel = model.decode_mel(sample(model, x, conditioning, SamplerSpec("ddim", steps),
+                                                checkpointing=checkpointing))
         loss = control.loss(logmel).sum()
     optimizer.zero_grad(set_to_none=True)
     loss.backward()

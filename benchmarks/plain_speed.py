@@ -69,10 +69,11 @@ def time_threads(work: dict[str, Callable[[], None]], counts: list[int], repeats
 
 def render_logmel(model, conditioning, x_T) -> torch.Tensor:
     """Log-mel `(1, n_mels, frames)` of a 20-step render at the model's current precision."""
-    from engine.sampling import SamplerSettings, sample
+    from engine.job import SamplerSpec
+    from engine.sampling import sample
 
     with torch.no_grad():
-        latent = sample(model, x_T, conditioning, SamplerSettings("ddim", 20, checkpointing=False))
+        latent = sample(model, x_T, conditioning, SamplerSpec("ddim", 20), checkpointing=False)
     return model.decode_mel(latent.float())
 
 

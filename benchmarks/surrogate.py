@@ -34,9 +34,10 @@ from engine.ditto import optimize  # noqa: E402
 from engine.evaluation import metrics  # noqa: E402
 from engine.evaluation.evalset import load_evalset, render_references  # noqa: E402
 from engine.evaluation.runner import RunConfig, decode, initial_noise, job_data, task_metrics  # noqa: E402
-from engine.job import Job  # noqa: E402
+from engine.job import Job, SamplerSpec  # noqa: E402
 from engine.models.registry import load_model  # noqa: E402
-from engine.sampling.loop import SamplerSettings, sample  # noqa: E402
+from engine.plan import Plan  # noqa: E402
+from engine.sampling.loop import sample  # noqa: E402
 
 RENDER = ("ddim", 20)
 CHAINS = [("ddim", 20, False), ("ddim", 4, False), ("ddim", 4, True), ("dpmsolver++", 4, False),
@@ -61,14 +62,14 @@ def run_item(model, job: Job, chain: tuple[str, int, bool] | None, k: int, lr: f
     start = time.perf_counter()
     on_chain = None
     if chain is not None:
-        settings = SamplerSettings(chain[0], chain[1], 0.0, job.seed, True)
-        render = SamplerSettings(RENDER[0], RENDER[1], 0.0, job.seed, False) if chain[2] else None
-        result = optimize(model, controls, x_T, conditioning, settings, steps=k, lr=lr, early_stop=False,
-                          render=render)
+        through = SamplerSpec(chain[0], chain[1])
+        plan = Plan(optimized_through=through, rendered_with=SamplerSpec(*RENDER) if chain[2] else through,
+                    optimizer_steps=k, lr=lr, early_stop=False, noise_seed=job.seed)
+        result = optimize(model, controls, x_T, conditioning, plan)
         x_T, on_chain = result.x_T, min(m[controls[0].label] for m in result.metrics)
     optimize_seconds = time.perf_counter() - start
     with torch.no_grad():
-        latent = sample(model, x_T, conditioning, SamplerSettings(RENDER[0], RENDER[1], 0.0, job.seed, False))
+        latent = sample(model, x_T, conditioning, SamplerSpec(*RENDER), noise_seed=job.seed)
         rendered = float(controls[0].metric(model.decode_mel(latent)))
     audio = decode(model, latent, job.duration)
     values, _ = task_metrics(task_of(job), audio, model.info.sample_rate, job, model, reference_audio, None)

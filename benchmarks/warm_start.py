@@ -31,8 +31,8 @@ from results_doc import markdown_table, provenance, update_section  # noqa: E402
 
 from engine.api import generate  # noqa: E402
 from engine.job import Job  # noqa: E402
-from engine.quality import PRESETS, plan_for  # noqa: E402
 from engine.models.registry import load_model  # noqa: E402
+from engine.quality import PRESETS, plan_for  # noqa: E402
 
 START_DB, END_DB = -40.0, -12.0
 """Job A: a ramp between these levels (dB of frame RMS) over the whole clip."""
@@ -73,7 +73,7 @@ def job_dict(settings: Settings, seed: int, times: list[float], db: list[float],
     """The engine job (JSON form) as a producer's default sends it: the final quality's plan (early stop on the
     render), its render sampler cut to `render_steps` when set."""
     sampler = {} if settings.render_steps is None else {
-        "sampler": {"name": PRESETS["final"].render.name, "steps": settings.render_steps}}
+        "sampler": {"name": PRESETS["final"].rendered_with.name, "steps": settings.render_steps}}
     return {"name": "warm-start-bench", "duration": settings.duration, "model": settings.model, "seed": seed,
             "tags": list(settings.tags), **sampler,
             "optimizer": {"steps": settings.optimizer_steps, "early_stop": True},
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         return 0
     plan = plan_for(Job.from_dict(job_dict(settings, 0, *curves(settings.duration)["A: ramp -40 -> -12 dB"], None)))
-    chain, render = plan.optimize_with, plan.render_with
+    chain, render = plan.optimized_through, plan.rendered_with
     description = (
         f"Model `{settings.model}`, {settings.duration:g} s clips, tags {list(settings.tags) or 'none'}. Job A: "
         f"intensity ramp {START_DB:g} -> {END_DB:g} dB (breakpoints at 0, {settings.duration / 2:g} and "

@@ -33,11 +33,11 @@ from engine.job import Job
 from engine.models.base import DiffusionModel, ModelInfo
 from engine.models.loudness import LoudnessRange
 from engine.models.registry import load_model
+from engine.plan import Plan
 from engine.precision import precision_name
-from engine.quality import Plan, plan_for
-from engine.sampling.anchor import Anchor
+from engine.quality import plan_for
 from engine.sampling.budget import step_activation_mib, steps_to_checkpoint
-from engine.sampling.loop import SamplerSettings, sample
+from engine.sampling.loop import sample
 from engine.sampling.noise import seeded_noise
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,8 @@ class GenerationResult:
     loss_history: list[dict[str, float]] = field(default_factory=list)
     metric_history: list[dict[str, float]] = field(default_factory=list)
     render_checks: list[dict[str, float]] = field(default_factory=list)
-    plan: dict[str, Any] = field(default_factory=dict)
+    plan: Plan = field(default_factory=Plan)  # the plan that ran
+    anchored_frames: int = 0  # latent frames held to a reference (in/out-painting, loops)
     output_metrics: list[dict[str, float]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -87,7 +88,8 @@ class GenerationResult:
             "loss_history": self.loss_history,
             "metric_history": self.metric_history,
             "render_checks": self.render_checks,
-            "plan": self.plan,
+            "plan": self.plan.to_dict(),
+            "anchored_frames": self.anchored_frames,
             "output_metrics": self.output_metrics,
             "loudness_range_db": list(self.loudness_range) if self.loudness_range else None,
             "loudness_range_source": self.loudness_range_source,
@@ -98,33 +100,17 @@ class GenerationResult:
         }
 
 
-def budgeted(settings: SamplerSettings, budget: float | None, model: DiffusionModel, x_T: torch.Tensor,
-             conditioning) -> SamplerSettings:
-    """`settings` with as few checkpointed steps as a memory budget (MiB) allows (one extra model call to measure
+def budgeted(plan: Plan, model: DiffusionModel, x_T: torch.Tensor, conditioning) -> Plan:
+    """`plan` with as few checkpointed steps as its memory budget (MiB) allows (one extra model call to measure
     a step's activations); unchanged without a budget or with checkpointing off."""
-    if budget is None or settings.checkpointing is False:
-        return settings
-    per_step = step_activation_mib(model, x_T, conditioning, settings.name)
-    checkpointing = steps_to_checkpoint(settings.steps, budget, per_step)
-    logger.info("memory budget %.0f MiB, %.1f MiB per kept step: checkpointing %s of %d steps", budget, per_step,
-                checkpointing, settings.steps)
-    return dataclasses.replace(settings, checkpointing=checkpointing)
-
-
-def plan_summary(plan: Plan, optimize_with: SamplerSettings, compute_dtype: torch.dtype,
-                 anchor: Anchor | None = None) -> dict[str, Any]:
-    """The plan as the sidecar records it: the chain optimized through (with the checkpointing it ran with), the
-    render sampler, K and lr, the denoiser's precision, and how many latent frames are held to a reference."""
-    def spec(settings: SamplerSettings) -> dict[str, Any]:
-        return {"name": settings.name, "steps": settings.steps, "eta": settings.eta}
-
-    return {"optimized_through": {**spec(optimize_with), "checkpointing": optimize_with.checkpointing},
-            "rendered_with": spec(plan.render_with),
-            "optimizer_steps": plan.optimizer_steps, "extra_steps": plan.extra_steps,
-            "time_budget_s": plan.time_budget_s, "memory_budget_mib": plan.memory_budget_mib, "lr": plan.lr,
-            "max_lr_boost": plan.max_lr_boost,
-            "precision": precision_name(compute_dtype),
-            "anchored_frames": 0 if anchor is None else int(anchor.mask.sum())}
+    if plan.memory_budget_mib is None or plan.checkpointing is False:
+        return plan
+    chain = plan.optimized_through
+    per_step = step_activation_mib(model, x_T, conditioning, chain.name)
+    checkpointing = steps_to_checkpoint(chain.steps, plan.memory_budget_mib, per_step)
+    logger.info("memory budget %.0f MiB, %.1f MiB per kept step: checkpointing %s of %d steps",
+                plan.memory_budget_mib, per_step, checkpointing, chain.steps)
+    return dataclasses.replace(plan, checkpointing=checkpointing)
 
 
 def job_reach(model: DiffusionModel, job: Job, plan: Plan) -> LoudnessRange:
@@ -132,7 +118,7 @@ def job_reach(model: DiffusionModel, job: Job, plan: Plan) -> LoudnessRange:
     (`engine.controls.reach`), when it has an intensity control; the model's otherwise."""
     if not any(isinstance(c, IntensityJobControl) for c in job.controls):
         return model.loudness_range()
-    return tag_set_reach(model, job.tags, job.prompt, job.guidance_scale, plan.render_with)
+    return tag_set_reach(model, job.tags, job.prompt, job.guidance_scale, plan.rendered_with)
 
 
 def initial_noise(model: DiffusionModel, job: Job, device: torch.device) -> tuple[torch.Tensor, list[int]]:
@@ -165,7 +151,7 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
         message = f"model {model.info.name!r} has RANDOM WEIGHTS: the audio is not music, only the control path runs"
         logger.warning(message)
         warnings.append(message)
-    plan = plan_for(job)
+    plan = dataclasses.replace(plan_for(job), precision=precision_name(model.compute_dtype))
     conditioning = model.condition(tags=job.tags, prompt=job.prompt, guidance_scale=job.guidance_scale,
                                    batch=job.variations)
     reach = job_reach(model, job, plan)
@@ -178,15 +164,11 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
 
     history, metric_history, checks, steps_run = [], [], [], 0
     t0 = time.perf_counter()
-    optimize_with = plan.optimize_with
     ditto = None
     if controls and plan.optimizer_steps > 0:
-        optimize_with = budgeted(plan.optimize_with, plan.memory_budget_mib, model, x_T, conditioning)
-        ditto = optimize(model, controls, x_T, conditioning, optimize_with, steps=plan.optimizer_steps,
-                         lr=plan.lr, early_stop=job.optimizer.early_stop,
-                         render=plan.render_with if plan.surrogate else None, extra_steps=plan.extra_steps,
-                         time_budget_s=plan.time_budget_s, progress=progress, should_cancel=should_cancel,
-                         clip_samples=clip_samples, max_lr_boost=plan.max_lr_boost, anchor=anchor)
+        plan = budgeted(plan, model, x_T, conditioning)
+        ditto = optimize(model, controls, x_T, conditioning, plan, progress=progress, should_cancel=should_cancel,
+                         clip_samples=clip_samples, anchor=anchor)
         x_T, history, metric_history, checks = ditto.x_T, ditto.history, ditto.metrics, ditto.checks
         steps_run = ditto.steps_run
     timings["optimize"] = time.perf_counter() - t0
@@ -194,8 +176,8 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
     t0 = time.perf_counter()
     if ditto is None:
         with torch.no_grad():
-            check = judge(model, controls, sample(model, x_T, conditioning, plan.render_with, anchor=anchor),
-                          clip_samples)
+            latent = sample(model, x_T, conditioning, plan.rendered_with, noise_seed=plan.noise_seed, anchor=anchor)
+            check = judge(model, controls, latent, clip_samples)
         rendered_audio = check.audio
         best_metrics = [{label: float(v[i]) for label, v in check.metrics.items()} for i in range(job.variations)]
         best_failures = [{label: f[i] for label, f in check.failures.items() if f[i]} for i in range(job.variations)]
@@ -217,7 +199,7 @@ def generate(job: Job, *, model: DiffusionModel | None = None, device: torch.dev
                             job=job, model_info=model.info, seeds=seeds, x_T=x_T.detach().cpu(),
                             loss_history=history, metric_history=metric_history, render_checks=checks,
                             output_metrics=output_metrics,
-                            plan=plan_summary(plan, optimize_with, model.compute_dtype, anchor),
+                            plan=plan, anchored_frames=0 if anchor is None else int(anchor.mask.sum()),
                             timings=timings, warnings=warnings, steps_run=steps_run, converged=converged,
                             device=str(model.device), music_audio=np.ascontiguousarray(music, dtype=np.float32),
                             loudness_range=(reach.low_db, reach.high_db), loudness_range_source=reach.source,

@@ -22,8 +22,9 @@ import torch
 from engine.baselines.schedule import BaselineDivergedError, BaselineError, noised, step_levels, timestep_batch, to_x0
 from engine.controls.base import Control
 from engine.ditto.optimize import control_losses, total_loss
+from engine.job import SamplerSpec
 from engine.models.base import Conditioning, DiffusionModel
-from engine.sampling.loop import ProgressHook, SamplerSettings
+from engine.sampling.loop import ProgressHook
 
 
 @dataclass(frozen=True)
@@ -37,15 +38,15 @@ class FreedomSettings:
 
 
 def freedom_sample(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tensor,
-                   conditioning: Conditioning, settings: SamplerSettings = SamplerSettings(),
+                   conditioning: Conditioning, sampler: SamplerSpec = SamplerSpec(),
                    guidance: FreedomSettings = FreedomSettings(), *,
                    callback: ProgressHook | None = None) -> torch.Tensor:
     """Guided DDIM sampling from `x_T` `(batch, *latent)`; returns x_0 (no gradient attached)."""
-    if settings.name != "ddim" or settings.eta != 0:
+    if sampler.name != "ddim" or sampler.eta != 0:
         raise BaselineError("FreeDoM here guides deterministic DDIM (eta 0); use sampler ddim")
     if guidance.time_travel < 1:
         raise BaselineError(f"time_travel must be at least 1, got {guidance.time_travel}")
-    scheduler = model.make_scheduler(settings.name, settings.steps)
+    scheduler = model.make_scheduler(sampler.name, sampler.steps)
     levels = step_levels(scheduler)
     generator = torch.Generator().manual_seed(guidance.noise_seed)
     travel_steps = int(round(guidance.travel_fraction * len(levels)))

@@ -15,9 +15,10 @@ from engine import job as jobs
 from engine.baselines.schedule import BaselineError
 from engine.controls.anchors import clip_end_frame, reference_latent
 from engine.controls.anchors import known_region as _anchored_frames
+from engine.job import SamplerSpec
 from engine.models.base import Conditioning, DiffusionModel
 from engine.sampling.anchor import Anchor
-from engine.sampling.loop import ProgressHook, SamplerSettings, sample
+from engine.sampling.loop import ProgressHook, sample
 
 __all__ = ["clip_end_frame", "known_region", "masked_sample", "reference_latent"]
 
@@ -33,10 +34,10 @@ def known_region(model: DiffusionModel, control, duration: float) -> Anchor:
 
 
 def masked_sample(model: DiffusionModel, x_T: torch.Tensor, conditioning: Conditioning, known: Anchor,
-                  settings: SamplerSettings = SamplerSettings(), *, noise_seed: int = 0,
+                  sampler: SamplerSpec = SamplerSpec(), *, noise_seed: int = 0,
                   callback: ProgressHook | None = None) -> torch.Tensor:
     """Sample from `x_T` `(batch, *latent)` with the known region replaced at every step, the last included (the
     output is the clean reference there); returns x_0."""
     with torch.no_grad():
-        return sample(model, x_T, conditioning, settings, callback=callback,
+        return sample(model, x_T, conditioning, sampler, callback=callback,
                       anchor=dataclasses.replace(known, noise_seed=noise_seed))

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import torch
 
 from engine import job as jobs
-from engine.controls.anchors import clip_end_frame, reference_latent
-from engine.sampling.loop import scheduler_step
 from engine.baselines.schedule import BaselineError, noised, step_levels, timestep_batch
+from engine.controls.anchors import clip_end_frame, reference_latent
+from engine.job import SamplerSpec
 from engine.models.base import Conditioning, DiffusionModel
-from engine.sampling.loop import ProgressHook, SamplerSettings
+from engine.sampling.loop import ProgressHook, scheduler_step
 
 
 @dataclass(frozen=True)
@@ -105,16 +105,16 @@ def plan_for(model: DiffusionModel, control, duration: float) -> CanvasPlan:
 
 
 def multidiffusion_sample(model: DiffusionModel, x_T: torch.Tensor, conditioning: Conditioning, plan: CanvasPlan,
-                          settings: SamplerSettings = SamplerSettings(), *, noise_seed: int = 0,
+                          sampler: SamplerSpec = SamplerSpec(), *, noise_seed: int = 0,
                           callback: ProgressHook | None = None) -> torch.Tensor:
     """Sample the canvas from `x_T` `(batch, *latent[:-1], plan.frames)`; returns the clean canvas (same shape)."""
     if x_T.shape[-1] != plan.frames:
         raise BaselineError(f"x_T has {x_T.shape[-1]} frames, the canvas {plan.frames}")
-    if settings.name == "ddim" and settings.eta > 0:
+    if sampler.name == "ddim" and sampler.eta > 0:
         raise BaselineError("MultiDiffusion here runs deterministic DDIM (eta 0), DDPM or DPM-Solver++")
-    schedulers = {i: model.make_scheduler(settings.name, settings.steps)
+    schedulers = {i: model.make_scheduler(sampler.name, sampler.steps)
                   for i, w in enumerate(plan.windows) if w.generated}
-    reference_scheduler = model.make_scheduler(settings.name, settings.steps)
+    reference_scheduler = model.make_scheduler(sampler.name, sampler.steps)
     levels = step_levels(reference_scheduler)
     indices = [w.indices(plan.frames, plan.circular) for w in plan.windows]
     count = torch.zeros(plan.frames)
@@ -136,7 +136,7 @@ def multidiffusion_sample(model: DiffusionModel, x_T: torch.Tensor, conditioning
                 part = x[..., index]
                 output = model.guided(scheduler.scale_model_input(part, t),
                                       timestep_batch(level.t, x.shape[0], x.device), conditioning)
-                estimate = scheduler_step(scheduler, settings, output, t, part, None)
+                estimate = scheduler_step(scheduler, sampler, noise_seed, output, t, part, None)
             else:
                 estimate = noised(reference[..., index], eps[..., index], level.alpha_bar_prev).expand_as(
                     x[..., index])

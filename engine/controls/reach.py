@@ -23,9 +23,10 @@ import torch
 
 from engine.audio.resample import mono_at
 from engine.controls.intensity import audio_levels_db
+from engine.job import SamplerSpec
 from engine.models.base import DiffusionModel
 from engine.models.loudness import LoudnessRange
-from engine.sampling.loop import SamplerSettings, sample
+from engine.sampling.loop import sample
 
 REACH_TAKES = 3
 REACH_SECONDS = 4.0
@@ -53,7 +54,7 @@ def reach_from_levels(levels_db: np.ndarray, model_range: LoudnessRange, label: 
 
 
 def uncontrolled_levels(model: DiffusionModel, tags: tuple[str, ...], prompt: str | None, guidance_scale: float,
-                        render: SamplerSettings) -> np.ndarray:
+                        render: SamplerSpec) -> np.ndarray:
     """Smoothed frame levels (dB) of REACH_TAKES uncontrolled takes of REACH_SECONDS, concatenated `(frames,)`."""
     shape = model.latent_shape(REACH_SECONDS)
     generator = torch.Generator().manual_seed(REACH_SEED)
@@ -68,7 +69,7 @@ def uncontrolled_levels(model: DiffusionModel, tags: tuple[str, ...], prompt: st
 
 
 def tag_set_reach(model: DiffusionModel, tags: tuple[str, ...], prompt: str | None, guidance_scale: float,
-                  render: SamplerSettings) -> LoudnessRange:
+                  render: SamplerSpec) -> LoudnessRange:
     """The loudness range of `tags` (and prompt, guidance) on `model`, measured on first use and kept."""
     key = (tuple(tags), prompt, float(guidance_scale), render.name, render.steps)
     known = _measured.setdefault(model, {})

@@ -43,9 +43,11 @@ import torch
 from engine.audio.resample import mono_at
 from engine.controls.base import Control
 from engine.errors import CancelledError
+from engine.job import SamplerSpec
 from engine.models.base import Conditioning, DiffusionModel
+from engine.plan import Plan
 from engine.sampling.anchor import Anchor
-from engine.sampling.loop import SamplerSettings, sample
+from engine.sampling.loop import sample
 
 ProgressHook = Callable[[dict[str, Any]], None]
 CHECK_MARGIN = 1.5
@@ -159,11 +161,12 @@ def judge(model: DiffusionModel, controls: Sequence[Control], latent: torch.Tens
 
 
 def render_check(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tensor, conditioning: Conditioning,
-                 render: SamplerSettings, clip_samples: int | None = None, anchor: Anchor | None = None
-                 ) -> RenderCheck:
+                 render: SamplerSpec, clip_samples: int | None = None, anchor: Anchor | None = None,
+                 noise_seed: int = 0) -> RenderCheck:
     """Render `x_T` with `render` (held to `anchor`), without gradients, and judge it (`judge`)."""
     with torch.no_grad():
-        return judge(model, controls, sample(model, x_T, conditioning, render, anchor=anchor), clip_samples)
+        latent = sample(model, x_T, conditioning, render, noise_seed=noise_seed, anchor=anchor)
+        return judge(model, controls, latent, clip_samples)
 
 
 class BestRenders:
@@ -217,10 +220,10 @@ class RenderCorrection:
     correction (each control still corrects toward the waveform, `Control.correct_toward`)."""
 
     def __init__(self, model: DiffusionModel, controls: Sequence[Control], conditioning: Conditioning,
-                 render: SamplerSettings | None, clip_samples: int | None, anchor: Anchor | None,
+                 render: SamplerSpec | None, noise_seed: int, clip_samples: int | None, anchor: Anchor | None,
                  check_margin: float):
         self.model, self.controls, self.conditioning = model, controls, conditioning
-        self.render, self.clip_samples, self.anchor = render, clip_samples, anchor
+        self.render, self.noise_seed, self.clip_samples, self.anchor = render, noise_seed, clip_samples, anchor
         self.near_margin = STOP_SCORE * (check_margin if render is not None else CHAIN_IS_RENDER_MARGIN)
         self.gap = CHECK_GAP if render is not None else 1
         self.offset: torch.Tensor | None = None
@@ -240,7 +243,7 @@ class RenderCorrection:
             check = judge(self.model, self.controls, chain_latent, self.clip_samples)
         else:
             check = render_check(self.model, self.controls, x.detach(), self.conditioning, self.render,
-                                 self.clip_samples, self.anchor)
+                                 self.clip_samples, self.anchor, self.noise_seed)
             self.offset = check.logmel - chain_mel.detach()
         for control in self.controls:
             control.correct_toward(check.logmel, check.heard)
@@ -282,36 +285,37 @@ class Budget:
 
 
 def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tensor, conditioning: Conditioning,
-             sampler: SamplerSettings = SamplerSettings(), *, steps: int = 70, lr: float = 5e-3,
-             early_stop: bool = True, render: SamplerSettings | None = None, check_margin: float = CHECK_MARGIN,
-             extra_steps: int = 0, time_budget_s: float | None = None, progress: ProgressHook | None = None,
+             plan: Plan = Plan(), *, check_margin: float = CHECK_MARGIN, progress: ProgressHook | None = None,
              should_cancel: Callable[[], bool] | None = None, clip_samples: int | None = None,
-             max_lr_boost: float = 1.0, anchor: Anchor | None = None) -> DittoResult:
-    """Run DITTO from `x_T` `(batch, *latent)` through `sampler`; returns each item's best render and its x_T.
+             anchor: Anchor | None = None) -> DittoResult:
+    """Run DITTO from `x_T` `(batch, *latent)` as `plan` says; returns each item's best render and its x_T.
 
-    The paper's loop (sample, decode, loss, Adam on x_T), with the render correction as a hook
-    (`RenderCorrection`: checks at step 0, near tolerance, every REFRESH_STEPS and at the last step) and the
-    stopping rules in one place (`Budget`). Without `render` the chain is the render sampler and a check only
-    decodes the chain's own output. Early stop ends the loop when every item's best render is within STOP_SCORE
-    of every tolerance, or MARGIN_STEPS after every item first met them all. When the budget `steps` runs out
-    with every item close (tolerance score <= CLOSE_SCORE), up to `extra_steps` more run. With `time_budget_s`,
-    the step that starts after that many seconds is the last (checked, then returned). Cancellation is checked
-    between steps (raises CancelledError). Renders are judged on their audio cut to `clip_samples`, the length
-    the take is written with. `max_lr_boost` > 1 lets a take far from tolerance step further (`lr_boost`); 1
-    keeps `lr` as given. With `anchor`, the chain and every render hold its frames to its reference
-    (`engine.sampling.anchor`).
+    The paper's loop (sample through `plan.optimized_through`, decode, loss, Adam on x_T at `plan.lr`), with the
+    render correction as a hook (`RenderCorrection`: checks at step 0, near tolerance, every REFRESH_STEPS and at
+    the last step) and the stopping rules in one place (`Budget`). When the chain is the render sampler a check
+    only decodes the chain's own output. With `plan.early_stop` the loop ends when every item's best render is
+    within STOP_SCORE of every tolerance, or MARGIN_STEPS after every item first met them all. When
+    `plan.optimizer_steps` run out with every item close (tolerance score <= CLOSE_SCORE), up to
+    `plan.extra_steps` more run. With `plan.time_budget_s`, the step that starts after that many seconds is the
+    last (checked, then returned). Cancellation is checked between steps (raises CancelledError). Renders are
+    judged on their audio cut to `clip_samples`, the length the take is written with. `plan.max_lr_boost` > 1
+    lets a take far from tolerance step further (`lr_boost`). With `anchor`, the chain and every render hold its
+    frames to its reference (`engine.sampling.anchor`).
     """
     start = time.perf_counter()
     x = x_T.detach().clone().requires_grad_(True)
-    optimizer = torch.optim.Adam([x], lr=lr)
+    optimizer = torch.optim.Adam([x], lr=plan.lr)
     best = BestRenders(x)
     result = DittoResult(x_T=best.x)
-    correction = RenderCorrection(model, controls, conditioning, render, clip_samples, anchor, check_margin)
-    budget = Budget(steps, extra_steps, time_budget_s, early_stop, start)
+    render = plan.rendered_with if plan.surrogate else None
+    correction = RenderCorrection(model, controls, conditioning, render, plan.noise_seed, clip_samples, anchor,
+                                  check_margin)
+    budget = Budget(plan.optimizer_steps, plan.extra_steps, plan.time_budget_s, plan.early_stop, start)
     for step in itertools.count():
         if should_cancel is not None and should_cancel():
             raise CancelledError(f"cancelled after {step} optimization steps")
-        chain_latent = sample(model, x, conditioning, sampler, anchor=anchor)
+        chain_latent = sample(model, x, conditioning, plan.optimized_through, noise_seed=plan.noise_seed,
+                              checkpointing=plan.checkpointing, anchor=anchor)
         chain_mel = model.decode_mel(chain_latent)
         logmel = correction.corrected(chain_mel)
         losses = control_losses(controls, logmel)
@@ -336,7 +340,7 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
         before = x.detach().clone()
         optimizer.step()
         with torch.no_grad():  # per take, so the takes of a batch stay independent
-            x.copy_(scaled_step(before, x, lr_boost(tolerance_score(controls, metrics), max_lr_boost).to(x)))
+            x.copy_(scaled_step(before, x, lr_boost(tolerance_score(controls, metrics), plan.max_lr_boost).to(x)))
         result.steps_run = step + 1
     result.converged = best.all_met
     result.x_T, result.rendered, result.rendered_audio = best.x, best.latent, best.audio

@@ -37,17 +37,18 @@ def one_step(method: str, model, controls, conditioning, x_T: torch.Tensor, samp
     from engine.baselines.doodl import edict_gradient
     from engine.baselines.freedom import freedom_sample
     from engine.ditto.optimize import control_losses, total_loss
-    from engine.sampling import SamplerSettings, sample
+    from engine.job import SamplerSpec
+    from engine.sampling import sample
 
-    settings = SamplerSettings("ddim", sampler_steps)
+    sampler = SamplerSpec("ddim", sampler_steps)
     if method == "ditto":
         x = x_T.clone().requires_grad_(True)
-        logmel = model.decode_mel(sample(model, x, conditioning, settings))
+        logmel = model.decode_mel(sample(model, x, conditioning, sampler))
         total_loss(controls, control_losses(controls, logmel)).sum().backward()
     elif method == "doodl":
         edict_gradient(model, controls, x_T, conditioning, steps=sampler_steps, mix=0.93)
     elif method == "freedom":
-        freedom_sample(model, controls, x_T, conditioning, settings)
+        freedom_sample(model, controls, x_T, conditioning, sampler)
     else:
         raise ValueError(f"method must be one of {', '.join(COST_METHODS)}, got {method!r}")
 
@@ -80,13 +81,14 @@ def _peak_rss_mib() -> float:
 
 def measure_here(method: str, model_name: str, duration: float, sampler_steps: int, device: str | None = None) -> float:
     """Peak MiB of one step, measured in this process (meaningful on CPU only in a fresh process)."""
+    from engine.job import SamplerSpec
     from engine.models.registry import load_model
-    from engine.sampling import SamplerSettings, sample
+    from engine.sampling import sample
 
     model = load_model(model_name, device)
     controls, conditioning, x_T = _setup(model, duration)
     with torch.no_grad():
-        sample(model, x_T, conditioning, SamplerSettings("ddim", 2))
+        sample(model, x_T, conditioning, SamplerSpec("ddim", 2))
     if model.device.type == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()

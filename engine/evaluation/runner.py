@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import statistics
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -33,9 +33,10 @@ from engine.errors import EngineError
 from engine.evaluation import metrics
 from engine.evaluation.evalset import EvalSet, load_evalset, render_references
 from engine.evaluation.fdmel import embed_set, frechet_distance
-from engine.job import Job
+from engine.job import Job, SamplerSpec
 from engine.models.base import DiffusionModel
-from engine.sampling.loop import SamplerSettings, sample
+from engine.plan import Plan
+from engine.sampling.loop import sample
 from engine.sampling.noise import seeded_noise
 
 logger = logging.getLogger(__name__)
@@ -212,17 +213,19 @@ def run_method(method: str, task: str, model: DiffusionModel, job: Job, x_T: tor
     """Produce the clean latent of one method for one job from `x_T`."""
     conditioning = model.condition(tags=job.tags, prompt=job.prompt, guidance_scale=job.guidance_scale, batch=1)
     controls = build_controls(job, model)
-    settings = SamplerSettings("ddim", job.sampler.steps, 0.0, job.seed, True)
+    sampler = SamplerSpec("ddim", job.sampler.steps)
     start = time.perf_counter()
     if method == "none":
         with torch.no_grad():
-            return MethodOutput(sample(model, x_T, conditioning, settings), time.perf_counter() - start)
+            return MethodOutput(sample(model, x_T, conditioning, sampler, noise_seed=job.seed),
+                                time.perf_counter() - start)
     if method == "ditto":
         events: list[dict] = []
-        result = optimize(model, controls, x_T, conditioning, settings, steps=job.optimizer.steps,
-                          lr=job.optimizer.lr, early_stop=False, progress=events.append)
+        ditto_plan = Plan(optimized_through=sampler, rendered_with=sampler, optimizer_steps=job.optimizer.steps,
+                          lr=job.optimizer.lr, early_stop=False, noise_seed=job.seed)
+        result = optimize(model, controls, x_T, conditioning, ditto_plan, progress=events.append)
         with torch.no_grad():
-            latent = sample(model, result.x_T, conditioning, replace(settings, checkpointing=False))
+            latent = sample(model, result.x_T, conditioning, sampler, noise_seed=job.seed)
         label = controls[0].label
         return MethodOutput(latent, time.perf_counter() - start, result.steps_run, _step_seconds(events),
                             _first_within(result.metrics, label, controls[0].tolerance))
@@ -236,19 +239,19 @@ def run_method(method: str, task: str, model: DiffusionModel, job: Job, x_T: tor
         return MethodOutput(latent, time.perf_counter() - start, result.steps_run, _step_seconds(events),
                             _first_within(result.metrics, label, controls[0].tolerance))
     if method == "freedom":
-        latent = freedom_sample(model, controls, x_T, conditioning, settings,
+        latent = freedom_sample(model, controls, x_T, conditioning, sampler,
                                 FreedomSettings(strength=config.freedom_strength, noise_seed=job.seed))
         seconds = time.perf_counter() - start
         return MethodOutput(latent, seconds, 0, seconds / job.sampler.steps)
     if method == "masking":
         known = known_region(model, job.controls[0], job.duration)
         with torch.no_grad():
-            latent = masked_sample(model, x_T, conditioning, known, settings, noise_seed=job.seed)
+            latent = masked_sample(model, x_T, conditioning, known, sampler, noise_seed=job.seed)
         return MethodOutput(latent, time.perf_counter() - start)
     if method == "multidiffusion":
         plan = plan_for(model, job.controls[0], job.duration)
         with torch.no_grad():
-            canvas = multidiffusion_sample(model, canvas_noise(plan, x_T, job.seed), conditioning, plan, settings,
+            canvas = multidiffusion_sample(model, canvas_noise(plan, x_T, job.seed), conditioning, plan, sampler,
                                            noise_seed=job.seed)
         latent = canvas[..., plan.output_indices().to(canvas.device)]
         return MethodOutput(latent, time.perf_counter() - start)
@@ -383,7 +386,7 @@ def run(config: RunConfig, *, model: DiffusionModel | None = None, evalset: Eval
         t0 = time.perf_counter()
         with torch.no_grad():
             latent = sample(model, initial_noise(model, evalset.duration, seed), conditioning,
-                            SamplerSettings("ddim", config.sampler_steps, 0.0, seed, False))
+                            SamplerSpec("ddim", config.sampler_steps), noise_seed=seed)
         audio = decode(model, latent, evalset.duration, vocoder)
         uncontrolled[k] = (audio, time.perf_counter() - t0)
     progress(f"uncontrolled samples: {len(uncontrolled)}")

@@ -1,6 +1,6 @@
 """Differentiable sampling through real diffusers schedulers (see `engine.sampling.loop`)."""
 
 from engine.models.schedulers import SCHEDULERS, build_scheduler
-from engine.sampling.loop import SamplerSettings, sample
+from engine.sampling.loop import sample
 
-__all__ = ["SamplerSettings", "sample", "SCHEDULERS", "build_scheduler"]
+__all__ = ["sample", "SCHEDULERS", "build_scheduler"]

@@ -1,7 +1,7 @@
 """How many sampling steps to checkpoint for a memory budget, and what one uncheckpointed step costs.
 
 Memory model of one optimization step through T sampling steps of which the first k are checkpointed
-(`SamplerSettings.checkpointing = k`): each of the T - k steps that is not checkpointed keeps its activations,
+(`checkpointing = k`, `engine.sampling.loop.checkpointed`): each of the T - k steps that is not checkpointed keeps its activations,
 `a` MiB, until backward reaches it; a checkpointed step keeps only its input latent and rebuilds its activations
 during backward, one step at a time. The peak above the loaded model is then about
 
@@ -20,8 +20,9 @@ import math
 import torch
 
 from engine.errors import EngineError
+from engine.job import SamplerSpec
 from engine.models.base import Conditioning, DiffusionModel
-from engine.sampling.loop import SamplerSettings, sample
+from engine.sampling.loop import sample
 
 MIB = 2 ** 20
 
@@ -46,7 +47,7 @@ def estimated_peak_mib(total_steps: int, checkpointing: bool | int, per_step_act
                        fixed_mib: float | None = None) -> float:
     """Estimated peak MiB of one optimization step above the loaded model (see the module's memory model).
 
-    `checkpointing` as in `SamplerSettings`: True (all T steps), False (none) or k (the first k; clipped to
+    `checkpointing` as in `engine.sampling.loop.checkpointed`: True (all T steps), False (none) or k (the first k; clipped to
     [0, T]). `fixed_mib` defaults to `per_step_activation_mib`.
     """
     fixed = _check(total_steps, per_step_activation_mib, fixed_mib)
@@ -59,7 +60,7 @@ def estimated_peak_mib(total_steps: int, checkpointing: bool | int, per_step_act
 
 def steps_to_checkpoint(total_steps: int, budget_mib: float, per_step_activation_mib: float, *,
                         fixed_mib: float | None = None) -> bool | int:
-    """The fewest checkpointed steps k whose estimated peak fits `budget_mib`, as a `SamplerSettings` value.
+    """The fewest checkpointed steps k whose estimated peak fits `budget_mib`, as a `checkpointing` value.
 
     Fewer checkpointed steps means less recomputation, so the fastest setting that fits is chosen. Returns False
     when nothing needs checkpointing, True when every step must be (also when even that does not fit: it is the
@@ -101,5 +102,5 @@ def step_activation_mib(model: DiffusionModel, x_T: torch.Tensor, conditioning: 
 
     x = x_T.detach().clone().requires_grad_(True)
     with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        sample(model, x, conditioning, SamplerSettings(sampler, 1, checkpointing=False))
+        sample(model, x, conditioning, SamplerSpec(sampler, 1), checkpointing=False)
     return sum(size for size, is_parameter in storages.values() if not is_parameter) / MIB

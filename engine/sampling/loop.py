@@ -13,12 +13,12 @@ sampler).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
 from torch.utils.checkpoint import checkpoint
 
+from engine.job import SamplerSpec
 from engine.models.base import Conditioning, DiffusionModel
 from engine.sampling.anchor import Anchor
 from engine.sampling.levels import step_levels
@@ -29,24 +29,12 @@ STATELESS = ("ddim", "ddpm")
 (DDPM's noise comes from a generator seeded per step, DDIM's from precomputed tensors)."""
 
 
-@dataclass(frozen=True)
-class SamplerSettings:
-    """How to sample: scheduler name and steps, DDIM eta, noise seed for stochastic steps, checkpointing.
-
-    `checkpointing`: True checkpoints every step's model call, False none, an int k the first k steps only
-    (the rest keep their activations: a memory budget between the two).
-    """
-
-    name: str = "ddim"
-    steps: int = 20
-    eta: float = 0.0
-    noise_seed: int = 0
-    checkpointing: bool | int = True
-
-    def checkpointed(self, index: int) -> bool:
-        if isinstance(self.checkpointing, bool):
-            return self.checkpointing
-        return index < self.checkpointing
+def checkpointed(checkpointing: bool | int, index: int) -> bool:
+    """Whether step `index` recomputes its activations: `checkpointing` True (every step), False (none) or an
+    int k (the first k steps; the rest keep theirs: a memory budget between the two, `engine.sampling.budget`)."""
+    if isinstance(checkpointing, bool):
+        return checkpointing
+    return index < checkpointing
 
 
 def step_noise(shape: torch.Size, steps: int, seed: int, device: torch.device, dtype: torch.dtype) -> list:
@@ -56,17 +44,19 @@ def step_noise(shape: torch.Size, steps: int, seed: int, device: torch.device, d
 
 
 def sample(model: DiffusionModel, x_T: torch.Tensor, conditioning: Conditioning,
-           settings: SamplerSettings = SamplerSettings(), *, callback: ProgressHook | None = None,
-           anchor: Anchor | None = None) -> torch.Tensor:
-    """Run the sampler from `x_T` `(batch, *latent)` and return the clean latent x_0 (same shape).
+           sampler: SamplerSpec = SamplerSpec(), *, noise_seed: int = 0, checkpointing: bool | int = True,
+           callback: ProgressHook | None = None, anchor: Anchor | None = None) -> torch.Tensor:
+    """Run `sampler` from `x_T` `(batch, *latent)` and return the clean latent x_0 (same shape).
+
+    `noise_seed` fixes the noise of stochastic steps; `checkpointing` as in `checkpointed` (only with gradients).
 
     With `anchor`, its frames are held to its reference after every step (`engine.sampling.anchor`).
     Differentiable with respect to `x_T` unless called under `torch.no_grad()`.
     """
-    scheduler = model.make_scheduler(settings.name, settings.steps)
+    scheduler = model.make_scheduler(sampler.name, sampler.steps)
     timesteps = scheduler.timesteps
-    stochastic = settings.name == "ddim" and settings.eta > 0
-    noise = step_noise(x_T.shape, len(timesteps), settings.noise_seed, x_T.device, x_T.dtype) if stochastic else None
+    stochastic = sampler.name == "ddim" and sampler.eta > 0
+    noise = step_noise(x_T.shape, len(timesteps), noise_seed, x_T.device, x_T.dtype) if stochastic else None
     x = x_T * scheduler.init_noise_sigma
     if anchor is not None:
         levels = step_levels(scheduler)
@@ -76,17 +66,17 @@ def sample(model: DiffusionModel, x_T: torch.Tensor, conditioning: Conditioning,
         x_in = scheduler.scale_model_input(x, t)
         t_batch = torch.full((x.shape[0],), int(t), device=x.device, dtype=torch.long)
         step_noise_i = None if noise is None else noise[i]
-        if settings.checkpointed(i) and torch.is_grad_enabled():
-            if settings.name in STATELESS:
+        if checkpointed(checkpointing, i) and torch.is_grad_enabled():
+            if sampler.name in STATELESS:
                 # the whole step is recomputed in backward: only x is kept per step, so memory stays flat in T
-                x = checkpoint(_whole_step, model, scheduler, settings, x_in, x, t, t_batch, conditioning,
-                               step_noise_i, use_reentrant=False)
+                x = checkpoint(_whole_step, model, scheduler, sampler, noise_seed, x_in, x, t, t_batch,
+                               conditioning, step_noise_i, use_reentrant=False)
             else:
                 output = checkpoint(_guided_call, model, x_in, t_batch, conditioning, use_reentrant=False)
-                x = scheduler_step(scheduler, settings, output, t, x, step_noise_i)
+                x = scheduler_step(scheduler, sampler, noise_seed, output, t, x, step_noise_i)
         else:
             output = model.guided(x_in, t_batch, conditioning)
-            x = scheduler_step(scheduler, settings, output, t, x, step_noise_i)
+            x = scheduler_step(scheduler, sampler, noise_seed, output, t, x, step_noise_i)
         if anchor is not None:
             x = anchor.hold(x, levels[i].alpha_bar_prev, held[i + 1])
         if callback is not None:
@@ -94,20 +84,20 @@ def sample(model: DiffusionModel, x_T: torch.Tensor, conditioning: Conditioning,
     return x
 
 
-def _whole_step(model, scheduler, settings, x_in, x, t, t_batch, conditioning, noise):
-    return scheduler_step(scheduler, settings, model.guided(x_in, t_batch, conditioning), t, x, noise)
+def _whole_step(model, scheduler, sampler, noise_seed, x_in, x, t, t_batch, conditioning, noise):
+    return scheduler_step(scheduler, sampler, noise_seed, model.guided(x_in, t_batch, conditioning), t, x, noise)
 
 
 def _guided_call(model: DiffusionModel, x_in: torch.Tensor, t: torch.Tensor, conditioning: Conditioning):
     return model.guided(x_in, t, conditioning)
 
 
-def scheduler_step(scheduler, settings: SamplerSettings, output, t, x, noise):
+def scheduler_step(scheduler, sampler: SamplerSpec, noise_seed: int, output, t, x, noise):
     """One scheduler step, repeatable: DDIM with the given variance noise, DDPM with a generator seeded per step."""
-    if settings.name == "ddim":
-        return scheduler.step(output, t, x, eta=settings.eta, variance_noise=noise).prev_sample
-    if settings.name == "ddpm":
+    if sampler.name == "ddim":
+        return scheduler.step(output, t, x, eta=sampler.eta, variance_noise=noise).prev_sample
+    if sampler.name == "ddpm":
         # DDPM's step takes no precomputed noise, only a generator: seed one per step so every pass draws the same.
-        generator = torch.Generator(device="cpu").manual_seed(settings.noise_seed * 100_003 + int(t))
+        generator = torch.Generator(device="cpu").manual_seed(noise_seed * 100_003 + int(t))
         return scheduler.step(output, t, x, generator=generator).prev_sample
     return scheduler.step(output, t, x).prev_sample

@@ -4,9 +4,10 @@ and keep gradients flowing to x_T."""
 import pytest
 import torch
 
+from engine.job import SamplerSpec
 from engine.models.builtin.model import load_builtin
 from engine.precision import PrecisionError, cpu_has_native_bf16, precision_name, resolve_precision
-from engine.sampling.loop import SamplerSettings, sample
+from engine.sampling.loop import sample
 
 CPU = torch.device("cpu")
 
@@ -64,13 +65,13 @@ def model():
 def test_bf16_renders_stay_close_to_float32_and_come_back_as_float32(model):
     conditioning = model.condition(tags=["piano"], guidance_scale=2.0)
     x_T = torch.randn((1, *model.latent_shape(1.0)), generator=torch.Generator().manual_seed(0))
-    settings = SamplerSettings("dpmsolver++", 6, checkpointing=False)
+    sampler = SamplerSpec("dpmsolver++", 6)
     with torch.no_grad():
         model.use_precision("fp32")
-        reference = sample(model, x_T, conditioning, settings)
+        reference = sample(model, x_T, conditioning, sampler, checkpointing=False)
         model.use_precision("bf16")
         assert model.compute_dtype == torch.bfloat16
-        half = sample(model, x_T, conditioning, settings)
+        half = sample(model, x_T, conditioning, sampler, checkpointing=False)
     assert half.dtype == torch.float32
     assert not torch.equal(half, reference)  # the switch did change the arithmetic
     assert (half - reference).pow(2).mean() < 1e-3 * reference.var()
@@ -80,7 +81,7 @@ def test_gradients_reach_x_T_through_a_bf16_chain(model):
     model.use_precision("bf16")
     conditioning = model.condition(tags=["piano"], guidance_scale=2.0)
     x_T = torch.randn((1, *model.latent_shape(1.0)), generator=torch.Generator().manual_seed(1)).requires_grad_()
-    latent = sample(model, x_T, conditioning, SamplerSettings("dpmsolver++", 4, checkpointing=True))
+    latent = sample(model, x_T, conditioning, SamplerSpec("dpmsolver++", 4), checkpointing=True)
     latent.pow(2).mean().backward()
     assert x_T.grad is not None and x_T.grad.dtype == torch.float32
     assert torch.isfinite(x_T.grad).all() and x_T.grad.abs().sum() > 0

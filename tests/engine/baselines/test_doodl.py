@@ -3,9 +3,10 @@ import torch
 from engine.baselines.doodl import (DoodlSettings, doodl_optimize, edict_coefficients, edict_gradient,
                                     edict_inverse_step, edict_sample, edict_step)
 from engine.ditto.optimize import control_losses, total_loss
+from engine.job import SamplerSpec
 from engine.models.builtin.model import load_builtin
 from engine.models.builtin.schedule import builtin_schedule
-from engine.sampling import SamplerSettings, sample
+from engine.sampling import sample
 
 
 def test_edict_steps_invert_exactly(tiny_model, noise):
@@ -26,7 +27,7 @@ def test_edict_samples_like_ddim(tiny_model, noise):
     x_T, conditioning = noise(1.0, seed=7), tiny_model.condition()
     x0, y0 = edict_sample(tiny_model, x_T, conditioning, steps=8)
     with torch.no_grad():
-        ddim = sample(tiny_model, x_T, conditioning, SamplerSettings("ddim", 8))
+        ddim = sample(tiny_model, x_T, conditioning, SamplerSpec("ddim", 8))
     assert (x0 - ddim).abs().mean() < 0.05 * ddim.abs().mean()
     assert (x0 - y0).abs().mean() < 0.1 * x0.abs().mean()
 

@@ -3,9 +3,10 @@ import torch
 
 from engine.baselines.freedom import FreedomSettings, freedom_sample
 from engine.baselines.schedule import BaselineError
-from engine.sampling import SamplerSettings, sample
+from engine.job import SamplerSpec
+from engine.sampling import sample
 
-SETTINGS = SamplerSettings("ddim", 6)
+SETTINGS = SamplerSpec("ddim", 6)
 
 
 def test_zero_strength_is_plain_ddim(tiny_model, noise, intensity_control):
@@ -43,7 +44,7 @@ def test_time_travel_repeats_early_steps_with_seeded_noise(tiny_model, noise, in
 def test_freedom_refuses_stochastic_or_other_samplers(tiny_model, noise, intensity_control):
     with pytest.raises(BaselineError, match="DDIM"):
         freedom_sample(tiny_model, [intensity_control(1.0)], noise(1.0), tiny_model.condition(),
-                       SamplerSettings("dpmsolver++", 4))
+                       SamplerSpec("dpmsolver++", 4))
 
 
 def test_a_guidance_step_that_blows_the_sample_up_is_reported_as_diverged(tiny_model, noise, intensity_control):

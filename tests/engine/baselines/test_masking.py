@@ -3,9 +3,10 @@ import torch
 from engine import job as jobs
 from engine.baselines.masking import known_region, masked_sample
 from engine.controls.base import masked_mse
-from engine.sampling import SamplerSettings, sample
+from engine.job import SamplerSpec
+from engine.sampling import sample
 
-SETTINGS = SamplerSettings("ddim", 4)
+SETTINGS = SamplerSpec("ddim", 4)
 
 
 def test_known_regions_follow_the_controls_frame_placement(tiny_model, reference_wav):

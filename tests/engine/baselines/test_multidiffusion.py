@@ -7,9 +7,10 @@ from engine.baselines.multidiffusion import (CanvasPlan, Window, canvas_noise, l
                                              outpaint_plan, plan_for)
 from engine.baselines.schedule import BaselineError
 from engine.controls.base import masked_mse
-from engine.sampling import SamplerSettings, sample
+from engine.job import SamplerSpec
+from engine.sampling import sample
 
-SETTINGS = SamplerSettings("ddim", 4)
+SETTINGS = SamplerSpec("ddim", 4)
 
 
 def test_a_single_generated_window_over_the_whole_canvas_is_plain_ddim(tiny_model, noise):

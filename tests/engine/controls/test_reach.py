@@ -3,8 +3,8 @@ import pytest
 
 import engine.controls.reach as reach_module
 from engine.controls.reach import MIN_WIDTH_DB, QUIETEST_DB, REACH_MARGIN_DB, reach_from_levels, tag_set_reach
+from engine.job import SamplerSpec
 from engine.models.loudness import LoudnessRange
-from engine.sampling import SamplerSettings
 
 MODEL_RANGE = LoudnessRange(-40.0, -13.0, "test")
 
@@ -51,7 +51,7 @@ def test_a_tag_sets_reach_is_measured_once_per_model(tiny_model, monkeypatch):
         return measure(*args)
 
     monkeypatch.setattr(reach_module, "uncontrolled_levels", counted)
-    render = SamplerSettings("dpmsolver++", 2)
+    render = SamplerSpec("dpmsolver++", 2)
     first = tag_set_reach(tiny_model, ("piano",), None, 1.37, render)
     again = tag_set_reach(tiny_model, ("piano",), None, 1.37, render)
     other = tag_set_reach(tiny_model, ("piano", "drums"), None, 1.37, render)

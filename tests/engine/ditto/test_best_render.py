@@ -5,12 +5,12 @@ from dataclasses import dataclass
 import torch
 
 from engine.api import initial_noise
-from engine.controls import build_controls
 from engine.controls.base import Control
 from engine.ditto import optimize
 from engine.ditto.optimize import judge
-from engine.job import Job
-from engine.sampling import SamplerSettings, sample
+from engine.job import Job, SamplerSpec
+from engine.plan import Plan
+from engine.sampling import sample
 
 
 @dataclass
@@ -36,13 +36,14 @@ def test_the_take_is_the_best_render_even_when_the_chain_loss_keeps_falling(tiny
     job = Job.from_dict({"duration": 1.0, "model": "builtin-tiny", "seed": 3})
     x_T, _ = initial_noise(tiny_model, job, tiny_model.device)
     conditioning = tiny_model.condition(batch=1)
-    render = SamplerSettings("ddim", 4, checkpointing=False)
+    render = SamplerSpec("ddim", 4)
     with torch.no_grad():
         first = judge(tiny_model, [], sample(tiny_model, x_T, conditioning, render))
     # the target is the first render's own level: every render after it that the loss made louder is worse
     control = MisleadingLoudness("loud", 1.0, 0.001, target_db=float(10 * torch.log10(first.heard.double().pow(2).mean())))
-    result = optimize(tiny_model, [control], x_T, conditioning, SamplerSettings("ddim", 2), steps=8, lr=0.3,
-                      early_stop=False, render=render)
+    plan = Plan(optimized_through=SamplerSpec("ddim", 2), rendered_with=render, optimizer_steps=8, lr=0.3,
+                early_stop=False)
+    result = optimize(tiny_model, [control], x_T, conditioning, plan)
     losses = [entry["total"] for entry in result.history]
     assert losses[-1] < losses[0]  # the chain's loss fell all along ...
     heard = [check["loud"] for check in result.checks]

@@ -9,8 +9,9 @@ from engine.api import generate
 from engine.controls import build_controls
 from engine.ditto import optimize
 from engine.errors import CancelledError
-from engine.job import Job
-from engine.sampling import SamplerSettings, sample
+from engine.job import Job, SamplerSpec
+from engine.plan import Plan
+from engine.sampling import sample
 
 INTENSITY = {"type": "intensity", "times": [0, 1.0], "db": [-40, -15]}
 
@@ -69,7 +70,7 @@ def test_ddpm_from_optimized_noise_still_follows_the_control(tiny_model):
     noise = torch.randn_like(result.x_T)
     with torch.no_grad():
         def ddpm_error(x):
-            latent = sample(tiny_model, x, cond, SamplerSettings("ddpm", 4, noise_seed=0))
+            latent = sample(tiny_model, x, cond, SamplerSpec("ddpm", 4), noise_seed=0)
             return float(controls[0].metric(tiny_model.decode_mel(latent)))
         # deterministic: 4.1 dB vs 7.4 dB when written; DDPM's fresh noise makes the reuse weaker than DDIM's
         assert ddpm_error(result.x_T) < 0.75 * ddpm_error(noise)
@@ -90,9 +91,8 @@ def _step_zero_metrics(model, job, chain_steps, render_steps):
     control = build_controls(job, model)[0]
     x_T, _ = initial_noise(model, job, model.device)
     with torch.no_grad():
-        chain = control.metric(model.decode_mel(sample(model, x_T, conditioning, SamplerSettings("ddim", chain_steps))))
-        render_settings = SamplerSettings("ddim", render_steps)
-        audio = model.decode_audio(sample(model, x_T, conditioning, render_settings))[0, 0].double().numpy()
+        chain = control.metric(model.decode_mel(sample(model, x_T, conditioning, SamplerSpec("ddim", chain_steps))))
+        audio = model.decode_audio(sample(model, x_T, conditioning, SamplerSpec("ddim", render_steps)))[0, 0].double().numpy()
     frames = control.target_db.shape[-1]
     levels = waveform_intensity_db(audio, control.spec)[:frames]
     mask = control.mask.numpy()[: len(levels)]
@@ -105,18 +105,17 @@ def test_with_a_surrogate_early_stop_is_decided_on_the_render_and_returns_that_r
 
     job = _job()
     x_T, conditioning, control, _, render_metric = _step_zero_metrics(tiny_model, job, 2, 6)
-    render = SamplerSettings("ddim", 6, checkpointing=False)
+    render = SamplerSpec("ddim", 6)
+    plan = Plan(optimized_through=SamplerSpec("ddim", 2), rendered_with=render, optimizer_steps=4, lr=0.2)
     # check the render whenever allowed (infinite margin); a tolerance the render misses at step 0: no stop
     # there, and the next check waits CHECK_GAP steps
     strict = [dataclasses.replace(control, tolerance=0.5 * render_metric)]
-    result = optimize(tiny_model, strict, x_T, conditioning, SamplerSettings("ddim", 2), steps=4, lr=0.2,
-                      render=render, check_margin=float("inf"))
+    result = optimize(tiny_model, strict, x_T, conditioning, plan, check_margin=float("inf"))
     assert [c["step"] for c in result.checks][:2] == [0, CHECK_GAP]
     assert result.steps_run >= CHECK_GAP
     # a tolerance the render meets at step 0: stop there, and hand back that very render
     loose = [dataclasses.replace(control, tolerance=2.0 * render_metric)]
-    result = optimize(tiny_model, loose, x_T, conditioning, SamplerSettings("ddim", 2), steps=4, lr=0.2,
-                      render=render, check_margin=float("inf"))
+    result = optimize(tiny_model, loose, x_T, conditioning, plan, check_margin=float("inf"))
     assert result.converged and result.steps_run == 0 and [c["step"] for c in result.checks] == [0]
     with torch.no_grad():
         assert torch.allclose(result.rendered, sample(tiny_model, result.x_T, conditioning, render))
@@ -127,16 +126,15 @@ def test_early_stop_waits_a_few_steps_for_a_margin_under_tolerance(tiny_model):
 
     job = _job()
     x_T, conditioning, control, _, render_metric = _step_zero_metrics(tiny_model, job, 2, 6)
-    render = SamplerSettings("ddim", 6, checkpointing=False)
+    plan = Plan(optimized_through=SamplerSpec("ddim", 2), rendered_with=SamplerSpec("ddim", 6), optimizer_steps=20,
+                lr=0.0)
     # met at step 0 but inside the margin's band; lr 0 keeps x put, so the margin is never reached
     barely = [dataclasses.replace(control, tolerance=render_metric / (0.5 * (1 + STOP_SCORE)))]
-    result = optimize(tiny_model, barely, x_T, conditioning, SamplerSettings("ddim", 2), steps=20, lr=0.0,
-                      render=render, check_margin=float("inf"))
+    result = optimize(tiny_model, barely, x_T, conditioning, plan, check_margin=float("inf"))
     assert result.converged and result.steps_run == MARGIN_STEPS
     # met with the margin at step 0: stop there
     easily = [dataclasses.replace(control, tolerance=render_metric / (0.9 * STOP_SCORE))]
-    result = optimize(tiny_model, easily, x_T, conditioning, SamplerSettings("ddim", 2), steps=20, lr=0.0,
-                      render=render, check_margin=float("inf"))
+    result = optimize(tiny_model, easily, x_T, conditioning, plan, check_margin=float("inf"))
     assert result.converged and result.steps_run == 0
 
 
@@ -145,8 +143,9 @@ def test_after_a_render_check_the_loss_is_measured_as_the_render_would_measure_i
     x_T, conditioning, control, chain_metric, render_metric = _step_zero_metrics(tiny_model, job, 2, 6)
     assert abs(chain_metric - render_metric) > 0.1  # the short chain alone misjudges the rendered waveform
     # lr 0: x stays put, so step 1's corrected chain must read exactly what step 0's render check heard
-    result = optimize(tiny_model, [control], x_T, conditioning, SamplerSettings("ddim", 2), steps=1, lr=0.0,
-                      early_stop=False, render=SamplerSettings("ddim", 6, checkpointing=False))
+    plan = Plan(optimized_through=SamplerSpec("ddim", 2), rendered_with=SamplerSpec("ddim", 6), optimizer_steps=1,
+                lr=0.0, early_stop=False)
+    result = optimize(tiny_model, [control], x_T, conditioning, plan)
     assert result.metrics[0]["intensity"] == pytest.approx(chain_metric, rel=1e-4)
     assert result.checks[0]["step"] == 0 and result.checks[0]["intensity"] == pytest.approx(render_metric, rel=1e-3)
     assert result.metrics[1]["intensity"] == pytest.approx(render_metric, rel=1e-3)
@@ -156,7 +155,7 @@ def test_generate_with_a_surrogate_reports_convergence_measured_on_the_render():
     job = _job(sampler={"steps": 6}, optimize_through={"name": "ddim", "steps": 2},
                optimizer={"steps": 30, "lr": 0.2, "early_stop": True}, controls=[{**INTENSITY, "tolerance": 8.0}])
     result = generate(job)
-    assert result.plan["optimized_through"]["steps"] == 2 and result.plan["rendered_with"]["steps"] == 6
+    assert result.plan.optimized_through.steps == 2 and result.plan.rendered_with.steps == 6
     assert result.converged == (result.output_metrics[0]["intensity"] <= 8.0)
     if result.converged:
         assert result.render_checks and result.render_checks[-1]["intensity"] <= 8.0
@@ -171,14 +170,14 @@ def test_a_memory_budget_checkpoints_only_the_steps_that_do_not_fit(tiny_model):
     per_step = step_activation_mib(tiny_model, x_T, tiny_model.condition(tags=(), guidance_scale=2.0, batch=1))
     # room for one step being recomputed plus 2.5 kept steps: 2 of the 4 keep theirs, the first 2 are checkpointed
     middle = generate(_job(optimizer={"steps": 1, "lr": 0.2, "memory_budget_mib": 3.5 * per_step}))
-    assert middle.plan["optimized_through"]["checkpointing"] == 2
+    assert middle.plan.checkpointing == 2
     roomy = generate(_job(optimizer={"steps": 1, "lr": 0.2, "memory_budget_mib": 1e6}))
     tight = generate(_job(optimizer={"steps": 1, "lr": 0.2, "memory_budget_mib": 1e-3}))
     unset = generate(_job(optimizer={"steps": 1, "lr": 0.2}))
-    assert roomy.plan["optimized_through"]["checkpointing"] is False  # every step keeps its activations
-    assert tight.plan["optimized_through"]["checkpointing"] is True  # nothing fits: checkpoint every step
+    assert roomy.plan.checkpointing is False  # every step keeps its activations
+    assert tight.plan.checkpointing is True  # nothing fits: checkpoint every step
     # a job without a budget of its own gets its preset's (2 GiB for final): every step of the tiny model fits
-    assert unset.plan["memory_budget_mib"] == 2048.0 and unset.plan["optimized_through"]["checkpointing"] is False
+    assert unset.plan.memory_budget_mib == 2048.0 and unset.plan.checkpointing is False
     assert torch.allclose(roomy.x_T, tight.x_T, atol=1e-5)  # the same optimization either way
 
 
@@ -186,9 +185,10 @@ def test_with_a_surrogate_the_best_x_is_judged_by_render_level_losses_not_the_ch
     job = _job()
     x_T, conditioning, control, chain_metric, render_metric = _step_zero_metrics(tiny_model, job, 2, 6)
     assert chain_metric < render_metric  # uncorrected, step 0 would look like the best step forever
-    render = SamplerSettings("ddim", 6, checkpointing=False)
-    result = optimize(tiny_model, [control], x_T, conditioning, SamplerSettings("ddim", 2), steps=3, lr=0.05,
-                      early_stop=False, render=render)
+    render = SamplerSpec("ddim", 6)
+    plan = Plan(optimized_through=SamplerSpec("ddim", 2), rendered_with=render, optimizer_steps=3, lr=0.05,
+                early_stop=False)
+    result = optimize(tiny_model, [control], x_T, conditioning, plan)
     with torch.no_grad():
         final = float(control.metric(tiny_model.decode_mel(sample(tiny_model, result.x_T, conditioning, render))))
     assert not torch.equal(result.x_T, x_T)

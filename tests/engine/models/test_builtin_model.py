@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from engine.models.builtin.model import load_builtin
-from engine.sampling import SamplerSettings, sample
+from engine.job import SamplerSpec
+from engine.sampling import sample
 from engine.training.data_stats import STATS_PATH, clip_flatness, clip_rms_db
 
 SECONDS = 3.0
@@ -27,7 +28,7 @@ def _latents(model, tags, seeds, guidance=2.0):
         cond = model.condition(tags=tags, guidance_scale=guidance, batch=1)
         x_T = torch.randn((1, *model.latent_shape(SECONDS)), generator=torch.Generator().manual_seed(seed))
         with torch.no_grad():
-            out.append(sample(model, x_T, cond, SamplerSettings("ddim", 12, checkpointing=False)))
+            out.append(sample(model, x_T, cond, SamplerSpec("ddim", 12), checkpointing=False))
     return torch.cat(out)
 
 

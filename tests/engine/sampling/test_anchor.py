@@ -4,9 +4,10 @@ import torch
 
 from engine import job as jobs
 from engine.controls.anchors import known_region
-from engine.sampling import SamplerSettings, sample
+from engine.job import SamplerSpec
+from engine.sampling import sample
 
-SETTINGS = SamplerSettings("dpmsolver++", 4)
+SETTINGS = SamplerSpec("dpmsolver++", 4)
 
 
 def test_anchored_frames_end_on_the_reference_exactly(tiny_model, reference_wav, noise):

@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from engine.sampling import SamplerSettings, sample
+from engine.job import SamplerSpec
+from engine.sampling import sample
 from engine.sampling.budget import MemoryBudgetError, estimated_peak_mib, step_activation_mib, steps_to_checkpoint
 
 
@@ -72,7 +73,7 @@ def _saved_mib_without_checkpointing(model, x_T, conditioning, steps):
 
     x = x_T.clone().requires_grad_(True)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
-        sample(model, x, conditioning, SamplerSettings("ddim", steps, checkpointing=False))
+        sample(model, x, conditioning, SamplerSpec("ddim", steps), checkpointing=False)
     return sum(storages.values()) / 2 ** 20
 
 

@@ -3,16 +3,17 @@
 import pytest
 import torch
 
+from engine.job import SamplerSpec
 from engine.models.builtin.model import load_builtin
-from engine.sampling import SamplerSettings, sample
+from engine.sampling import sample
 
 
 def _gradient(model, name, checkpointing, dtype):
     cond = model.condition(tags=["piano"], guidance_scale=3.0, batch=2)
     x_T = torch.randn((2, *model.latent_shape(0.5)), generator=torch.Generator().manual_seed(1), dtype=dtype)
     x_T.requires_grad_(True)
-    settings = SamplerSettings(name=name, steps=6, noise_seed=3, checkpointing=checkpointing)
-    out = model.decode_mel(sample(model, x_T, cond, settings))
+    out = model.decode_mel(sample(model, x_T, cond, SamplerSpec(name=name, steps=6), noise_seed=3,
+                                  checkpointing=checkpointing))
     (out.sin().sum() + out.pow(2).mean()).backward()
     return x_T.grad
 
@@ -38,9 +39,9 @@ def test_ddpm_noise_is_fixed_by_the_seed_and_changes_with_it(tiny_model):
     cond = tiny_model.condition(batch=1)
     x_T = torch.randn((1, *tiny_model.latent_shape(0.5)), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        a = sample(tiny_model, x_T, cond, SamplerSettings("ddpm", 5, noise_seed=7))
-        b = sample(tiny_model, x_T, cond, SamplerSettings("ddpm", 5, noise_seed=7))
-        c = sample(tiny_model, x_T, cond, SamplerSettings("ddpm", 5, noise_seed=8))
+        a = sample(tiny_model, x_T, cond, SamplerSpec("ddpm", 5), noise_seed=7)
+        b = sample(tiny_model, x_T, cond, SamplerSpec("ddpm", 5), noise_seed=7)
+        c = sample(tiny_model, x_T, cond, SamplerSpec("ddpm", 5), noise_seed=8)
     assert torch.equal(a, b)
     assert not torch.allclose(a, c)
 
@@ -68,7 +69,7 @@ def _saved_bytes(model, steps, checkpointing):
     cond = model.condition(tags=["piano"], guidance_scale=2.0, batch=1)
     x_T = torch.randn((1, *model.latent_shape(1.0)), requires_grad=True)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        model.decode_mel(sample(model, x_T, cond, SamplerSettings("ddim", steps, checkpointing=checkpointing)))
+        model.decode_mel(sample(model, x_T, cond, SamplerSpec("ddim", steps), checkpointing=checkpointing))
     return total[0], x_T.numel() * x_T.element_size()
 
 

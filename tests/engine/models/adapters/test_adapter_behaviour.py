@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from engine.errors import JobError
+from engine.job import SamplerSpec
 from engine.models.adapters.common import PrecomputedPrompts, pick_compute_dtype
 from engine.models.adapters.stable_audio import v_diffusion_betas, v_diffusion_taus
 from engine.models.adapters.tiny import KINDS, tiny_adapter
-from engine.sampling.loop import SamplerSettings, sample
+from engine.sampling.loop import sample
 
 SECONDS = 0.5
 
@@ -104,7 +105,7 @@ def test_stable_audio_samples_with_every_engine_scheduler(sampler, tiny_adapters
     assert int(scheduler.timesteps[0]) == 999  # starts at sigma_max ("trailing" spacing)
     conditioning = model.condition(prompt="calm ambient pad", guidance_scale=1.0)
     with torch.no_grad():
-        x0 = sample(model, _noise(model), conditioning, SamplerSettings(name=sampler, steps=4))
+        x0 = sample(model, _noise(model), conditioning, SamplerSpec(name=sampler, steps=4))
     assert x0.shape == _noise(model).shape and torch.isfinite(x0).all()
 
 
@@ -124,7 +125,7 @@ def test_bfloat16_compute_keeps_latents_and_gradients_in_float32():
     assert model.dtype == torch.float32 and next(model.transformer.parameters()).dtype == torch.bfloat16
     conditioning = model.condition(prompt="calm ambient pad", guidance_scale=2.0)
     x_T = _noise(model).requires_grad_(True)
-    logmel = model.decode_mel(sample(model, x_T, conditioning, SamplerSettings(steps=2)))
+    logmel = model.decode_mel(sample(model, x_T, conditioning, SamplerSpec(steps=2)))
     assert logmel.dtype == torch.float32
     logmel.mean().backward()
     assert x_T.grad.dtype == torch.float32 and torch.isfinite(x_T.grad).all() and x_T.grad.abs().sum() > 0

@@ -15,9 +15,9 @@ import torch
 from engine.api import generate
 from engine.controls import build_controls
 from engine.ditto.optimize import control_losses, total_loss
-from engine.job import Job
+from engine.job import Job, SamplerSpec
 from engine.models.adapters.tiny import KINDS
-from engine.sampling.loop import SamplerSettings, sample
+from engine.sampling.loop import sample
 
 DURATION = 0.5
 INTENSITY = {"type": "intensity", "times": [0, 0.25, 0.5], "db": [-40, -15, -30]}
@@ -61,7 +61,7 @@ def test_control_loss_gradient_reaches_every_latent_frame_of_x_T(kind, guidance_
     assert (conditioning.uncond is None) == (guidance_scale == 1.0)
     x_T = torch.randn(1, *model.latent_shape(DURATION), generator=torch.Generator().manual_seed(3))
     x_T.requires_grad_(True)
-    logmel = model.decode_mel(sample(model, x_T, conditioning, SamplerSettings(steps=3)))
+    logmel = model.decode_mel(sample(model, x_T, conditioning, SamplerSpec(steps=3)))
     assert logmel.shape == (1, model.mel.n_mels, model.feature_frames(DURATION))
     total_loss(controls, control_losses(controls, logmel)).sum().backward()
     grad = x_T.grad
