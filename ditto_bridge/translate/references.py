@@ -98,11 +98,6 @@ class ClipAudio:
     def file_seconds(self) -> float:
         return self.frames / self.sample_rate
 
-    def to_file_seconds(self, position: np.ndarray | float) -> np.ndarray:
-        """Clip axis position(s) -> file seconds."""
-        position = np.asarray(position, dtype=np.float64)
-        return self.warp.beats_to_seconds_array(position) if self.warp is not None else position
-
     def axis_bounds(self) -> tuple[float, float]:
         """The clip-axis positions of the file's first and last sample."""
         if self.warp is None:

@@ -46,11 +46,6 @@ class MelSpec:
         """Time in seconds of each frame centre, `(frames,)`."""
         return (np.arange(frames) + 0.5) / self.frame_rate
 
-    def bin_frequencies(self) -> np.ndarray:
-        """Centre frequency in Hz of each mel bin, `(n_mels,)`."""
-        mels = np.linspace(hz_to_mel(self.fmin), hz_to_mel(self.fmax), self.n_mels + 2)
-        return mel_to_hz(mels[1:-1])
-
 
 def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
     """Slaney mel scale: linear below 1 kHz, logarithmic above."""

@@ -37,7 +37,3 @@ def chroma(logmel: torch.Tensor, spec: MelSpec = MelSpec(), *, eps: float = 1e-8
     bank = torch.as_tensor(chroma_filterbank(spec), dtype=logmel.dtype, device=logmel.device)
     energy = torch.matmul(bank, power) + eps
     return energy / energy.sum(dim=-2, keepdim=True)
-
-
-def pitch_class_of(midi_pitch: int) -> int:
-    return int(midi_pitch) % 12

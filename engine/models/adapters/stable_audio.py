@@ -193,13 +193,5 @@ class StableAudioAdapter(DiffusersAdapter):
             return self.vae.encode(self._cast(audio.to(self.device))).latent_dist.mode().float()
 
 
-def prompt_hidden_width(adapter: StableAudioAdapter) -> int:
-    """Width of the T5 states the projection model takes (for building precomputed embeddings)."""
-    projection = adapter.projection_model.text_projection
-    if isinstance(projection, nn.Linear):
-        return projection.in_features
-    return adapter.projection_model.config.conditioning_dim
-
-
 __all__: Sequence[str] = ("StableAudioAdapter", "StableAudioTextEncoder", "STABLE_AUDIO_MEL", "v_diffusion_betas",
-                          "v_diffusion_taus", "prompt_hidden_width")
+                          "v_diffusion_taus")
