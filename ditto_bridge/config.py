@@ -47,7 +47,9 @@ class Config:
     port: int = 9100
     """UDP port the daemon listens on (0: any free port, logged at start)."""
     reply_port: int | None = None
-    """Send replies to this port on the sender's host (Max's udpreceive) instead of the sender's own port."""
+    """Send replies to this port on the sender's host (Max's udpreceive) instead of the sender's own port, for
+    senders that announce none: the device announces its own (9101) in every ``/ditto/ping`` and is answered there
+    without this setting. Inbox and MIDI jobs (no sender) are answered here on 127.0.0.1."""
     data_dir: Path = field(default_factory=default_data_dir)
     """The job queue (SQLite), rendered references, the log file."""
     inbox: Path | None = None

@@ -136,9 +136,10 @@ class Daemon:
             self.stop()
             raise
         host, port = self.server.address
-        log.info("ditto-bridge %s listening on udp://%s:%d (replies to %s); inbox %s; outbox %s; MIDI: %s",
-                 __version__, host, port, f"port {config.reply_port}" if config.reply_port else "the sender",
-                 config.inbox, config.outbox, self.midi_status)
+        replies = f"port {config.reply_port}" if config.reply_port else "the sender"
+        log.info("ditto-bridge %s listening on udp://%s:%d (replies to the port a sender's ping announces, else %s); "
+                 "inbox %s; outbox %s; MIDI: %s", __version__, host, port, replies, config.inbox, config.outbox,
+                 self.midi_status)
         return self
 
     def stop(self) -> None:

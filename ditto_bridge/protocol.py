@@ -45,12 +45,21 @@ _TAG_TYPES = {"s": "a string", "i": "an int32", "f": "a float32"}
 
 @dataclass(frozen=True)
 class Address:
-    """One OSC address: its argument type tags in order (``s``, ``i``, ``f``), its reply address, a description."""
+    """One OSC address: its argument type tags in order (``s``, ``i``, ``f``), its reply address, a description.
+
+    `min_args` is how many leading arguments a request must carry (the table's ``min_args``; by default all):
+    ``/ditto/ping`` takes an optional reply port, so senders written before it existed keep working.
+    """
 
     name: str
     args: tuple[str, ...]
     reply: str | None = None
     doc: str = ""
+    min_args: int | None = None
+
+    @property
+    def required(self) -> int:
+        return len(self.args) if self.min_args is None else self.min_args
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,8 @@ class ProtocolTable:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "ProtocolTable":
         def addresses(section: str) -> dict[str, Address]:
-            return {name: Address(name, tuple(spec["args"]), spec.get("reply"), spec.get("doc", ""))
+            return {name: Address(name, tuple(spec["args"]), spec.get("reply"), spec.get("doc", ""),
+                                  int(spec["min_args"]) if "min_args" in spec else None)
                     for name, spec in raw[section].items()}
 
         return cls(int(raw["version"]), int(raw["default_port"]), int(raw["default_reply_port"]),
@@ -185,8 +195,11 @@ def check_request(address: str, args: Sequence[Any], table: ProtocolTable | None
     if spec is None:
         known = ", ".join(sorted(table.requests))
         raise ProtocolError(f"unknown address {_preview(address, 60)} (known: {known})")
-    if len(args) != len(spec.args):
-        raise ProtocolError(f"{address}: expects {len(spec.args)} argument(s) ({', '.join(spec.args) or 'none'}), "
+    if not spec.required <= len(args) <= len(spec.args):
+        count = (str(len(spec.args)) if spec.required == len(spec.args) else
+                 f"{spec.required} or {len(spec.args)}" if len(spec.args) - spec.required == 1 else
+                 f"{spec.required} to {len(spec.args)}")
+        raise ProtocolError(f"{address}: expects {count} argument(s) ({', '.join(spec.args) or 'none'}), "
                             f"got {len(args)}")
     for i, (tag, value) in enumerate(zip(spec.args, args)):
         if not _matches(tag, value):

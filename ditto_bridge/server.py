@@ -13,8 +13,12 @@ kind of failure, and logged with its traceback; it never goes unanswered.
 queue, so a burst is not lost while a job is being translated), another dispatches and sends the replies; the
 worker sends progress and results from its own thread (`send`).
 
-Replies go to the sender's address, or to ``reply_port`` on the sender's host when one is configured (Max's
-``udpsend``/``udpreceive`` pair sends from an arbitrary port and listens on a fixed one).
+Where replies go (`Dispatcher.reply_address`, ``docs/PROTOCOL.md`` "Where replies go"): Max's ``udpsend`` sends from
+a port of its own choosing and ``udpreceive`` listens on a fixed one, so the device announces its listening port in
+every ``/ditto/ping``. A sender (host and source port) that announced one is answered there, on its own host; else,
+when one is configured, at ``reply_port`` on the sender's host; else at the sender's own address. Keying the
+announcement by the exact sender, not by the host, keeps a script on the same machine that sends from one port and
+listens on it answered at its own port while the device runs.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import logging
 import queue
 import socket
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -44,6 +49,9 @@ RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
 """Kernel receive buffer asked for (the OS may cap it, e.g. Linux at net.core.rmem_max)."""
 MAX_PENDING_DATAGRAMS = 4096
 """Datagrams received but not yet handled; past this a datagram is answered ``busy`` and dropped."""
+MAX_ANNOUNCED_SENDERS = 1024
+"""Senders whose announced reply port is remembered; past this the one whose last ping is oldest is forgotten
+(the device announces again with its next ping, every 2 s)."""
 
 
 @dataclass(frozen=True)
@@ -89,20 +97,46 @@ class Dispatcher:
         self.handlers = handlers
         self.reply_port = reply_port
         self.table = table or protocol.load_table()
+        self._announced: OrderedDict[Address, int] = OrderedDict()
+        self._announced_lock = threading.Lock()  # the receive thread asks too (its busy reply)
 
     def reply_address(self, sender: Address) -> Address:
+        """Where a reply to `sender` goes: the port it announced, else `reply_port`, on its host; else itself."""
+        with self._announced_lock:
+            announced = self._announced.get(sender)
+        if announced:
+            return (sender[0], announced)
         return (sender[0], self.reply_port) if self.reply_port else sender
 
+    def announce(self, sender: Address, port: int) -> None:
+        """`sender` listens for replies on `port` of its host from now on (0: at its sending port again)."""
+        if not 0 <= port <= 65535:
+            raise ProtocolError(f"/ditto/ping: the reply port must be a port number 1-65535, or 0 to be answered "
+                                f"at the port the ping came from; got {port}")
+        with self._announced_lock:
+            if port == 0:
+                self._announced.pop(sender, None)
+                return
+            before = self._announced.get(sender)
+            if before != port:
+                log.log(logging.INFO if before is None else logging.DEBUG,
+                        "replies to %s:%s go to its port %d from now on", sender[0], sender[1], port)
+            self._announced[sender] = port
+            self._announced.move_to_end(sender)
+            while len(self._announced) > MAX_ANNOUNCED_SENDERS:
+                self._announced.popitem(last=False)
+
     def dispatch(self, data: bytes, sender: Address) -> list[Outgoing]:
-        to = self.reply_address(sender)
         try:
             messages = protocol.decode_datagram(data)
         except ProtocolError as error:
             log.warning("bad datagram from %s:%s: %s", sender[0], sender[1], error)
-            return [Outgoing("/ditto/error", ("", error_text(error)), to)]
+            return [Outgoing("/ditto/error", ("", error_text(error)), self.reply_address(sender))]
         replies: list[Outgoing] = []
         for address, args in messages[:MAX_MESSAGES_PER_DATAGRAM]:
-            replies.extend(self.handle(address, args, sender, to))
+            # asked per message: a ping earlier in the same bundle may have announced a reply port
+            replies.extend(self.handle(address, args, sender, self.reply_address(sender)))
+        to = self.reply_address(sender)
         if len(messages) > MAX_MESSAGES_PER_DATAGRAM:
             skipped = len(messages) - MAX_MESSAGES_PER_DATAGRAM
             log.warning("bundle of %d messages from %s:%s: %d not handled", len(messages), sender[0], sender[1],
@@ -119,6 +153,9 @@ class Dispatcher:
         try:
             protocol.check_request(address, args, self.table)
             if address == "/ditto/ping":
+                if args:
+                    self.announce(sender, args[0])
+                    to = self.reply_address(sender)
                 return [Outgoing("/ditto/pong", self.handlers.ping(), to)]
             if address == "/ditto/status":
                 return [Outgoing("/ditto/status", self.handlers.status(), to)]

@@ -32,7 +32,9 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
                              "the port can then queue jobs")
     parser.add_argument("--port", type=int, help="UDP port to listen on (default 9100; 0 = any free port)")
     parser.add_argument("--reply-port", type=int, dest="reply_port",
-                        help="send replies to this port on the sender's host (Max's udpreceive)")
+                        help="send replies to this port on the sender's host unless the sender announces its own "
+                             "in /ditto/ping (the device does: not needed for it); also where inbox and MIDI jobs "
+                             "are answered, on 127.0.0.1")
     parser.add_argument("--data-dir", type=Path, dest="data_dir", help="queue, references and log folder")
     parser.add_argument("--inbox", type=Path, help="watched folder for job files and reference audio")
     parser.add_argument("--outbox", type=Path, help="folder the WAVs are written to")

@@ -13,6 +13,7 @@ from conftest import dumps, live_job
 
 from ditto_bridge import __version__
 from ditto_bridge.outbox import PARTIAL_SUFFIX
+from ditto_bridge.protocol import decode_datagram
 
 LONG = {"name": "long", "duration": 1.0, "model": "builtin-tiny", "sampler": {"steps": 3},
         "optimizer": {"steps": 2000, "early_stop": False},
@@ -41,6 +42,33 @@ def test_replies_go_to_the_reply_port_on_the_senders_host(make_daemon):
         data, _ = listener.recvfrom(65535)
         assert data.startswith(b"/ditto/pong")
         assert sender.receive(0.2) is None  # nothing went back to the sending port
+    listener.close()
+
+
+def test_a_ping_that_announces_a_port_gets_that_sender_and_its_jobs_answered_there(make_daemon):
+    """What the device does with a plain `ditto-bridge serve`: its udpsend sends, its udpreceive listens."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.settimeout(60)
+    daemon = make_daemon()
+
+    def heard() -> tuple[str, list]:
+        return decode_datagram(listener.recvfrom(65535)[0])[0]
+
+    with OscPeer(daemon.address) as device, OscPeer(daemon.address) as script:
+        device.send("/ditto/ping", listener.getsockname()[1])
+        assert heard() == ("/ditto/pong", [__version__, "builtin-tiny", "cpu"])
+        # another program on the same host keeps getting its replies where it sends from
+        assert script.request("/ditto/status", reply="/ditto/status", timeout=10)[1] == [0, ""]
+        device.send("/ditto/generate", dumps(live_job(name="announced", seed=3)))
+        address, (job_id,) = heard()
+        assert address == "/ditto/accepted"
+        seen = [heard()]
+        while seen[-1][0] not in ("/ditto/done", "/ditto/error"):
+            seen.append(heard())
+        assert seen[-1][0] == "/ditto/done" and seen[-1][1][0] == job_id, seen[-1]
+        assert any(a == "/ditto/progress" for a, _ in seen)
+        assert device.receive(0.2) is None and script.receive(0.2) is None  # nothing went anywhere else
     listener.close()
 
 

@@ -66,7 +66,10 @@ def test_deeply_nested_bundles_are_refused():
 
 @pytest.mark.parametrize("address, args, fragment", [
     ("/ditto/nope", [], "unknown address"),
-    ("/ditto/ping", ["x"], "expects 0 argument"),
+    ("/ditto/ping", ["x"], "argument 1 must be an int32, got a string"),
+    ("/ditto/ping", [9101, 9102], "expects 0 or 1 argument"),
+    ("/ditto/ping", [9101.5], "argument 1 must be an int32, got a float"),
+    ("/ditto/status", [1], "expects 0 argument"),
     ("/ditto/generate", [], "expects 1 argument"),
     ("/ditto/generate", [3], "argument 1 must be a string, got an int"),
     ("/ditto/cancel", [math.nan], "argument 1 must be a string, got a float"),
@@ -75,6 +78,14 @@ def test_deeply_nested_bundles_are_refused():
 def test_requests_are_checked_against_the_table(address, args, fragment):
     with pytest.raises(ProtocolError, match=fragment):
         protocol.check_request(address, args)
+
+
+def test_the_ping_may_carry_a_reply_port_or_nothing():
+    table = protocol.load_table()
+    assert table.requests["/ditto/ping"].args == ("i",) and table.requests["/ditto/ping"].required == 0
+    assert table.requests["/ditto/generate"].required == 1  # without min_args every argument is required
+    for args in ([], [9101]):
+        assert protocol.check_request("/ditto/ping", args).name == "/ditto/ping"
 
 
 def test_replies_are_typed_by_the_table():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import struct
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 
 from bridge_testkit import DaemonProcess, OscPeer, frame_db
 from ditto_bridge import __version__
+from ditto_bridge.protocol import decode_datagram
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +49,20 @@ def collect_until_done(peer: OscPeer, job_ids: list[str], timeout: float) -> lis
         if message[0] in ("/ditto/done", "/ditto/error") and message[1][0] in waiting:
             waiting.discard(message[1][0])
     return seen
+
+
+def test_a_plain_serve_answers_a_ping_at_the_port_it_announces_as_the_device_needs(daemon):
+    """`ditto-bridge serve` with no --reply-port (README's first command): the device's udpreceive gets the pong."""
+    assert "--reply-port" not in " ".join(daemon.proc.args)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener, OscPeer(daemon.address) as device:
+        listener.bind(("127.0.0.1", 0))
+        listener.settimeout(30)
+        started = time.monotonic()
+        device.send("/ditto/ping", listener.getsockname()[1])
+        data, _ = listener.recvfrom(65535)
+        assert decode_datagram(data)[0] == ("/ditto/pong", [__version__, "builtin-tiny", "cpu"])
+        assert time.monotonic() - started < 2.0
+        assert device.receive(0.2) is None
 
 
 def test_intensity_and_melody_jobs_in_live_units_come_back_as_wavs_that_follow_the_curve(daemon):
