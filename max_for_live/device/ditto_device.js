@@ -35,7 +35,7 @@ var ADDR_ERROR = "/ditto/error";
 
 /** OSC type tags of the arguments the device sends, per request address (checked against PROTOCOL.md by the tests). */
 var REQUEST_TYPES = {
-    "/ditto/ping": "",
+    "/ditto/ping": "i",
     "/ditto/generate": "s",
     "/ditto/cancel": "s",
     "/ditto/status": ""
@@ -45,7 +45,11 @@ var REQUEST_TYPES = {
 var TASKS = ["generate", "inpaint", "continue", "loop", "melody", "structure"];
 var TASK_LABELS = ["Generate", "Inpaint", "Continue", "Loop", "Match melody", "Structure"];
 var QUALITIES = ["draft", "final"];
-var CURVE_SOURCES = ["off", "drawn", "recorded"];
+/**
+ * The Curve menu: Off; Drawn (the breakpoint editor); Automation (the Intensity envelope of the selected
+ * Session clip when Live lets the device read it, else what Rec recorded while the clip or the set played).
+ */
+var CURVE_SOURCES = ["off", "drawn", "automation"];
 var RANGE_SOURCES = ["clip", "arrangement"];
 var PLACES = ["session_this", "session_selected", "arrangement_this"];
 
@@ -66,6 +70,18 @@ var RECORD_INTERVAL_MS = 50;
 var RECORD_TOLERANCE_DB = 0.25;
 /** The Idea parameter's range (the Fresh button counts up and wraps to 0). */
 var MAX_IDEA = 9999;
+/**
+ * A clip envelope is read at this many points per bar of the render (Envelope.value_at_time), then points
+ * lying within ENVELOPE_TOLERANCE_DB of the line through their neighbours are dropped (0.2 % of the dial's
+ * range, so the curve sent stays within 1 % of the envelope wherever it was sampled).
+ */
+var ENVELOPE_POINTS_PER_BAR = 16;
+var ENVELOPE_TOLERANCE_DB = 0.05;
+/** How Live names the device's Intensity parameter (its Long and Short names). */
+var INTENSITY_PARAMETER_NAMES = ["Intensity", "Intens"];
+/** Version of the state saved with the Live set (getvalueof / setvalueof); at most this many recorded points. */
+var STATE_VERSION = 1;
+var MAX_SAVED_POINTS = 4000;
 
 /* ============================== 2. Pure functions ============================== */
 
@@ -314,6 +330,153 @@ function breakpointsFromRecording(recording, origin, lengthBeats) {
     return simplifyBreakpoints(shifted, RECORD_TOLERANCE_DB);
 }
 
+/**
+ * Breakpoints [[beat, dB], ...] whose beats were laid out over `fromDomain` beats, moved to `toDomain` beats
+ * keeping their place in the render (what the editor's `setdomain` does to its points).
+ */
+function rescaleBreakpoints(points, fromDomain, toDomain) {
+    var out = [];
+    var i;
+    if (!(fromDomain > 0) || !(toDomain > 0)) return points.slice();
+    for (i = 0; i < points.length; i += 1) {
+        out.push([roundTo(points[i][0] * toDomain / fromDomain, 4), points[i][1]]);
+    }
+    return out;
+}
+
+/**
+ * The clip position Live plays when it runs on to clip position `pos` (clip units): a looping clip wraps
+ * into its loop brace (its envelopes repeat with it); a clip that does not loop stops at its end marker,
+ * after which its envelope keeps its last value.
+ */
+function clipPlayPosition(clip, pos) {
+    if (clip.looping) {
+        var len = clip.loop_end - clip.loop_start;
+        if (len > 0 && pos >= clip.loop_end) return clip.loop_start + ((pos - clip.loop_start) % len);
+        return pos;
+    }
+    return Math.min(pos, clip.end_marker);
+}
+
+/**
+ * Where to read a clip's envelope for a render of `lengthBeats` beats whose beat 0 lies at clip position
+ * `origin` (clip units): every bar / ENVELOPE_POINTS_PER_BAR beats, and at the render's end.
+ * Returns [{beat, pos}]: beat from the render start, pos on the clip's axis (wrapped as Live plays it). The
+ * render's last instant is read just before a loop wraps (at the loop's end), not after it.
+ */
+function envelopeSamplePoints(clip, origin, lengthBeats, bar, tempo) {
+    var step = bar / ENVELOPE_POINTS_PER_BAR;
+    var n = Math.ceil(lengthBeats / step - 1e-9);
+    var out = [];
+    var k;
+    var beat;
+    var raw;
+    var pos;
+    for (k = 0; k <= n; k += 1) {
+        beat = Math.min(k * step, lengthBeats);
+        raw = origin + beatsToClipLength(beat, clip, tempo);
+        pos = clipPlayPosition(clip, raw);
+        if (k === n && k > 0 && clip.looping && raw > clip.loop_start && Math.abs(pos - clip.loop_start) < 1e-9) pos = clip.loop_end;
+        out.push({ beat: roundTo(beat, 6), pos: roundTo(pos, 6) });
+    }
+    return out;
+}
+
+/** A value of the Intensity parameter in Live's units as dB: [pmin, pmax] maps onto the dial's range. */
+function parameterValueToDb(value, pmin, pmax) {
+    if (!(pmax > pmin)) return clampDb(value);
+    return clampDb(INTENSITY_MIN_DB + (value - pmin) * (INTENSITY_MAX_DB - INTENSITY_MIN_DB) / (pmax - pmin));
+}
+
+/** Breakpoints [[beat, dB], ...] from values (dB) read at envelopeSamplePoints, simplified. */
+function breakpointsFromEnvelope(samples, valuesDb) {
+    var points = [];
+    var i;
+    for (i = 0; i < samples.length && i < valuesDb.length; i += 1) {
+        if (isFinite(valuesDb[i])) points.push([roundTo(samples[i].beat, 4), roundTo(clampDb(valuesDb[i]), 3)]);
+    }
+    return simplifyBreakpoints(points, ENVELOPE_TOLERANCE_DB);
+}
+
+/** The value of a recording [[position, value], ...] (sorted) at `pos`: straight lines between points, held outside. */
+function valueAtPosition(points, pos) {
+    if (!points.length) return NaN;
+    if (pos <= points[0][0]) return points[0][1];
+    var i;
+    for (i = 1; i < points.length; i += 1) {
+        if (points[i][0] >= pos) {
+            var a = points[i - 1];
+            var b = points[i];
+            return b[0] === a[0] ? b[1] : a[1] + (b[1] - a[1]) * (pos - a[0]) / (b[0] - a[0]);
+        }
+    }
+    return points[points.length - 1][1];
+}
+
+/**
+ * The prompt from the atoms of the tags box: words joined by spaces, a "," or ";" atom kept with the word
+ * before it (Max may hand punctuation over as atoms of its own), and a lone "bang" (what Max sends for an
+ * emptied box) as the empty prompt.
+ */
+function promptText(atoms) {
+    var out = "";
+    var i;
+    var t;
+    if (!atoms || !atoms.length) return "";
+    if (atoms.length === 1 && String(atoms[0]) === "bang") return "";
+    for (i = 0; i < atoms.length; i += 1) {
+        t = String(atoms[i]);
+        if (t === "," || t === ";") out += t;
+        else if (t.length) out += (out.length ? " " : "") + t;
+    }
+    return out;
+}
+
+/**
+ * The status line's words for where the curve of a job came from: {source, points, clip, note}; "" when the
+ * job has no curve.
+ */
+function curveStatusText(curve) {
+    if (!curve) return "";
+    var n = " (" + curve.points + " point" + (curve.points === 1 ? "" : "s") + ")";
+    var note = curve.note ? "; " + curve.note : "";
+    if (curve.source === "editor") return "intensity drawn in the editor" + n;
+    if (curve.source === "clip envelope") return "intensity from the Intensity envelope of clip '" + curve.clip + "'" + n;
+    if (curve.source === "clip recording") return "intensity recorded while clip '" + curve.clip + "' played" + n + note;
+    return "intensity recorded while the set played" + n + note;
+}
+
+/**
+ * Why a clip's Intensity envelope could not be read (the reader's status), in words for the status line
+ * when the device falls back to the recording, or for the error line when there is none.
+ */
+function envelopeProblem(status, clipName) {
+    var name = "'" + (clipName || "(unnamed)") + "'";
+    if (status === "none") return "clip " + name + " has no Intensity envelope";
+    if (status === "unsupported") return "this version of Live does not let a device read clip envelopes";
+    if (status === "other_track") return "clip " + name + " is on another track (a clip's envelopes belong to devices on its own track)";
+    return "Live does not let a device read Arrangement automation, only record it";
+}
+
+/** The error when Curve = Automation finds nothing to read and nothing recorded. */
+function automationMissingText(status, clipName) {
+    var record = "arm Rec and play the set with the Intensity automation (the device records it as it plays), then press Generate.";
+    if (status === "none") {
+        return "Clip '" + (clipName || "(unnamed)") + "' has no Intensity envelope: draw one in its Envelopes box (this device, "
+            + "control Intensity) and press Generate, or " + record;
+    }
+    if (status === "unsupported") {
+        return "This version of Live does not let a device read clip envelopes: arm Rec and play clip '" + (clipName || "(unnamed)")
+            + "' once (the device records Intensity as the clip plays), then press Generate.";
+    }
+    if (status === "other_track") {
+        return "Clip '" + (clipName || "(unnamed)") + "' is on another track, and a clip's envelopes belong to the devices on its own "
+            + "track: select a clip on this device's track whose envelope draws Intensity, or " + record;
+    }
+    return "No Intensity automation to read: Live does not let a device read Arrangement automation, so " + record
+        + " Or select a Session clip on this track whose envelope draws Intensity.";
+}
+
 /** The `intensity` object of a job: {breakpoints, min, max}, or null when there are fewer than one point. */
 function intensityObject(breakpoints) {
     if (!breakpoints || !breakpoints.length) return null;
@@ -426,9 +589,17 @@ function requireAudioClip(clip, taskLabel) {
  *   notes: notes of the MIDI clip (get_notes_extended) or null,
  *   drawn: breakpoint editor dump as [[beat, dB]...] (relative to the render start),
  *   recorded: Intensity recording as [[song beat, dB]...],
+ *   readEnvelope: optional function(clip, positions) -> {status, values, from, why}: the Intensity envelope
+ *     of `clip` at clip positions (its own axis) as dB; status "ok" (from "envelope", or "recording": what
+ *     Rec recorded while that clip played, `why` the envelope itself could not be read), or why not: "none",
+ *     "unsupported", "other_track", "arrangement",
  *   track: the LOM path of the device's track (part of the lineage)
  * }
- * Returns {job, anchor}: anchor = {songBeat} is where the result belongs in the Arrangement, when known.
+ * Returns {job, anchor, curve}: anchor = {songBeat} is where the result belongs in the Arrangement, when
+ * known; curve = {source ("editor", "clip envelope", "clip recording", "recording"), points, clip, note} or
+ * null. With Curve = Automation the curve is read from the selected clip over the render: the render's beat 0
+ * sits where its output starts on the clip (docs/PROTOCOL.md, time origins; the clip's loop brace or start
+ * marker for tasks that do not render from the clip), and a looping clip repeats its envelope.
  * Throws DeviceError with a message in plain words when the set lacks what the task needs.
  */
 function buildJob(input) {
@@ -460,6 +631,8 @@ function buildJob(input) {
     var anchor = null;
     var range = null;
     var lengthBeats = bars * bar;
+    // Where the render's beat 0 lies on the selected clip's own axis (for reading its envelope).
+    var clipOrigin = clip ? clipFirstPosition(clip) : null;
 
     if (task === "inpaint" || task === "continue" || task === "loop") {
         requireAudioClip(clip, label);
@@ -474,6 +647,9 @@ function buildJob(input) {
         // One bar of overlap, at most the range and half the rendered length (the daemon's limits).
         var overlap = Math.min(bar, rangeBeats, lengthBeats / 2);
         if (task !== "inpaint") job.overlap_beats = roundTo(overlap, 6);
+        clipOrigin = task === "inpaint"
+            ? range.start - beatsToClipLength((lengthBeats - rangeBeats) / 2, clip, song.tempo)
+            : range.end - beatsToClipLength(overlap, clip, song.tempo);
         if (clip.is_arrangement_clip) {
             // Where the daemon's output starts (its time origins, docs/PROTOCOL.md): inpaint centres the
             // gap in the rendered window; continue and loop start one overlap before the range's end.
@@ -489,6 +665,7 @@ function buildJob(input) {
             throw new DeviceError("Match melody needs a MIDI clip: click a MIDI clip with the melody so it shows in Live's clip view.");
         }
         var clipSpan = clipRange(clip, RANGE_SOURCES[s.rangeSource] || "clip", song);
+        clipOrigin = clipSpan.start;
         var notes = notesInRange(input.notes || [], clipSpan.start, clipSpan.end);
         var audible = 0;
         var i;
@@ -535,24 +712,44 @@ function buildJob(input) {
 
     var curveSource = CURVE_SOURCES[s.curveSource] || "off";
     var breakpoints = null;
+    var curve = null;
     if (curveSource === "drawn") {
         breakpoints = input.drawn || [];
-    } else if (curveSource === "recorded") {
-        var rec = input.recorded || [];
-        if (!rec.length) {
-            throw new DeviceError("No Intensity recording yet: arm Rec, play the set with the Intensity automation, then press Generate.");
+        curve = { source: "editor" };
+    } else if (curveSource === "automation") {
+        var status = "arrangement";
+        if (clip && !clip.is_arrangement_clip && input.readEnvelope) {
+            var samples = envelopeSamplePoints(clip, clipOrigin, lengthBeats, bar, song.tempo);
+            var positions = [];
+            var k;
+            for (k = 0; k < samples.length; k += 1) positions.push(samples[k].pos);
+            var read = input.readEnvelope(clip, positions);
+            status = read.status;
+            if (status === "ok") {
+                breakpoints = breakpointsFromEnvelope(samples, read.values);
+                curve = read.from === "recording"
+                    ? { source: "clip recording", clip: clip.name || "(unnamed)", note: envelopeProblem(read.why, clip.name) }
+                    : { source: "clip envelope", clip: clip.name || "(unnamed)" };
+            }
         }
-        // The recording is in song beats; the curve starts where the output starts in the song.
-        var origin = anchor !== null ? anchor : Math.floor(rec[0][0] / bar) * bar;
-        breakpoints = breakpointsFromRecording(rec, origin, lengthBeats);
+        if (!curve) {
+            var rec = input.recorded || [];
+            if (!rec.length) throw new DeviceError(automationMissingText(status, clip ? clip.name : ""));
+            // The recording is in song beats; the curve starts where the output starts in the song.
+            var origin = anchor !== null ? anchor : Math.floor(rec[0][0] / bar) * bar;
+            breakpoints = breakpointsFromRecording(rec, origin, lengthBeats);
+            curve = { source: "recording", note: envelopeProblem(status, clip ? clip.name : "") };
+        }
     }
     var intensity = intensityObject(breakpoints);
     if (intensity) job.intensity = intensity;
+    if (curve) curve.points = breakpoints ? breakpoints.length : 0;
+    if (curve && !intensity) curve = null;
     var readsClip = task === "inpaint" || task === "continue" || task === "loop" || task === "melody";
     var place = "track " + (input.track || "") + (readsClip ? " clip " + clipPlace(clip)
         : " range " + (range ? range.start + " " + range.unit : "none"));
     job.lineage = lineageFor(task, job.seed, s.idea, place);
-    return { job: job, anchor: anchor === null ? null : { songBeat: roundTo(anchor, 6) } };
+    return { job: job, anchor: anchor === null ? null : { songBeat: roundTo(anchor, 6) }, curve: curve };
 }
 
 /**
@@ -636,6 +833,23 @@ function jobIdFor(timeMs, counter) {
 function baseName(path) {
     var parts = String(path).split(/[\/\\]/);
     return parts[parts.length - 1];
+}
+
+/** The folder of a file path. */
+function folderOf(path) {
+    var p = String(path);
+    var i = Math.max(p.lastIndexOf("/"), p.lastIndexOf("\\"));
+    return i > 0 ? p.substring(0, i) : p;
+}
+
+/**
+ * A file:// URL for a local folder or file path (POSIX, or a Windows drive path), for Max's launchbrowser,
+ * which hands it to the system: a folder opens in the Finder or the Explorer.
+ */
+function fileUrl(path) {
+    var p = String(path).replace(/\\/g, "/");
+    if (/^[A-Za-z]:\//.test(p)) p = "/" + p;
+    return "file://" + encodeURI(p).replace(/#/g, "%23").replace(/\?/g, "%3F");
 }
 
 /** The status line for a /ditto/progress message. */
@@ -728,9 +942,26 @@ function liveMajorVersion() {
     return atomNumber(app.call("get_major_version"));
 }
 
-/** The LOM path of the track holding this device ("live_set tracks 0"). */
+/** Whether a LiveAPI object has the function `name` (its `info` lists "function <name>"). */
+function hasFunction(api, name) {
+    return new RegExp("(^|\\n)function " + name + "(\\r?\\n|$)").test(String(api.info));
+}
+
+/**
+ * The LOM path of the track holding this device ("live_set tracks 0"): up from the device through
+ * canonical_parent, past the Chains and Racks of any rack it sits in.
+ */
 function deviceTrackPath() {
-    return String(new LiveAPI("this_device canonical_parent").unquotedpath);
+    var api = new LiveAPI("this_device");
+    var hops;
+    var ids;
+    for (hops = 0; hops < 32 && Number(api.id) !== 0; hops += 1) {
+        if (api.type === "Track") return String(api.unquotedpath);
+        ids = atomIds(api.get("canonical_parent"));
+        if (!ids.length) break;
+        api = new LiveAPI("id " + ids[0]);
+    }
+    throw new DeviceError("The device cannot find the track it sits on: put it on an audio track (or in a rack on one).");
 }
 
 /** The LiveAPI path of the track the result goes to: this device's track or the selected track. */
@@ -744,28 +975,169 @@ function targetTrackPath(place) {
     return deviceTrackPath();
 }
 
+/** The track path of a Session clip's path ("live_set tracks 1 clip_slots 0 clip" -> "live_set tracks 1"), or "". */
+function sessionClipTrackPath(clipPath) {
+    var m = /^(.*) clip_slots \d+ clip$/.exec(String(clipPath));
+    return m ? m[1] : "";
+}
+
+/** This device's Intensity parameter: {id, min, max}, or null when Live does not list it. */
+function intensityParameter() {
+    var device = new LiveAPI("this_device");
+    var count = device.getcount("parameters");
+    var param = new LiveAPI("this_device");
+    var i;
+    for (i = 0; i < count; i += 1) {
+        param.goto("this_device parameters " + i);
+        if (INTENSITY_PARAMETER_NAMES.indexOf(atomString(param.get("name"))) >= 0) {
+            return { id: Number(param.id), min: atomNumber(param.get("min")), max: atomNumber(param.get("max")) };
+        }
+    }
+    return null;
+}
+
 /**
- * Puts the WAV at `path` into the set (Live 12): a new audio clip in the next empty clip slot of the
- * target track, or in the Arrangement at `anchor.songBeat`; then warps it to the set's tempo.
- * Returns a sentence for the status line. Throws DeviceError when Live cannot take the clip.
+ * The Intensity envelope of the Session clip with id `clipId` at clip positions `positions`, as dB:
+ * {status: "ok", values} through Clip.automation_envelope and Envelope.value_at_time; {status: "none"} when
+ * the clip has no envelope for Intensity (Live answers id 0); {status: "unsupported"} when this Live does not
+ * let a device call automation_envelope (Max's LOM reference does not list it).
+ */
+function readClipEnvelope(clipId, positions) {
+    var clipApi = new LiveAPI("id " + clipId);
+    if (!hasFunction(clipApi, "automation_envelope")) return { status: "unsupported" };
+    var param = intensityParameter();
+    if (!param) return { status: "unsupported" };
+    var result = clipApi.call("automation_envelope", "id", param.id);
+    var ids = result ? atomIds(result) : [];
+    if (!ids.length) return { status: "none" };
+    var env = new LiveAPI("id " + ids[0]);
+    var values = [];
+    var i;
+    for (i = 0; i < positions.length; i += 1) {
+        values.push(parameterValueToDb(atomNumber(env.call("value_at_time", positions[i])), param.min, param.max));
+    }
+    return { status: "ok", from: "envelope", values: values };
+}
+
+/**
+ * buildJob's readEnvelope: the selected clip's Intensity envelope read through the Live API, else what Rec
+ * recorded while that clip played (state.clipRecorded), else why neither.
+ */
+function readIntensityEnvelope(clip, positions) {
+    if (clip.is_arrangement_clip) return { status: "arrangement" };
+    if (sessionClipTrackPath(clip.path) !== deviceTrackPath()) return { status: "other_track" };
+    var read = readClipEnvelope(clip.id, positions);
+    if (read.status === "ok") return read;
+    var rec = state.clipRecorded;
+    if (rec && rec.path === clip.path && rec.points.length) {
+        var values = [];
+        var i;
+        for (i = 0; i < positions.length; i += 1) values.push(valueAtPosition(rec.points, positions[i]));
+        return { status: "ok", from: "recording", why: read.status, values: values };
+    }
+    return read;
+}
+
+/** The seconds of an audio clip's file: sample_length / sample_rate, else the end marker of the unwarped clip. */
+function clipFileSeconds(clipApi) {
+    var frames = atomNumber(clipApi.get("sample_length"));
+    var rate = atomNumber(clipApi.get("sample_rate"));
+    if (frames > 0 && rate > 0) return frames / rate;
+    return atomNumber(clipApi.get("end_marker"));
+}
+
+/** The warp markers of a clip as Live reports them: [{beat_time, sample_time}, ...] (the last one is hidden). */
+function clipWarpMarkers(clipApi) {
+    var dict = atomDict(clipApi.get("warp_markers"));
+    return dict && dict.warp_markers ? dict.warp_markers : [];
+}
+
+/** Whether a warp marker puts sample time `seconds` at beat `beats`. */
+function markerAt(markers, seconds, beats) {
+    var i;
+    for (i = 0; i < markers.length; i += 1) {
+        if (Math.abs(markers[i].sample_time - seconds) < 1e-6 && Math.abs(markers[i].beat_time - beats) < 1e-4) return true;
+    }
+    return false;
+}
+
+/**
+ * Warps a new clip to the set's tempo: the file was rendered at `tempo`, so its end (seconds) belongs at beat
+ * seconds * tempo / 60. Warping on, the markers Live placed after its first one removed, one warp marker added
+ * at (beats, seconds) with add_warp_marker, the clip's end and loop end set there. Should Live refuse the
+ * marker, the last visible marker is moved instead (move_warp_marker). Returns "" or a warning for the
+ * status line.
+ */
+function warpToTempo(clipApi, tempo) {
+    var seconds = clipFileSeconds(clipApi);
+    if (!(seconds > 0) || !(tempo > 0)) return " (could not read the file's length: check its tempo in the clip view)";
+    var beats = seconds * tempo / 60;
+    clipApi.set("warping", 1);
+    var markers = clipWarpMarkers(clipApi);
+    var i;
+    for (i = markers.length - 2; i >= 1; i -= 1) clipApi.call("remove_warp_marker", markers[i].beat_time);
+    clipApi.call("add_warp_marker", { beat_time: beats, sample_time: seconds });
+    markers = clipWarpMarkers(clipApi);
+    if (!markerAt(markers, seconds, beats)) {
+        var fix = warpCorrection(markers, tempo);
+        if (fix) clipApi.call("move_warp_marker", fix.beat_time, fix.distance);
+        markers = clipWarpMarkers(clipApi);
+    }
+    var warped = markerAt(markers, seconds, beats);
+    if (Math.abs(atomNumber(clipApi.get("end_marker")) - beats) > 1e-6) clipApi.set("end_marker", beats);
+    if (Math.abs(atomNumber(clipApi.get("loop_end")) - beats) > 1e-6) clipApi.set("loop_end", beats);
+    return warped ? "" : " (Live did not take the warp marker: set the clip's tempo to " + roundTo(tempo, 3) + " BPM by hand)";
+}
+
+/**
+ * The Arrangement clip of `trackPath` that Track.create_audio_clip made from `path` at `position`: the clip
+ * of that file nearest to the position (Live's answer to the call is not relied upon). A LiveAPI or null.
+ */
+function findArrangementClip(trackPath, path, position) {
+    var track = new LiveAPI(trackPath);
+    var count = track.getcount("arrangement_clips");
+    var api = new LiveAPI(trackPath);
+    var best = -1;
+    var bestDistance = Infinity;
+    var i;
+    var d;
+    for (i = 0; i < count; i += 1) {
+        api.goto(trackPath + " arrangement_clips " + i);
+        if (atomNumber(api.get("is_audio_clip")) !== 1) continue;
+        if (baseName(atomString(api.get("file_path"))) !== baseName(path)) continue;
+        d = Math.abs(atomNumber(api.get("start_time")) - position);
+        if (d < bestDistance) { bestDistance = d; best = i; }
+    }
+    if (best < 0) return null;
+    return new LiveAPI(trackPath + " arrangement_clips " + best);
+}
+
+/**
+ * Puts the WAV at `path` into the set: a new audio clip in the next empty clip slot of the target track, or
+ * in the Arrangement at `anchor.songBeat`; reads the clip back from the slot or the track's arrangement
+ * clips, then warps it to the set's tempo. Returns a sentence for the status line, or null when this Live
+ * has no create_audio_clip (the caller shows where the file is instead). Throws DeviceError when Live
+ * cannot take the clip.
  */
 function importIntoLive(path, place, anchor, tempo) {
     var trackPath = targetTrackPath(place);
     var track = new LiveAPI(trackPath);
     var trackName = atomString(track.get("name"));
-    if (atomNumber(track.get("has_audio_input")) !== 1) {
-        throw new DeviceError("Track '" + trackName + "' is a MIDI track and cannot hold audio: put the device on an audio track or choose another Import target.");
-    }
-    var result;
+    var clipApi;
     var where;
     if (place === "arrangement_this") {
+        if (!hasFunction(track, "create_audio_clip")) return null;
+        if (atomNumber(track.get("has_audio_input")) !== 1) throw midiTrackError(trackName);
         var position = anchor ? anchor.songBeat : atomNumber(new LiveAPI("live_set").get("current_song_time"));
-        result = track.call("create_audio_clip", path, position);
+        track.call("create_audio_clip", path, position);
+        clipApi = findArrangementClip(trackPath, path, position);
         where = trackName + " in the Arrangement at beat " + roundTo(position, 3);
     } else {
         var count = track.getcount("clip_slots");
+        var slot = count > 0 ? new LiveAPI(trackPath + " clip_slots 0") : null;
+        if (slot && !hasFunction(slot, "create_audio_clip")) return null;
+        if (atomNumber(track.get("has_audio_input")) !== 1) throw midiTrackError(trackName);
         var flags = [];
-        var slot = new LiveAPI(trackPath);
         var i;
         for (i = 0; i < count; i += 1) {
             slot.goto(trackPath + " clip_slots " + i);
@@ -774,17 +1146,18 @@ function importIntoLive(path, place, anchor, tempo) {
         var index = firstEmptySlot(flags, 0);
         if (index < 0) throw new DeviceError("Track '" + trackName + "' has no empty clip slot: add a scene, then press Generate again.");
         slot.goto(trackPath + " clip_slots " + index);
-        result = slot.call("create_audio_clip", path);
+        slot.call("create_audio_clip", path);
+        clipApi = new LiveAPI(trackPath + " clip_slots " + index + " clip");
         where = trackName + ", slot " + (index + 1);
     }
-    var ids = result ? atomIds(result) : [];
-    if (!ids.length) throw new DeviceError("Live did not create the clip (see Max's console). The file is at " + path);
-    var clip = new LiveAPI("id " + ids[0]);
-    clip.set("warping", 1);
-    var dict = atomDict(clip.get("warp_markers"));
-    var fix = warpCorrection(dict && dict.warp_markers, tempo);
-    if (fix) clip.call("move_warp_marker", fix.beat_time, fix.distance);
-    return "Imported " + baseName(path) + " into " + where;
+    if (!clipApi || Number(clipApi.id) === 0) {
+        throw new DeviceError("Live did not create the clip in " + where + " (see Max's console). The take is at " + path);
+    }
+    return "Imported " + baseName(path) + " into " + where + warpToTempo(clipApi, tempo);
+}
+
+function midiTrackError(trackName) {
+    return new DeviceError("Track '" + trackName + "' is a MIDI track and cannot hold audio: put the device on an audio track or choose another Import target.");
 }
 
 /* ============================== 4. Max glue ============================== */
@@ -794,21 +1167,23 @@ inlets = 1;
 outlets = 2;
 setinletassist(0, "UI values, live.thisdevice bang, OSC replies from udpreceive");
 setoutletassist(0, "OSC messages to udpsend");
-setoutletassist(1, "UI updates: status, error, progress, connected, domain, dumpcurve, idea");
+setoutletassist(1, "UI updates: status, error, progress, connected, domain, dumpcurve, idea, setcurve, settags");
 
 var settings = {
     task: 0, tags: "", bars: 4, steps: 0, quality: 1, seed: 0, variations: 1,
     curveSource: 0, rangeSource: 0, place: 0, intensityDb: -20, record: 0, idea: 0
 };
 var state = {
-    ready: false, sampleRate: 44100, inbox: "", connected: false, missedPongs: 0,
-    pending: [], jobs: {}, currentJob: "", drawn: [], recorded: [], fileCounter: 0,
-    lastSong: null
+    ready: false, deleted: false, sampleRate: 44100, inbox: "", connected: false, missedPongs: 0,
+    pending: [], jobs: {}, currentJob: "", drawn: [], recorded: [], clipRecorded: null, fileCounter: 0,
+    lastSong: null, domain: 0, lastTake: "", importTasks: [], savedText: ""
 };
 var pingTask = null;
 var recordTask = null;
 var clipWatcher = null;
+var signatureWatchers = [];
 var songApi = null;
+var recordClipApi = null;
 
 function ui() {
     outlet(1, arrayfromargs(arguments));
@@ -828,11 +1203,15 @@ function clearError() {
 
 /** live.thisdevice has banged: the Live API is ready. */
 function bang() {
-    if (state.ready) return;
+    if (state.ready || state.deleted) return;
     state.ready = true;
     songApi = new LiveAPI("live_set");
     clipWatcher = new LiveAPI(onDetailClip, "live_set view");
     clipWatcher.property = "detail_clip";
+    // The editor's x axis is the render in beats: it follows Bars and the time signature.
+    signatureWatchers = [new LiveAPI(onSignature, "live_set"), new LiveAPI(onSignature, "live_set")];
+    signatureWatchers[0].property = "signature_numerator";
+    signatureWatchers[1].property = "signature_denominator";
     pingTask = new Task(pingTick, this);
     pingTask.interval = PING_INTERVAL_MS;
     pingTask.repeat(-1, PING_INTERVAL_MS);
@@ -848,6 +1227,22 @@ function bang() {
     pingTick();
 }
 
+/**
+ * The device is being removed (Max calls notifydeleted on the js object): every Task stops and every
+ * observer lets go, so nothing runs or touches the set afterwards.
+ */
+function notifydeleted() {
+    var i;
+    state.deleted = true;
+    if (pingTask) pingTask.cancel();
+    if (recordTask) recordTask.cancel();
+    for (i = 0; i < state.importTasks.length; i += 1) state.importTasks[i].cancel();
+    state.importTasks = [];
+    if (clipWatcher) clipWatcher.property = "";
+    for (i = 0; i < signatureWatchers.length; i += 1) signatureWatchers[i].property = "";
+    signatureWatchers = [];
+}
+
 /** Observer of Song.View.detail_clip: shows what the device will read. Never writes to the set. */
 function onDetailClip(args) {
     if (!state.ready || args[0] !== "detail_clip") return;
@@ -861,6 +1256,13 @@ function onDetailClip(args) {
     }
 }
 
+/** Observer of the Song's time signature: the editor's domain follows it. */
+function onSignature(args) {
+    if (!state.ready || state.deleted) return;
+    if (args[0] !== "signature_numerator" && args[0] !== "signature_denominator") return;
+    updateDomain();
+}
+
 function pingTick() {
     if (state.missedPongs >= MISSED_PONGS_OFFLINE && state.connected !== false) {
         state.connected = false;
@@ -870,30 +1272,61 @@ function pingTick() {
         ui("status", "No answer from the daemon on port " + DEFAULT_PORT + ": start it with 'ditto-bridge serve'.");
     }
     state.missedPongs += 1;
-    sendOsc(ADDR_PING, []);
+    sendOsc(ADDR_PING, [DEFAULT_REPLY_PORT]); // the daemon answers this device on its reply port
 }
 
+/**
+ * Every RECORD_INTERVAL_MS while Rec is on and the transport plays: Intensity against song time, and, while
+ * the Session clip that was in the clip view when Rec was armed plays, against that clip's own position (so
+ * its envelope can be sent as it would be read).
+ */
 function recordTick() {
     if (!songApi) return;
     if (atomNumber(songApi.get("is_playing")) !== 1) return;
     recordIntensitySample(state.recorded, atomNumber(songApi.get("current_song_time")), settings.intensityDb);
+    if (recordClipApi && state.clipRecorded && atomNumber(recordClipApi.get("is_playing")) === 1) {
+        recordIntensitySample(state.clipRecorded.points, atomNumber(recordClipApi.get("playing_position")), settings.intensityDb);
+    }
 }
 
-function updateDomain() {
-    var song = state.lastSong || { signature_numerator: 4, signature_denominator: 4 };
+/** The song's time signature as Live reports it, else the last one read, else 4/4. */
+function currentSignature() {
     if (songApi) {
-        song = {
+        return {
             signature_numerator: atomNumber(songApi.get("signature_numerator")),
             signature_denominator: atomNumber(songApi.get("signature_denominator"))
         };
     }
-    ui("domain", Math.max(1, settings.bars) * beatsPerBar(song.signature_numerator, song.signature_denominator));
+    return state.lastSong || { signature_numerator: 4, signature_denominator: 4 };
+}
+
+/**
+ * Sets the editor's x range to the render's length in beats. When it changes, the drawn curve keeps its place
+ * in the render (as the editor's `setdomain` keeps its points), and the editor is asked for its points again
+ * so the device never sends a curve laid out for another length.
+ */
+function updateDomain() {
+    var sig = currentSignature();
+    var domain = Math.max(1, settings.bars) * beatsPerBar(sig.signature_numerator, sig.signature_denominator);
+    if (!(domain > 0)) return;
+    var previous = state.domain;
+    state.domain = domain;
+    ui("domain", domain);
+    if (!previous && state.drawn.length) showCurve(state.drawn); // a curve restored before the length was known
+    if (previous && previous !== domain) {
+        if (state.drawn.length) {
+            state.drawn = rescaleBreakpoints(state.drawn, previous, domain);
+            notifyState();
+        }
+        ui("dumpcurve");
+    }
 }
 
 /* UI inputs (one message per control, see src/DittoBridge.maxpat) */
 
 function task(i) { settings.task = Math.max(0, Math.min(TASKS.length - 1, Math.round(i))); }
-function tags() { settings.tags = arrayfromargs(arguments).join(" "); }
+/** The tags / prompt box: the whole text, commas and semicolons included; an emptied box clears it. */
+function tags() { settings.tags = promptText(arrayfromargs(arguments)); notifyState(); }
 function bars(n) { settings.bars = Math.max(1, Math.round(n)); updateDomain(); }
 function steps(n) { settings.steps = Math.max(0, Math.round(n)); }
 function quality(i) { settings.quality = Math.round(i) === 0 ? 0 : 1; }
@@ -914,29 +1347,133 @@ function fresh(v) {
     ui("status", "Fresh start: the next Generate begins idea " + settings.idea + " from new noise.");
 }
 
-function inbox() { state.inbox = nativePath(arrayfromargs(arguments).join(" ")); ui("status", "Inbox: " + state.inbox); }
+function inbox() {
+    state.inbox = nativePath(arrayfromargs(arguments).join(" "));
+    ui("status", "Inbox: " + state.inbox);
+    notifyState();
+}
 
 /** The Intensity parameter (dB): its automation plays through here. */
 function intensity(db) { settings.intensityDb = clampDb(Number(db)); }
 
-/** Rec toggle: on starts a new Intensity recording (sampled while the transport plays). */
+/**
+ * Rec toggle: on starts a new Intensity recording (sampled while the transport plays); when the clip view
+ * shows a Session clip of this track, that clip's pass is recorded on its own axis too.
+ */
 function record(on) {
     settings.record = Number(on) ? 1 : 0;
     if (!recordTask) return;
     if (settings.record) {
         state.recorded = [];
+        startClipRecording();
         recordTask.repeat(-1);
-        ui("status", "Recording Intensity: play the set.");
+        ui("status", "Recording Intensity: play the set" + (state.clipRecorded ? " or clip '" + state.clipRecorded.name + "'" : "") + ".");
     } else {
         recordTask.cancel();
         state.recorded = simplifyBreakpoints(state.recorded, RECORD_TOLERANCE_DB);
-        ui("status", "Intensity recorded: " + state.recorded.length + " breakpoints.");
+        if (state.clipRecorded) state.clipRecorded.points = simplifyBreakpoints(state.clipRecorded.points, RECORD_TOLERANCE_DB);
+        recordClipApi = null;
+        var clipText = state.clipRecorded && state.clipRecorded.points.length
+            ? " (" + state.clipRecorded.points.length + " along clip '" + state.clipRecorded.name + "')" : "";
+        ui("status", "Intensity recorded: " + state.recorded.length + " breakpoints" + clipText + ".");
+        notifyState();
+    }
+}
+
+/** Prepares the recording of the Session clip in the clip view on its own axis, when it is on this device's track. */
+function startClipRecording() {
+    state.clipRecorded = null;
+    recordClipApi = null;
+    try {
+        var clip = readDetailClip();
+        if (clip && !clip.is_arrangement_clip && sessionClipTrackPath(clip.path) === deviceTrackPath()) {
+            state.clipRecorded = { path: clip.path, name: clip.name || "(unnamed)", points: [] };
+            recordClipApi = new LiveAPI("id " + clip.id);
+        }
+    } catch (e) {
+        post("ditto: " + e.message + "\n");
     }
 }
 
 /** The breakpoint editor's listdump: x y pairs, x in beats from the render start, y in dB. */
 function breakpoints() {
     state.drawn = breakpointsFromFunctionDump(arrayfromargs(arguments));
+    notifyState();
+}
+
+/* State saved with the Live set. The js object is a Stored Only parameter of type blob (parameter_enable on
+ * the js box): Live asks getvalueof() when the set is saved and hands the value back to setvalueof() when it
+ * is loaded. The Task, Quality, Bars, Steps, Seed, Takes, Idea, Range, Import, Curve and Intensity controls
+ * are parameters of their own and are saved by Live. */
+
+/** What the device saves with the set: the prompt, the drawn and recorded curves (the set's and a clip's), the inbox folder. */
+function savedState() {
+    return {
+        v: STATE_VERSION,
+        tags: settings.tags,
+        drawn: state.drawn,
+        recorded: state.recorded.slice(-MAX_SAVED_POINTS),
+        clip_recorded: state.clipRecorded && state.clipRecorded.points.length ? {
+            path: state.clipRecorded.path, name: state.clipRecorded.name, points: state.clipRecorded.points.slice(-MAX_SAVED_POINTS)
+        } : null,
+        inbox: state.inbox
+    };
+}
+
+/** pattr / Live: the device's state as one symbol of JSON. */
+function getvalueof() {
+    state.savedText = JSON.stringify(savedState());
+    return state.savedText;
+}
+
+/** pattr / Live: restores what getvalueof returned (one symbol; atoms split at spaces are joined again). */
+function setvalueof() {
+    var text = arrayfromargs(arguments).join(" ");
+    var saved = atomDict(text);
+    if (!saved || typeof saved !== "object") {
+        if (text && text !== "0") post("ditto: the saved state could not be read and was ignored\n");
+        return;
+    }
+    settings.tags = typeof saved.tags === "string" ? saved.tags : "";
+    state.drawn = pointList(saved.drawn);
+    state.recorded = pointList(saved.recorded);
+    // A clip recording names its clip by its place in the set ("live_set tracks 0 clip_slots 2 clip").
+    var clipRec = saved.clip_recorded;
+    state.clipRecorded = clipRec && typeof clipRec.path === "string" && pointList(clipRec.points).length
+        ? { path: clipRec.path, name: String(clipRec.name || "(unnamed)"), points: pointList(clipRec.points) } : null;
+    state.inbox = typeof saved.inbox === "string" ? saved.inbox : "";
+    state.savedText = JSON.stringify(savedState());
+    ui("settags", settings.tags);
+    if (state.domain) ui("domain", state.domain); // the editor's setdomain rescales the points it holds: first
+    showCurve(state.drawn);
+}
+
+/** Puts breakpoints [[beat, dB], ...] into the editor: "setcurve x1 y1 x2 y2 ..." (no pairs: an empty editor). */
+function showCurve(points) {
+    var flat = [];
+    var i;
+    for (i = 0; i < points.length; i += 1) flat.push(points[i][0], points[i][1]);
+    if (!flat.length) ui("setcurve");
+    else ui.apply(this, ["setcurve"].concat(flat));
+}
+
+/** [[x, y], ...] of finite numbers from saved JSON (anything else is dropped). */
+function pointList(value) {
+    var out = [];
+    var i;
+    if (!(value instanceof Array)) return out;
+    for (i = 0; i < value.length; i += 1) {
+        if (value[i] instanceof Array && isFinite(value[i][0]) && isFinite(value[i][1])) out.push([Number(value[i][0]), Number(value[i][1])]);
+    }
+    return out;
+}
+
+/** Tells Live (through pattr's notifyclients) that the saved state changed, so saving the set keeps it. */
+function notifyState() {
+    var text = JSON.stringify(savedState());
+    if (text === state.savedText) return;
+    state.savedText = text;
+    if (typeof notifyclients === "function") notifyclients();
 }
 
 /** Generate button. */
@@ -959,7 +1496,7 @@ function generate(v) {
         }
         var built = buildJob({
             task: taskName, settings: settings, song: song, clip: clip, notes: notes,
-            drawn: state.drawn, recorded: state.recorded, track: deviceTrackPath()
+            drawn: state.drawn, recorded: state.recorded, readEnvelope: readIntensityEnvelope, track: deviceTrackPath()
         });
         state.fileCounter += 1;
         // The job names itself, so replies can be matched to it (docs/PROTOCOL.md, field `id`).
@@ -980,7 +1517,9 @@ function generate(v) {
         sendOsc(message.address, message.args);
         clearError();
         ui("progress", 0);
-        ui("status", "Sent " + TASK_LABELS[settings.task] + " to the daemon: waiting for it to accept.");
+        var curveText = curveStatusText(built.curve);
+        ui("status", "Sent " + TASK_LABELS[settings.task] + " to the daemon" + (curveText ? " (" + curveText + ")" : "")
+            + ": waiting for it to accept.");
     } catch (e) {
         if (e instanceof DeviceError) showError(e.message);
         else {
@@ -999,6 +1538,21 @@ function cancel(v) {
     }
     sendOsc(ADDR_CANCEL, [state.currentJob]);
     ui("status", "Cancelling " + state.currentJob + "…");
+}
+
+/**
+ * Show button: opens the folder holding the latest take in the Finder or the Explorer (Max's launchbrowser
+ * with a file:// URL), so it can be dragged onto a track.
+ */
+function reveal(v) {
+    if (v !== undefined && Number(v) === 0) return;
+    if (!state.lastTake) {
+        ui("status", "No take yet: its folder opens here once the daemon has sent one.");
+        return;
+    }
+    var folder = folderOf(state.lastTake);
+    messnamed("max", "launchbrowser", fileUrl(folder));
+    ui("status", "Opened " + folder + ": drag " + baseName(state.lastTake) + " onto a track.");
 }
 
 /** Writes a job file into the inbox with Max's File object. */
@@ -1061,9 +1615,7 @@ function handleReply(address, args) {
         var path = String(args[1]);
         var summary = args.length > 2 ? String(args[2]) : "";
         ui("progress", 1);
-        // Writes to the set are deferred: never made from inside a notification.
-        var t = new Task(function () { finishImport(id, ctx, path, summary); }, this);
-        t.schedule(0);
+        scheduleImport(id, ctx, path, summary);
     } else if (address === ADDR_CANCELLED) {
         if (id === state.currentJob) state.currentJob = "";
         ui("progress", 0);
@@ -1076,16 +1628,26 @@ function handleReply(address, args) {
     }
 }
 
+/**
+ * Writes to the set are deferred to a Task, never made from inside a notification. The Task is kept in
+ * state.importTasks until it has run, so notifydeleted can stop it.
+ */
+function scheduleImport(id, ctx, path, summary) {
+    if (state.deleted) return;
+    var t = new Task(function () {
+        var i = state.importTasks.indexOf(t);
+        if (i >= 0) state.importTasks.splice(i, 1);
+        finishImport(id, ctx, path, summary);
+    }, this);
+    state.importTasks.push(t);
+    t.schedule(0);
+}
+
 function finishImport(id, ctx, path, summary) {
     if (id === state.currentJob) state.currentJob = "";
+    state.lastTake = path;
     try {
-        var major = liveMajorVersion();
         var sidecar = atomDict(readTextFile(sidecarPath(path)));
-        if (!(major >= 12)) {
-            ui("status", doneStatusText("Saved " + baseName(path) + warmStartText(sidecar) + ". Live " + major + " cannot import from a device: drag it in from the browser (add the outbox as a Place).", summary));
-            post("ditto: result at " + path + "\n");
-            return;
-        }
         if (ctx.place === "arrangement_this" && !ctx.placed) {
             // The daemon's placement (sidecar) is exact; the device's own estimate is the fallback.
             var placement = sidecar && sidecar.ditto_bridge ? sidecar.ditto_bridge.placement : null;
@@ -1095,8 +1657,18 @@ function finishImport(id, ctx, path, summary) {
         }
         // Further takes of one job go after the previous one in the Arrangement (next slots in Session).
         var anchor = ctx.anchor ? { songBeat: ctx.anchor.songBeat + ctx.imported * (ctx.lengthBeats || 0) } : null;
+        var done = importIntoLive(path, ctx.place, anchor, ctx.tempo);
+        if (done === null) {
+            // No create_audio_clip in this Live (Live 11, or Live 12 before the update that added it).
+            var major = liveMajorVersion();
+            var who = major < 12 ? "Live " + major : "This version of Live";
+            ui("status", doneStatusText("Saved " + path + warmStartText(sidecar) + ". " + who
+                + " cannot create clips from a device: press Show to open its folder and drag it onto a track.", summary));
+            post("ditto: result at " + path + "\n");
+            return;
+        }
         ctx.imported += 1;
-        ui("status", doneStatusText(importIntoLive(path, ctx.place, anchor, ctx.tempo) + warmStartText(sidecar), summary));
+        ui("status", doneStatusText(done + warmStartText(sidecar), summary));
         clearError();
     } catch (e) {
         if (e instanceof DeviceError) showError(e.message);

@@ -180,8 +180,18 @@
 					"text": "js ditto_device.js",
 					"saved_object_attributes": {
 						"filename": "ditto_device.js",
-						"parameter_enable": 0
-					}
+						"parameter_enable": 1,
+						"parameter_mappable": 0
+					},
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_invisible": 1,
+							"parameter_longname": "Device State",
+							"parameter_shortname": "State",
+							"parameter_type": 3
+						}
+					},
+					"varname": "Device State"
 				}
 			},
 			{
@@ -255,8 +265,10 @@
 					"id": "obj-route-ui",
 					"maxclass": "newobj",
 					"numinlets": 2,
-					"numoutlets": 8,
+					"numoutlets": 10,
 					"outlettype": [
+						"",
+						"",
 						"",
 						"",
 						"",
@@ -272,7 +284,7 @@
 						330,
 						22.0
 					],
-					"text": "route status error progress connected domain dumpcurve idea"
+					"text": "route status error progress connected domain dumpcurve idea settags setcurve"
 				}
 			},
 			{
@@ -340,9 +352,9 @@
 					"presentation": 1,
 					"presentation_rect": [
 						4.0,
-						3.0,
+						4.0,
 						40.0,
-						18.0
+						15.0
 					]
 				}
 			},
@@ -386,7 +398,7 @@
 					"presentation": 1,
 					"presentation_rect": [
 						44.0,
-						23.0,
+						22.0,
 						106.0,
 						15.0
 					],
@@ -429,7 +441,7 @@
 						4.0,
 						22.0,
 						40.0,
-						18.0
+						15.0
 					]
 				}
 			},
@@ -469,7 +481,7 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						6.0,
+						4.0,
 						56.0,
 						34.0,
 						15.0
@@ -509,9 +521,9 @@
 					"presentation": 1,
 					"presentation_rect": [
 						4.0,
-						42.0,
 						40.0,
-						18.0
+						34.0,
+						15.0
 					]
 				}
 			},
@@ -551,7 +563,7 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						42.0,
+						40.0,
 						56.0,
 						34.0,
 						15.0
@@ -591,9 +603,9 @@
 					"presentation": 1,
 					"presentation_rect": [
 						40.0,
-						42.0,
 						40.0,
-						18.0
+						34.0,
+						15.0
 					]
 				}
 			},
@@ -633,7 +645,7 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						78.0,
+						76.0,
 						56.0,
 						34.0,
 						15.0
@@ -673,9 +685,9 @@
 					"presentation": 1,
 					"presentation_rect": [
 						76.0,
-						42.0,
 						40.0,
-						18.0
+						34.0,
+						15.0
 					]
 				}
 			},
@@ -715,9 +727,9 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						114.0,
+						112.0,
 						56.0,
-						34.0,
+						38.0,
 						15.0
 					],
 					"parameter_enable": 1,
@@ -755,9 +767,9 @@
 					"presentation": 1,
 					"presentation_rect": [
 						112.0,
-						42.0,
 						40.0,
-						18.0
+						38.0,
+						15.0
 					]
 				}
 			},
@@ -803,13 +815,14 @@
 					"presentation": 1,
 					"presentation_rect": [
 						156.0,
-						18.0,
+						21.0,
 						186.0,
-						53.0
+						50.0
 					],
 					"varname": "tags",
 					"text": "",
-					"hint": "Tags or a prompt, e.g. funk, drums, 100 bpm; press Return"
+					"hint": "Tags or a prompt, e.g. funk, drums, 100 bpm; press Return",
+					"outputmode": 1
 				}
 			},
 			{
@@ -828,9 +841,9 @@
 					"presentation": 1,
 					"presentation_rect": [
 						156.0,
-						3.0,
+						4.0,
 						186.0,
-						18.0
+						15.0
 					]
 				}
 			},
@@ -893,7 +906,7 @@
 					"presentation": 1,
 					"presentation_rect": [
 						44.0,
-						78.0,
+						76.0,
 						106.0,
 						15.0
 					],
@@ -934,9 +947,9 @@
 					"presentation": 1,
 					"presentation_rect": [
 						4.0,
-						77.0,
+						76.0,
 						40.0,
-						18.0
+						15.0
 					]
 				}
 			},
@@ -978,7 +991,7 @@
 					"presentation": 1,
 					"presentation_rect": [
 						200.0,
-						78.0,
+						76.0,
 						142.0,
 						15.0
 					],
@@ -1020,9 +1033,9 @@
 					"presentation": 1,
 					"presentation_rect": [
 						156.0,
-						77.0,
+						76.0,
 						44.0,
-						18.0
+						15.0
 					]
 				}
 			},
@@ -1079,9 +1092,9 @@
 					"presentation": 1,
 					"presentation_rect": [
 						350.0,
-						18.0,
-						170.0,
-						53.0
+						21.0,
+						176.0,
+						50.0
 					],
 					"varname": "intensity_curve"
 				}
@@ -1102,9 +1115,9 @@
 					"presentation": 1,
 					"presentation_rect": [
 						350.0,
-						3.0,
-						200.0,
-						18.0
+						4.0,
+						176.0,
+						15.0
 					]
 				}
 			},
@@ -1162,7 +1175,7 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						530.0,
+						532.0,
 						4.0,
 						44.0,
 						48.0
@@ -1225,8 +1238,8 @@
 					"presentation": 1,
 					"presentation_rect": [
 						350.0,
-						78.0,
-						170.0,
+						76.0,
+						176.0,
 						15.0
 					],
 					"parameter_enable": 1,
@@ -1238,7 +1251,7 @@
 							"parameter_enum": [
 								"Off",
 								"Drawn",
-								"Recorded"
+								"Automation"
 							],
 							"parameter_mmax": 2,
 							"parameter_initial_enable": 1,
@@ -1290,7 +1303,7 @@
 					"texton": "Rec",
 					"presentation": 1,
 					"presentation_rect": [
-						530.0,
+						532.0,
 						56.0,
 						44.0,
 						15.0
@@ -1352,7 +1365,7 @@
 					"presentation": 1,
 					"presentation_rect": [
 						4.0,
-						100.0,
+						96.0,
 						96.0,
 						20.0
 					],
@@ -1413,7 +1426,7 @@
 					"presentation": 1,
 					"presentation_rect": [
 						104.0,
-						100.0,
+						96.0,
 						60.0,
 						20.0
 					],
@@ -1473,8 +1486,8 @@
 					"texton": "Inbox\u2026",
 					"presentation": 1,
 					"presentation_rect": [
-						170.0,
-						100.0,
+						168.0,
+						96.0,
 						60.0,
 						20.0
 					],
@@ -1581,8 +1594,8 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						238.0,
-						101.0,
+						236.0,
+						97.0,
 						18.0,
 						18.0
 					],
@@ -1604,10 +1617,10 @@
 					"text": "Daemon",
 					"presentation": 1,
 					"presentation_rect": [
-						258.0,
-						101.0,
-						60.0,
-						18.0
+						256.0,
+						98.5,
+						48.0,
+						15.0
 					]
 				}
 			},
@@ -1634,7 +1647,7 @@
 					"presentation": 1,
 					"presentation_rect": [
 						4.0,
-						126.0,
+						122.0,
 						592.0,
 						10.0
 					],
@@ -1657,7 +1670,7 @@
 					"presentation": 1,
 					"presentation_rect": [
 						4.0,
-						138.0,
+						135.0,
 						592.0,
 						15.0
 					],
@@ -1804,8 +1817,8 @@
 					"texton": "Fresh",
 					"presentation": 1,
 					"presentation_rect": [
-						322.0,
-						100.0,
+						310.0,
+						96.0,
 						44.0,
 						20.0
 					],
@@ -1862,8 +1875,8 @@
 					],
 					"presentation": 1,
 					"presentation_rect": [
-						400.0,
-						102.0,
+						388.0,
+						98.5,
 						34.0,
 						15.0
 					],
@@ -1901,10 +1914,10 @@
 					"text": "Idea",
 					"presentation": 1,
 					"presentation_rect": [
-						370.0,
-						101.0,
+						358.0,
+						98.5,
 						30.0,
-						18.0
+						15.0
 					]
 				}
 			},
@@ -1942,6 +1955,161 @@
 						22.0
 					],
 					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-prep-set-tags",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1250,
+						90,
+						75,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-route-curve",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"patching_rect": [
+						1340,
+						90,
+						70,
+						22.0
+					],
+					"text": "route bang"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-t-curve",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"bang"
+					],
+					"patching_rect": [
+						1340,
+						120,
+						40,
+						22.0
+					],
+					"text": "t l b"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-msg-clear",
+					"maxclass": "message",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1420,
+						150,
+						40,
+						22
+					],
+					"text": "clear"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-zl-curve",
+					"maxclass": "newobj",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"patching_rect": [
+						1340,
+						180,
+						150,
+						22.0
+					],
+					"text": "zl iter 2 @zlmaxsize 8192"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-reveal",
+					"maxclass": "live.text",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"patching_rect": [
+						1040,
+						420,
+						60,
+						20
+					],
+					"mode": 0,
+					"text": "Show",
+					"texton": "Show",
+					"presentation": 1,
+					"presentation_rect": [
+						428.0,
+						96.0,
+						48.0,
+						20.0
+					],
+					"parameter_enable": 1,
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Show Take",
+							"parameter_shortname": "Show",
+							"parameter_type": 2,
+							"parameter_enum": [
+								"off",
+								"on"
+							],
+							"parameter_mmax": 1,
+							"parameter_invisible": 2
+						}
+					},
+					"varname": "Show Take",
+					"hint": "Opens the folder holding the latest take, to drag it onto a track"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-prep-reveal",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1040,
+						450,
+						95,
+						22.0
+					],
+					"text": "prepend reveal"
 				}
 			}
 		],
@@ -2725,6 +2893,138 @@
 						0
 					]
 				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-prep-set-tags",
+						0
+					],
+					"source": [
+						"obj-route-ui",
+						7
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-tags",
+						0
+					],
+					"source": [
+						"obj-prep-set-tags",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-route-curve",
+						0
+					],
+					"source": [
+						"obj-route-ui",
+						8
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-msg-clear",
+						0
+					],
+					"source": [
+						"obj-route-curve",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-t-curve",
+						0
+					],
+					"source": [
+						"obj-route-curve",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-msg-clear",
+						0
+					],
+					"source": [
+						"obj-t-curve",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-zl-curve",
+						0
+					],
+					"source": [
+						"obj-t-curve",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-function",
+						0
+					],
+					"source": [
+						"obj-msg-clear",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-function",
+						0
+					],
+					"source": [
+						"obj-zl-curve",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-prep-reveal",
+						0
+					],
+					"source": [
+						"obj-reveal",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-js",
+						0
+					],
+					"source": [
+						"obj-prep-reveal",
+						0
+					]
+				}
 			}
 		],
 		"parameters": {
@@ -2806,6 +3106,16 @@
 			"obj-idea": [
 				"Idea",
 				"Idea",
+				0
+			],
+			"obj-reveal": [
+				"Show Take",
+				"Show",
+				0
+			],
+			"obj-js": [
+				"Device State",
+				"State",
 				0
 			],
 			"inherited_shortname": 1

@@ -1,8 +1,11 @@
 'use strict';
 /**
- * The built device: device/DittoBridge.amxd parses back into the patcher source, every patch cord
- * joins existing boxes at existing inlets and outlets, the presentation view holds the controls of
- * the issue, parameters are named for Live, and the wiring agrees with the device JavaScript.
+ * The built devices: device/DittoBridge.amxd parses back into the patcher source, every patch cord
+ * joins existing boxes at existing inlets and outlets, the presentation view holds every control,
+ * parameters are named for Live, and the wiring agrees with the device JavaScript.
+ * device/frozen/DittoBridge.amxd carries the patcher and the script inside, laid out as Max lays out
+ * Ableton's FrozenTest.amxd (tests/fixtures/amxd/, from Ableton/maxdevtools, MIT), read here by a
+ * reader written apart from build_amxd.py, after the description in maxdevtools' maxdiff.
  */
 
 const test = require('node:test');
@@ -11,10 +14,13 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const { loadProtocolTable } = require('./protocol_table');
-const { DEVICE_JS } = require('./max_env');
+const { DEVICE_JS, loadDevice } = require('./max_env');
+const { buildSet, tempDir } = require('./fixtures');
 
 const ROOT = path.join(__dirname, '..');
 const AMXD = path.join(ROOT, 'device', 'DittoBridge.amxd');
+const FROZEN_AMXD = path.join(ROOT, 'device', 'frozen', 'DittoBridge.amxd');
+const MAX_FIXTURES = path.join(__dirname, 'fixtures', 'amxd');
 const SOURCE = path.join(ROOT, 'src', 'DittoBridge.maxpat');
 const TABLE = loadProtocolTable();
 const JS_SOURCE = fs.readFileSync(DEVICE_JS, 'utf8');
@@ -58,7 +64,7 @@ function expectedIo(b) {
     udpsend: [1, 0], udpreceive: [1, 1], s: [1, 0], r: [0, 1], prepend: [1, 1], t: [1, args.length],
     opendialog: [1, 2], route: [2, args.length + 1], message: [2, 1], comment: [1, 0],
     'live.menu': [1, 3], 'live.tab': [1, 3], 'live.numbox': [1, 2], 'live.dial': [1, 2], 'live.text': [1, 2],
-    textedit: [1, 4], function: [1, 4], led: [1, 1], slider: [1, 1],
+    textedit: [1, 4], function: [1, 4], led: [1, 1], slider: [1, 1], zl: [2, 2],
   };
   const name = objectName(b);
   if (name === 'js') {
@@ -79,7 +85,7 @@ test('the .amxd parses back into the patcher source', () => {
   assert.deepEqual(PATCHER, JSON.parse(fs.readFileSync(SOURCE, 'utf8')));
 });
 
-test('the committed .amxd is what build_amxd.py makes from the source today', () => {
+test('the committed devices, unfrozen and frozen, are what build_amxd.py makes from the sources today', () => {
   const run = spawnSync('python3', [path.join(ROOT, 'build_amxd.py'), '--check'], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr || run.stdout);
 });
@@ -126,7 +132,7 @@ test('the device opens in Presentation mode and shows every control the issue as
   assert.equal(byVar('connection').maxclass, 'led');
   assert.equal(byVar('intensity_curve').maxclass, 'function');
   assert.equal(byVar('Intensity').maxclass, 'live.dial');
-  assert.deepEqual(enumOf(byVar('Intensity Source')), ['Off', 'Drawn', 'Recorded']);
+  assert.deepEqual(enumOf(byVar('Intensity Source')), ['Off', 'Drawn', 'Automation']);
   assert.equal(byVar('Record Intensity').maxclass, 'live.text');
   assert.equal(byVar('Range Source').maxclass, 'live.tab');
   assert.equal(byVar('Import Target').maxclass, 'live.menu');
@@ -221,4 +227,108 @@ test('the Idea the script shows goes back into the Idea number box without comin
   assert.equal(setter.text, 'prepend set');
   const target = BOXES.get(P.lines.find((l) => l.patchline.source[0] === setter.id).patchline.destination[0]);
   assert.equal(target.varname, 'Idea');
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The frozen device. Its ptch chunk is a Max collective, as maxdiff reads it: "mx@c", a big-endian
+// uint32 header size (16), a big-endian uint64 offset of the directory; the files back to back; the
+// directory "dlst" (uint32 size with its header) of "dire" entries, each a list of fields: 4-byte tag,
+// big-endian uint32 size including the 8 header bytes, value.
+
+/** The frozen ptch: {headerSize, directoryAt, dlstSize, entries: [{fields: [[tag, size]], name, type, size, offset, version, flag, mdat, data}]}. */
+function readFrozen(ptch) {
+  assert.equal(ptch.toString('ascii', 0, 4), 'mx@c', 'the frozen ptch starts with mx@c');
+  const headerSize = ptch.readUInt32BE(4);
+  const directoryAt = Number(ptch.readBigUInt64BE(8));
+  const dir = ptch.subarray(directoryAt);
+  assert.equal(dir.toString('ascii', 0, 4), 'dlst', 'the directory starts with dlst');
+  const dlstSize = dir.readUInt32BE(4);
+  const entries = [];
+  let pos = 8;
+  while (pos < dlstSize) {
+    assert.equal(dir.toString('ascii', pos, pos + 4), 'dire', `a dire entry at directory byte ${pos}`);
+    const size = dir.readUInt32BE(pos + 4);
+    const entry = { fields: [] };
+    for (let f = pos + 8; f < pos + size;) {
+      const tag = dir.toString('ascii', f, f + 4);
+      const fieldSize = dir.readUInt32BE(f + 4);
+      const value = dir.subarray(f + 8, f + fieldSize);
+      entry.fields.push([tag, fieldSize]);
+      if (tag === 'fnam') entry.rawName = value;
+      else if (tag === 'type') entry.type = value.toString('ascii');
+      else entry[{ sz32: 'size', of32: 'offset', vers: 'version', flag: 'flag', mdat: 'mdat' }[tag]] = value.readUInt32BE(0);
+      f += fieldSize;
+    }
+    entry.name = entry.rawName.toString('utf8').replace(/\0+$/, '');
+    entry.data = ptch.subarray(entry.offset, entry.offset + entry.size);
+    entries.push(entry);
+    pos += size;
+  }
+  return { headerSize, directoryAt, dlstSize, directoryLength: dir.length, entries };
+}
+
+function readFile(file) {
+  const all = readChunks(fs.readFileSync(file));
+  const ptch = all.find((c) => c.tag === 'ptch').data;
+  return { chunks: all, frozen: readFrozen(ptch) };
+}
+
+const FROZEN = readFile(FROZEN_AMXD);
+const MAX_FROZEN = readFile(path.join(MAX_FIXTURES, 'FrozenTest.amxd'));
+
+test('the frozen device carries the patcher and ditto_device.js inside, byte for byte', () => {
+  const { chunks: frozenChunks, frozen } = FROZEN;
+  assert.equal(frozenChunks[0].data.toString('ascii'), 'aaaa');
+  assert.deepEqual(frozen.entries.map((e) => [e.name, e.type]), [['DittoBridge.amxd', 'JSON'], ['ditto_device.js', 'TEXT']]);
+  const [patch, script] = frozen.entries;
+  assert.equal(patch.data[patch.data.length - 1], 0, 'the device patcher ends with a NUL, as in an unfrozen ptch');
+  assert.deepEqual(JSON.parse(patch.data.subarray(0, -1).toString('utf8')), JSON.parse(fs.readFileSync(SOURCE, 'utf8')));
+  assert.ok(script.data.equals(fs.readFileSync(DEVICE_JS)), 'the script inside is device/ditto_device.js as it is now: run python3 build_amxd.py');
+  assert.deepEqual(fs.readdirSync(path.dirname(FROZEN_AMXD)).filter((n) => !n.startsWith('.')), ['DittoBridge.amxd'],
+    'nothing beside the frozen device: a loose ditto_device.js there would hide a frozen device that failed to load');
+});
+
+test("the frozen layout is FrozenTest.amxd's: chunk order, meta, collective header, directory entries", () => {
+  const ours = FROZEN;
+  const theirs = MAX_FROZEN;
+  assert.deepEqual(ours.chunks.map((c) => c.tag), theirs.chunks.map((c) => c.tag));
+  assert.deepEqual(ours.chunks.map((c) => c.tag), ['ampf', 'meta', 'ptch']);
+  assert.ok(ours.chunks[1].data.equals(theirs.chunks[1].data), `meta ${ours.chunks[1].data.toString('hex')} as Max writes for a frozen device`);
+  for (const { frozen } of [ours, theirs]) {
+    assert.equal(frozen.headerSize, 16);
+    assert.equal(frozen.dlstSize, frozen.directoryLength, 'the directory runs to the end of the ptch');
+    // Files back to back from byte 16, the directory right after the last one.
+    let next = 16;
+    for (const e of frozen.entries) {
+      assert.equal(e.offset, next, `${e.name} follows the file before it`);
+      next += e.size;
+    }
+    assert.equal(frozen.directoryAt, next);
+    for (const e of frozen.entries) {
+      assert.deepEqual(e.fields.map(([tag]) => tag), ['type', 'fnam', 'sz32', 'of32', 'vers', 'flag', 'mdat'], e.name);
+      for (const [tag, size] of e.fields) if (tag !== 'fnam') assert.equal(size, 12, `${e.name} ${tag}`);
+      assert.equal(e.rawName.length % 4, 0, `${e.name}: fnam is padded to 4 bytes`);
+      assert.equal(e.rawName.length, Buffer.byteLength(e.name) + 4 - (Buffer.byteLength(e.name) % 4), `${e.name}: fnam ends with 1-4 NULs`);
+    }
+  }
+  const [ourPatch, ourScript] = ours.frozen.entries;
+  const theirPatch = theirs.frozen.entries[0];
+  const theirScript = theirs.frozen.entries.find((e) => e.name === 'VisibleBang.js');
+  assert.deepEqual([ourPatch.type, ourPatch.flag, ourPatch.version], [theirPatch.type, theirPatch.flag, theirPatch.version]);
+  assert.equal(theirPatch.name, 'Test.amxd');
+  assert.deepEqual([ourScript.type, ourScript.flag, ourScript.version], [theirScript.type, theirScript.flag, theirScript.version]);
+});
+
+test('the script from inside the frozen device runs and replaces "Loading…" within 5 s (the sign it loaded)', () => {
+  const status = boxesWhere((b) => b.varname === 'status')[0];
+  assert.equal(status.text, 'Loading…', 'docs/DEVICE.md ("The release") tells producers a device stuck on "Loading…" did not load its script');
+  const dir = tempDir('frozen-js-');
+  const extracted = path.join(dir, 'ditto_device.js');
+  fs.writeFileSync(extracted, FROZEN.frozen.entries[1].data);
+  const set = buildSet();
+  const env = loadDevice(set.sim, { file: extracted });
+  env.deviceLoaded();
+  env.clock.advance(5000);
+  assert.equal(typeof env.uiState.status, 'string');
+  assert.notEqual(env.uiState.status, 'Loading…');
 });

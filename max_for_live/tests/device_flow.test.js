@@ -121,15 +121,22 @@ test('Arrangement import puts a continuation one overlap before the end of the s
   assert.equal(set.sim.writes.filter((w) => w.fn === 'Track.create_audio_clip')[1].position, 38 + 16);
 });
 
-test('Live 11: nothing is created; the status line says where the file is and how to bring it in', () => {
+test('Live 11: nothing is created; the status line gives the take\'s path, says why, and Show opens its folder', () => {
   const { set, env } = device({ liveVersion: '11.3.25' });
   const j4 = runJob(env, 0);
-  const wav = resultWav(set, 'old.wav', 1);
+  const wav = resultWav(set, 'old take.wav', 1);
   env.send('/ditto/done', j4, wav);
   env.clock.flush();
   assert.equal(set.sim.writes.length, 0);
-  assert.match(env.uiState.status, /Saved old\.wav\. Live 11 cannot import from a device: drag it in from the browser \(add the outbox as a Place\)/);
+  assert.equal(env.uiState.status,
+    `Saved ${wav}. Live 11 cannot create clips from a device: press Show to open its folder and drag it onto a track.`);
   assert.ok(env.console.some((line) => line.includes(wav)));
+  assert.deepEqual(env.named, []);
+  env.send('reveal', 0); // the button's release does nothing
+  assert.deepEqual(env.named, []);
+  env.send('reveal', 1);
+  assert.deepEqual(env.named, [['max', 'launchbrowser', `file://${encodeURI(set.dir)}`]]);
+  assert.equal(env.uiState.status, `Opened ${set.dir}: drag old take.wav onto a track.`);
 });
 
 test('a device on a MIDI track explains that the result needs an audio track', () => {
@@ -216,11 +223,14 @@ test('replaying a passage replaces what was recorded from that point on', () => 
   assert.equal(at(8), -20);
 });
 
-test('Curve = Recorded without a recording asks for one', () => {
+test('Curve = Automation with nothing selected and nothing recorded says Arrangement automation must be recorded', () => {
   const { env } = device();
   env.send('curve', 2);
   env.send('generate', 1);
-  assert.match(env.uiState.error, /No Intensity recording yet: arm Rec/);
+  assert.equal(env.uiState.error, 'No Intensity automation to read: Live does not let a device read Arrangement automation, '
+    + 'so arm Rec and play the set with the Intensity automation (the device records it as it plays), then press Generate. '
+    + 'Or select a Session clip on this track whose envelope draws Intensity.');
+  assert.equal(env.osc.filter((m) => m.address === '/ditto/generate').length, 0);
 });
 
 test('selecting a clip shows what the device will read, without writing to the set', () => {
@@ -333,5 +343,5 @@ test('Live 11: the status line says where the take is, then its summary', () => 
   const id = runJob(env, 0);
   env.send('/ditto/done', id, resultWav(set, 'old.wav', 4), 'intensity missed by 0.5 (2.5 dB RMS against 2)');
   env.clock.flush();
-  assert.match(env.uiState.status, /^Saved old\.wav\. Live 11 cannot import from a device: .* · intensity missed by 0\.5 \(2\.5 dB RMS against 2\)$/);
+  assert.match(env.uiState.status, /^Saved \S+old\.wav\. Live 11 cannot create clips from a device: .* · intensity missed by 0\.5 \(2\.5 dB RMS against 2\)$/);
 });

@@ -79,11 +79,12 @@ test('the device constants name only addresses of the table, with the table\'s a
   assert.equal(ctx.PROTOCOL_VERSION, TABLE.version);
 });
 
-test('loading pings the daemon with /ditto/ping and no arguments', () => {
+test('loading pings the daemon with /ditto/ping announcing the reply port', () => {
   const { env } = device();
   const ping = env.osc.find((m) => m.address === '/ditto/ping');
   assert.ok(ping);
   assertMatchesTable(ping);
+  assert.deepEqual(ping.args, [TABLE.default_reply_port]);
 });
 
 test('generate: tags, length, quality, steps, seed and takes; no clip, range or notes', () => {

@@ -1,13 +1,14 @@
 'use strict';
 /**
  * End to end: the device JavaScript (in the Max harness, against the LOM simulator) talks to the real
- * daemon over real UDP on 127.0.0.1, as Max's udpsend/udpreceive would. Generate -> /ditto/accepted ->
- * /ditto/progress -> /ditto/done, and the simulated Live receives a create_audio_clip call with the path
- * of a WAV that exists.
+ * daemon over real UDP on 127.0.0.1, as Max's udpsend/udpreceive would. The connection light comes on
+ * within 2 s of both running, whichever starts first; Generate -> /ditto/accepted -> /ditto/progress ->
+ * /ditto/done, and the simulated Live receives a create_audio_clip call with the path of a WAV that exists.
  *
- * The daemon runs as a subprocess: python3 -m ditto_bridge.cli serve --port P --reply-port R
- * --model builtin-tiny --data-dir DIR. The test is skipped only when `ditto_bridge.commands.serve`
- * cannot be imported.
+ * The daemon runs as a subprocess started as the README's first command starts it, with no --reply-port:
+ * python3 -m ditto_bridge.cli serve --port P --model builtin-tiny --data-dir DIR --audio-dir DIR. It answers
+ * the device at the port the device's /ditto/ping announces. The tests are skipped only when
+ * `ditto_bridge.commands.serve` cannot be imported.
  */
 
 const test = require('node:test');
@@ -18,7 +19,7 @@ const path = require('path');
 const { spawn, spawnSync } = require('child_process');
 const { buildSet, tempDir } = require('./fixtures');
 const { loadDevice } = require('./max_env');
-const { MaxUdpBridge } = require('./osc');
+const { MaxUdpBridge, encodeMessage, decodePacket } = require('./osc');
 const { wavDurationSeconds } = require('./lom_sim');
 
 const REPO = path.join(__dirname, '..', '..');
@@ -38,8 +39,9 @@ async function freeUdpPort() {
   return port;
 }
 
-function startDaemon(port, replyPort, dataDir, audioDir) {
-  const args = ['-m', 'ditto_bridge.cli', 'serve', '--port', String(port), '--reply-port', String(replyPort),
+/** `ditto-bridge serve` as the README starts it (no --reply-port), on port `port`, with the tiny model. */
+function startDaemon(port, dataDir, audioDir) {
+  const args = ['-m', 'ditto_bridge.cli', 'serve', '--port', String(port),
     '--model', 'builtin-tiny', '--data-dir', dataDir, '--audio-dir', audioDir];
   const env = Object.assign({}, process.env, { OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1', PYTHONUNBUFFERED: '1' });
   const child = spawn(PYTHON, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -58,37 +60,122 @@ async function stopDaemon(child) {
   clearTimeout(timer);
 }
 
-const skipReason = serveImportError();
+/**
+ * Resolves with the time (Date.now()) at which the daemon first answered a /ditto/ping sent from a socket of
+ * the test's own (a ping without a port: answered where it came from), i.e. once it is running.
+ */
+async function daemonAnswering(port, daemon, timeoutMs) {
+  const probe = dgram.createSocket('udp4');
+  await new Promise((resolve) => probe.bind(0, '127.0.0.1', resolve));
+  const ping = encodeMessage('/ditto/ping', []);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    return await new Promise((resolve, reject) => {
+      let sentAt = 0;
+      probe.on('message', (data) => {
+        if (decodePacket(data)[0].address === '/ditto/pong') { clearInterval(timer); resolve(sentAt); }
+      });
+      const timer = setInterval(() => {
+        if (daemon.exitCode !== null) { clearInterval(timer); reject(new Error(`the daemon exited early:\n${daemon.output}`)); return; }
+        if (Date.now() > deadline) { clearInterval(timer); reject(new Error(`no /ditto/pong within ${timeoutMs} ms:\n${daemon.output}`)); return; }
+        sentAt = Date.now();
+        probe.send(ping, port, '127.0.0.1');
+      }, 50);
+    });
+  } finally {
+    probe.close();
+  }
+}
 
-test('Generate -> accepted -> progress -> done -> the simulated Live imports the WAV (real daemon, real UDP)',
-  { skip: skipReason ? `ditto-bridge serve cannot be imported yet: ${skipReason}` : false, timeout: 600000 },
+/** Waits (real time, Max's clock running) until the connection light is on; returns when (Date.now()). */
+async function lightOn(env, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (env.uiState.connected !== 1) {
+    if (Date.now() > deadline) assert.fail(`the connection light did not come on within ${timeoutMs} ms; status: ${env.uiState.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return Date.now();
+}
+
+/**
+ * The device with Max's udpsend/udpreceive played over real UDP, its Tasks on real time. The device announces
+ * DEFAULT_REPLY_PORT (9101, its udpreceive in the patcher: amxd.test.js) in every ping; here the stand-in for
+ * udpreceive listens on a free port instead, so that runs on one machine never collide, and the script's
+ * DEFAULT_REPLY_PORT is set to that port.
+ */
+async function startDevice(set, daemonPort) {
+  const env = loadDevice(set.sim);
+  const replyPort = await freeUdpPort();
+  env.context.DEFAULT_REPLY_PORT = replyPort;
+  const bridge = new MaxUdpBridge(env, { daemonPort, replyPort });
+  let last = Date.now();
+  const ticker = setInterval(() => { const now = Date.now(); env.clock.advance(now - last); last = now; }, 10);
+  await bridge.start();
+  env.deviceLoaded();
+  env.send('samplerate', 44100);
+  const stop = () => { clearInterval(ticker); bridge.close(); };
+  return { env, bridge, replyPort, stop };
+}
+
+const skipReason = serveImportError();
+const skip = skipReason ? `ditto-bridge serve cannot be imported yet: ${skipReason}` : false;
+
+test('device first, then a plain `ditto-bridge serve`: the hint names the README\'s command and the light comes on within 2 s',
+  { skip, timeout: 300000 }, async () => {
+    const dataDir = tempDir('ditto-e2e-');
+    const port = await freeUdpPort();
+    const set = buildSet();
+    const device = await startDevice(set, port);
+    let daemon = null;
+    try {
+      const { env, replyPort } = device;
+      // nothing answers yet: after two unanswered pings the device says how to start the daemon
+      const hintDeadline = Date.now() + 10000;
+      while (!/No answer from the daemon/.test(String(env.uiState.status)) && Date.now() < hintDeadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const hint = String(env.uiState.status).match(/start it with '([^']+)'/);
+      assert.ok(hint, `the device shows how to start the daemon; status: ${env.uiState.status}`);
+      const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+      const firstBlock = readme.match(/```bash\n([\s\S]*?)```/)[1];
+      const first = firstBlock.match(/(ditto-bridge serve[^#&\n]*)/);
+      assert.ok(first, 'the README\'s first commands start the daemon');
+      assert.equal(first[1].trim(), hint[1], 'the README\'s first command and the device\'s hint agree');
+      assert.equal(env.uiState.connected, 0);
+      const pings = env.osc.filter((m) => m.address === '/ditto/ping');
+      assert.ok(pings.length >= 2);
+      for (const ping of pings) assert.deepEqual(ping.args, [replyPort], 'every ping announces the reply port');
+
+      daemon = startDaemon(port, dataDir, set.dir);
+      const running = await daemonAnswering(port, daemon, 240000);
+      const on = await lightOn(env, 10000);
+      // at worst one ping interval (2 s) after the daemon answers, plus the round trip
+      assert.ok(on - running <= 2000 + 250, `the light came on ${on - running} ms after the daemon answered`);
+      console.log(`connection light on ${on - running} ms after the daemon first answered`);
+      assert.match(String(env.uiState.status), /^Connected: ditto-bridge /);
+    } finally {
+      device.stop();
+      if (daemon) await stopDaemon(daemon);
+    }
+  });
+
+test('a plain `ditto-bridge serve` first, then the device: light on within 2 s; Generate -> accepted -> progress -> done -> the simulated Live imports the WAV',
+  { skip, timeout: 600000 },
   async () => {
     const dataDir = tempDir('ditto-e2e-');
     const port = await freeUdpPort();
-    const replyPort = await freeUdpPort();
     const set = buildSet();
-    const daemon = startDaemon(port, replyPort, dataDir, set.dir);
-    const env = loadDevice(set.sim);
-    const bridge = new MaxUdpBridge(env, { daemonPort: port, replyPort });
-    // Max's scheduler: Tasks run on real time while the test waits.
-    let last = Date.now();
-    const ticker = setInterval(() => { const now = Date.now(); env.clock.advance(now - last); last = now; }, 10);
+    const daemon = startDaemon(port, dataDir, set.dir);
+    let device = null;
     try {
-      await bridge.start();
-      env.deviceLoaded();
-      env.send('samplerate', 44100);
-
-      // the connection light comes on once the daemon answers a ping
-      const deadline = Date.now() + 240000;
-      while (!bridge.received.some((m) => m.address === '/ditto/pong')) {
-        if (daemon.exitCode !== null) assert.fail(`the daemon exited early:\n${daemon.output}`);
-        if (Date.now() > deadline) assert.fail(`no /ditto/pong within 240 s:\n${daemon.output}`);
-        env.context.pingTick();
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
+      const running = await daemonAnswering(port, daemon, 240000);
+      device = await startDevice(set, port);
+      const { env, bridge } = device;
+      // the device pings as it loads: the daemon answers at the port the ping announces, and the light comes on
+      const on = await lightOn(env, 2000);
+      console.log(`connection light on ${on - running} ms after the daemon first answered (the device loaded after)`);
       const pong = bridge.received.find((m) => m.address === '/ditto/pong');
       assert.equal(pong.types, 'sss');
-      assert.equal(env.uiState.connected, 1);
 
       // a small, quick job: one bar, draft quality, two optimization steps
       env.send('tags', 'drums');
@@ -171,8 +258,7 @@ test('Generate -> accepted -> progress -> done -> the simulated Live imports the
       assert.match(env.uiState.status, new RegExp(`^Imported .*\\.wav into Drums, slot 4 \\(continued from job ${id}\\) · intensity `));
       assert.ok(env.uiState.status.endsWith(` · ${done3.args[2]}`), env.uiState.status);
     } finally {
-      clearInterval(ticker);
-      bridge.close();
+      if (device) device.stop();
       await stopDaemon(daemon);
     }
   });

@@ -52,20 +52,26 @@ function tempDir(prefix) {
  *   track 2 "Vox"    audio; Arrangement clip "Vox take" at song beat 32, unwarped (positions in seconds,
  *                    markers 1.0-7.0 s of a 9 s file).
  *   locators: Intro at 0, Verse 1 at 16, Chorus at 32, Verse 2 at 48; arrangement loop 32-48.
+ * The device has its Intensity parameter (-39 to -14 dB, at -20) after "Device On".
+ * Options: liveVersion, autoWarpBpm, drumSlots, deviceTrack ('keys'), rackDepth (the device inside that many
+ * nested racks on its track), and the simulator's audioClipApi, createReturnsId, clipEnvelopes.
  */
 function buildSet(opts) {
   const o = opts || {};
   const dir = o.dir || tempDir();
   const sim = new LiveSim({
     liveVersion: o.liveVersion || '12.1.0', tempo: 100, loop: 1, loop_start: 32, loop_length: 16,
-    autoWarpBpm: o.autoWarpBpm || 120,
+    autoWarpBpm: o.autoWarpBpm || 120, audioClipApi: o.audioClipApi, createReturnsId: o.createReturnsId,
+    clipEnvelopes: o.clipEnvelopes,
   });
   const breakWav = writeWav(path.join(dir, 'break.wav'), 8.0, 44100, 2);
   const voxWav = writeWav(path.join(dir, 'vox take.wav'), 9.0, 44100, 1);
   const drums = sim.addTrack('Drums', { audio: true, slots: o.drumSlots || 4 });
   const keys = sim.addTrack('Keys', { audio: false, slots: 4 });
   const vox = sim.addTrack('Vox', { audio: true, slots: 4 });
-  sim.placeDevice(o.deviceTrack === 'keys' ? keys : drums);
+  let holder = o.deviceTrack === 'keys' ? keys : drums;
+  for (let depth = 0; depth < (o.rackDepth || 0); depth += 1) holder = sim.addRack(holder, `Rack ${depth + 1}`, 2).chains[1];
+  sim.placeDevice(holder, 'ditto-bridge', { parameters: [{ name: 'Intensity', min: -39, max: -14, value: -20 }] });
   const breakClip = sim.addSessionClip(drums, 0, {
     name: 'Break', is_audio_clip: 1, file_path: breakWav, warping: 1, looping: 1,
     loop_start: 4, loop_end: 8, start_marker: 0, end_marker: 13.333333,

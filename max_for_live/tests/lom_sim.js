@@ -1,48 +1,79 @@
 'use strict';
 /**
  * A Live Object Model simulator and a LiveAPI-compatible shim, written from Cycling '74's
- * "Live Object Model" reference (Live 12.1) and the "LiveAPI Object" page of the Max JavaScript
- * reference. It stands in for Ableton Live only; nothing else in the tests is simulated.
+ * "Live Object Model" reference (Live 12.1), the "LiveAPI Object" page of the Max JavaScript
+ * reference, and, where the Max reference is silent, the docstrings of Live's own Python API
+ * (`Live.Clip.Clip`, `Live.Envelope.Envelope`). It stands in for Ableton Live only; nothing else in the
+ * tests is simulated.
  *
  * Covered (everything else is absent and answers like Live does for an unknown name):
  *
  *   Application   get_major_version(), get_minor_version(), get_bugfix_version()       path: live_app
- *   Song          tempo, signature_numerator, signature_denominator, loop, loop_start,  path: live_set
- *                 loop_length, current_song_time, is_playing; children cue_points,
- *                 tracks, view
+ *   Song          tempo, signature_numerator, signature_denominator (both observable), loop,
+ *                 loop_start, loop_length, current_song_time, is_playing; children
+ *                 cue_points, tracks, view                                              path: live_set
  *   Song.View     detail_clip (get/set), selected_track (get/set)                       path: live_set view
  *   Track         name, has_audio_input, has_midi_input, is_frozen; children clip_slots,
  *                 arrangement_clips, devices; create_audio_clip(file_path, position)
- *                 (Live 12 only)                                                        live_set tracks N
- *   ClipSlot      has_clip; child clip; create_audio_clip(path) (Live 12 only)          ... clip_slots M
+ *                 (from Live 12, see `audioClipApi`)                                    live_set tracks N
+ *   ClipSlot      has_clip; child clip; create_audio_clip(path) (from Live 12)          ... clip_slots M
  *   Clip          name, is_audio_clip, is_midi_clip, is_arrangement_clip, file_path
  *                 (audio only), warping (audio only), warp_markers (audio only, a dict),
- *                 looping, loop_start, loop_end, start_marker, end_marker, length,
- *                 start_time, end_time; get_notes_extended(from_pitch, pitch_span,
+ *                 sample_length and sample_rate (audio only), looping, loop_start,
+ *                 loop_end, start_marker, end_marker, length, start_time, end_time,
+ *                 is_playing, playing_position; get_notes_extended(from_pitch, pitch_span,
  *                 from_time, time_span) (MIDI only, returns the dict as JSON);
- *                 move_warp_marker(beat_time, beat_time_distance) (audio only)          ... clip
+ *                 move_warp_marker(beat_time, beat_time_distance), add_warp_marker(dict),
+ *                 remove_warp_marker(beat_time) (audio only); automation_envelope(
+ *                 device_parameter) only where `clipEnvelopes` is on (see below)         ... clip
+ *   Envelope      value_at_time(time) (reached through Clip.automation_envelope)
  *   CuePoint      name, time; jump()                                                    live_set cue_points N
- *   Device        name; canonical_parent (the track holding it)                         this_device
+ *   Device        name; child canonical_parent (a Track, or a Chain inside a rack),
+ *                 parameters (DeviceParameter list: "Device On" first)                  this_device
+ *   RackDevice    name; children canonical_parent, chains, parameters                   ... devices K
+ *   Chain         name; children canonical_parent (its RackDevice), devices             ... chains C
+ *   DeviceParameter name, original_name, value, min, max, is_quantized                 ... parameters P
  *
  * LiveAPI shim (as the Max `js` object's LiveAPI behaves):
  *   new LiveAPI([callback], [path or "id N"]); properties id, path (quoted), unquotedpath, type,
  *   children, info, mode, property (setting it observes that property and calls back with
- *   [name, value...]), proptype; methods get(name) -> Array (children as ["id", n, ...], a dict as a
- *   one-element array holding its JSON), getstring(name), set(name, value...), call(name, args...),
- *   getcount(child), goto(path).
+ *   [name, value...]; setting it to "" stops observing), proptype; methods get(name) -> Array
+ *   (children as ["id", n, ...], a dict as a one-element array holding its JSON), getstring(name),
+ *   set(name, value...), call(name, args...) (an object argument is passed as the two atoms "id", n;
+ *   a dict argument as a JavaScript object, as the LOM reference shows for add_new_notes), getcount(child),
+ *   goto(path).
  *
  * Live behaviours the simulator enforces because the device must respect them:
  *   - LiveAPI objects cannot be made before `live.thisdevice` has banged (the harness calls
  *     `sim.markDeviceReady()` at that moment); until then Max prints an error and the object has id 0.
  *   - Writing to the set from inside an observer callback fails with Live's message
  *     "Changes cannot be triggered by notifications. You will need to defer your response."
- *   - create_audio_clip exists only when the simulated Live's major version is 12 or more; it
- *     fails on MIDI tracks, frozen tracks, occupied slots and files that do not exist.
+ *   - create_audio_clip exists only from Live 12 (`audioClipApi`, default: the major version is 12 or
+ *     more; the call arrived in a 12.0 update, so `audioClipApi: false` models an early Live 12); it fails
+ *     on MIDI tracks, frozen tracks, occupied slots and files that do not exist. Live's Python API declares
+ *     that it returns the Clip, but the Max LOM reference documents no return value for a device: by default
+ *     nothing comes back, and the device must read the new clip back from the slot or from
+ *     `arrangement_clips` (`createReturnsId: true` returns ["id", n] instead).
+ *   - `info` lists the functions an object has, so a script can check that a function exists.
  *   - Errors go to `sim.console` (Max's console); they do not throw into the caller, as in Max.
  *
- * Simulator assumption (not from the documentation): an audio clip made by create_audio_clip starts
- * unwarped; turning `warping` on places Live's two warp markers as if the file were at
- * `autoWarpBpm` (default 120) beats per minute, the way Live's tempo guess may be off.
+ * Clip envelopes (`clipEnvelopes`, default off). Live's Python API documents
+ * `Clip.automation_envelope(parameter)`: "Return the envelope for the given parameter. Returns None if the
+ * envelope doesn't exist. Returns None for Arrangement clips. Returns None for parameters from a different
+ * track", and `Envelope.value_at_time(time)`: "Returns the parameter value at the specified time". The Max
+ * LOM reference does not list `automation_envelope`, and a listing of Live 12.4.3's Max for Live exposure
+ * table (LomTypes) does not include it either, so by default the simulated Clip has no such function (its
+ * `info` does not list it and a call fails like any unknown function). `clipEnvelopes: true` models a Live
+ * that exposes it, with the documented answers (a None is "id 0" in Max). Envelope times are taken on the
+ * clip's own axis (beats; seconds for an unwarped audio clip, like its markers): an assumption, the
+ * docstrings do not say.
+ *
+ * Simulator assumptions (not from the documentation): an audio clip made by create_audio_clip starts
+ * unwarped; turning `warping` on places a start marker and an end marker as if the file were at
+ * `autoWarpBpm` (default 120) beats per minute, the way Live's tempo guess may be off; `warp_markers` then
+ * reports the real markers plus one more 1/32 beat after the last at the same tempo (the hidden marker
+ * Live reports at the end). add_warp_marker succeeds only "if possible" (its docstring): when both its
+ * times lie strictly between the neighbouring markers' and sample_time lies within the sample.
  */
 
 const fs = require('fs');
@@ -52,24 +83,38 @@ const NOTIFICATION_ERROR =
 
 class LomError extends Error {}
 
-function wavDurationSeconds(filePath) {
-  // Reads the RIFF header of a PCM/float WAV: returns seconds, or null when the file is not a WAV.
+/**
+ * Reads the RIFF header of a PCM/float WAV: {seconds, sampleRate, frames}, or null when the file is not a WAV.
+ */
+function wavInfo(filePath) {
   const buf = fs.readFileSync(filePath);
   if (buf.length < 12 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') {
     return null;
   }
   let offset = 12;
   let byteRate = null;
+  let sampleRate = null;
+  let blockAlign = null;
   let dataBytes = null;
   while (offset + 8 <= buf.length) {
     const tag = buf.toString('ascii', offset, offset + 4);
     const size = buf.readUInt32LE(offset + 4);
-    if (tag === 'fmt ') byteRate = buf.readUInt32LE(offset + 16);
+    if (tag === 'fmt ') {
+      sampleRate = buf.readUInt32LE(offset + 12);
+      byteRate = buf.readUInt32LE(offset + 16);
+      blockAlign = buf.readUInt16LE(offset + 20);
+    }
     if (tag === 'data') dataBytes = Math.min(size, buf.length - offset - 8);
     offset += 8 + size + (size % 2);
   }
   if (!byteRate || dataBytes === null) return null;
-  return dataBytes / byteRate;
+  return { seconds: dataBytes / byteRate, sampleRate, frames: blockAlign ? Math.floor(dataBytes / blockAlign) : null };
+}
+
+/** Seconds of a WAV file, or null when it is not a WAV. */
+function wavDurationSeconds(filePath) {
+  const info = wavInfo(filePath);
+  return info ? info.seconds : null;
 }
 
 /** One object of the Live Object Model: a class name, properties, children and functions. */
@@ -204,7 +249,7 @@ const SPECS = {
     const sim = track.sim;
     const index = () => sim.tracks.indexOf(track);
     const functions = {};
-    if (sim.liveVersion[0] >= 12) {
+    if (sim.audioClipApi) {
       functions.create_audio_clip = (args) => {
         const [filePath, position] = args;
         if (!track.props.has_audio_input) throw new LomError('create_audio_clip: track is not an audio track');
@@ -215,7 +260,7 @@ const SPECS = {
         clip.parent = track;
         track.arrangementClips.push(clip);
         sim.writes.push({ fn: 'Track.create_audio_clip', path: track.canonicalPath(), file_path: String(filePath), position: pos });
-        return ['id', clip.id];
+        return sim.createReturnsId ? ['id', clip.id] : undefined;
       };
     }
     return {
@@ -238,7 +283,7 @@ const SPECS = {
   ClipSlot(slot) {
     const sim = slot.sim;
     const functions = {};
-    if (sim.liveVersion[0] >= 12) {
+    if (sim.audioClipApi) {
       functions.create_audio_clip = (args) => {
         const filePath = String(args[0]);
         if (!slot.parent.props.has_audio_input) throw new LomError('create_audio_clip: clip slot is not on an audio track');
@@ -249,7 +294,7 @@ const SPECS = {
         slot.clip = clip;
         slot.notify('has_clip');
         sim.writes.push({ fn: 'ClipSlot.create_audio_clip', path: slot.canonicalPath(), file_path: filePath });
-        return ['id', clip.id];
+        return sim.createReturnsId ? ['id', clip.id] : undefined;
       };
     }
     return {
@@ -262,7 +307,83 @@ const SPECS = {
 
   Clip(clip) {
     const p = clip.props;
+    const sim = clip.sim;
     const warpMarkersJson = () => JSON.stringify({ warp_markers: p.warp_markers.map((m) => ({ sample_time: m.sample_time, beat_time: m.beat_time })) });
+    const functions = {
+      get_notes_extended: (args) => {
+        requireMidi(clip, 'get_notes_extended');
+        if (args.length !== 4) throw new LomError('get_notes_extended: expects from_pitch, pitch_span, from_time, time_span');
+        const [fromPitch, pitchSpan, fromTime, timeSpan] = args.map(Number);
+        const notes = p.notes.filter((n) => n.pitch >= fromPitch && n.pitch < fromPitch + pitchSpan
+          && n.start_time < fromTime + timeSpan && n.start_time + n.duration > fromTime);
+        return JSON.stringify({
+          notes: notes.map((n, i) => ({
+            note_id: i + 1, pitch: n.pitch, start_time: n.start_time, duration: n.duration,
+            velocity: n.velocity, mute: n.mute ? 1 : 0, probability: 1, velocity_deviation: 0, release_velocity: 64,
+          })),
+        });
+      },
+      move_warp_marker: (args) => {
+        requireAudio(clip, 'move_warp_marker');
+        const [beatTime, distance] = args.map(Number);
+        const real = realMarkers(p);
+        const marker = real.find((m) => Math.abs(m.beat_time - beatTime) < 1e-9);
+        if (!marker) throw new LomError('move_warp_marker: no warp marker at that beat time');
+        marker.beat_time = beatTime + distance;
+        setRealMarkers(p, real);
+        sim.writes.push({ fn: 'Clip.move_warp_marker', path: clip.canonicalPath(), beat_time: beatTime, distance });
+        clip.notify('warp_markers');
+        return undefined;
+      },
+      add_warp_marker: (args) => {
+        requireAudio(clip, 'add_warp_marker');
+        if (!p.warping) throw new LomError('add_warp_marker: the clip is not warped');
+        const dict = args[0];
+        if (!dict || typeof dict !== 'object' || !isFinite(Number(dict.beat_time))) {
+          throw new LomError('add_warp_marker: expects a dict with beat_time and optionally sample_time');
+        }
+        const beat = Number(dict.beat_time);
+        const real = realMarkers(p);
+        const sample = dict.sample_time === undefined ? sampleAtBeat(p, beat) : Number(dict.sample_time);
+        const before = real.filter((m) => m.beat_time < beat);
+        const after = real.filter((m) => m.beat_time > beat);
+        const prev = before[before.length - 1];
+        const next = after[0];
+        const possible = isFinite(sample) && sample >= 0 && sample <= (p.sample_seconds || Infinity) + 1e-9
+          && before.length + after.length === real.length
+          && (!prev || sample > prev.sample_time) && (!next || sample < next.sample_time);
+        if (!possible) throw new LomError(`add_warp_marker: a warp marker at beat ${beat} (sample time ${sample}) is not possible`);
+        setRealMarkers(p, before.concat([{ beat_time: beat, sample_time: sample }], after));
+        sim.writes.push({ fn: 'Clip.add_warp_marker', path: clip.canonicalPath(), beat_time: beat, sample_time: sample });
+        clip.notify('warp_markers');
+        return undefined;
+      },
+      remove_warp_marker: (args) => {
+        requireAudio(clip, 'remove_warp_marker');
+        const beat = Number(args[0]);
+        const real = realMarkers(p);
+        const i = real.findIndex((m) => Math.abs(m.beat_time - beat) < 1e-9);
+        if (i < 0) throw new LomError('remove_warp_marker: no warp marker at that beat time');
+        if (real.length < 2) throw new LomError('remove_warp_marker: a warped clip keeps at least one warp marker');
+        real.splice(i, 1);
+        setRealMarkers(p, real);
+        sim.writes.push({ fn: 'Clip.remove_warp_marker', path: clip.canonicalPath(), beat_time: beat });
+        clip.notify('warp_markers');
+        return undefined;
+      },
+    };
+    if (sim.clipEnvelopes) {
+      functions.automation_envelope = (args) => {
+        const param = objectArgument(sim, args, 'automation_envelope');
+        if (!param || param.type !== 'DeviceParameter') throw new LomError('automation_envelope: expects a DeviceParameter');
+        // Live's docstring: None if the envelope doesn't exist, for Arrangement clips, and for parameters
+        // from a different track. Max shows None as "id 0".
+        if (p.is_arrangement_clip) return ['id', 0];
+        if (trackOf(param) !== trackOf(clip)) return ['id', 0];
+        const env = clip.envelopes.get(param.id);
+        return ['id', env ? env.id : 0];
+      };
+    }
     return {
       path: () => {
         const parent = clip.parent;
@@ -276,6 +397,8 @@ const SPECS = {
         is_midi_clip: { get: () => bool(!p.is_audio_clip) },
         is_arrangement_clip: { get: () => bool(p.is_arrangement_clip) },
         file_path: { get: () => { requireAudio(clip, 'file_path'); return p.file_path; } },
+        sample_length: { get: () => { requireAudio(clip, 'sample_length'); return p.sample_frames || 0; } },
+        sample_rate: { get: () => { requireAudio(clip, 'sample_rate'); return p.sample_rate || 0; } },
         warping: {
           get: () => { requireAudio(clip, 'warping'); return bool(p.warping); },
           set: (v) => {
@@ -283,12 +406,8 @@ const SPECS = {
             const on = bool(Number(v));
             if (on && !p.warping && p.sample_seconds) {
               // Live places its own markers; the simulator assumes its tempo guess is autoWarpBpm.
-              const beats = p.sample_seconds * clip.sim.autoWarpBpm / 60;
-              p.warp_markers = [
-                { beat_time: 0, sample_time: 0 },
-                { beat_time: beats, sample_time: p.sample_seconds },
-                { beat_time: beats + 1 / 32, sample_time: p.sample_seconds + 60 / clip.sim.autoWarpBpm / 32 },
-              ];
+              const beats = p.sample_seconds * sim.autoWarpBpm / 60;
+              setRealMarkers(p, [{ beat_time: 0, sample_time: 0 }, { beat_time: beats, sample_time: p.sample_seconds }]);
               p.loop_start = 0; p.start_marker = 0; p.loop_end = beats; p.end_marker = beats;
             }
             clip.setProp('warping', on);
@@ -315,37 +434,24 @@ const SPECS = {
         length: { get: () => (p.looping ? p.loop_end - p.loop_start : p.end_marker - p.start_marker) },
         start_time: { get: () => p.start_time || 0 },
         end_time: { get: () => (p.start_time || 0) + (p.looping ? p.loop_end - p.loop_start : p.end_marker - p.start_marker) },
+        is_playing: { get: () => bool(p.is_playing) },
+        playing_position: { get: () => p.playing_position || 0 },
       },
       children: {},
+      functions,
+    };
+  },
+
+  Envelope(env) {
+    return {
+      path: () => `id ${env.id}`,
+      props: {},
+      children: { canonical_parent: { get: () => env.parent } },
       functions: {
-        get_notes_extended: (args) => {
-          requireMidi(clip, 'get_notes_extended');
-          if (args.length !== 4) throw new LomError('get_notes_extended: expects from_pitch, pitch_span, from_time, time_span');
-          const [fromPitch, pitchSpan, fromTime, timeSpan] = args.map(Number);
-          const notes = p.notes.filter((n) => n.pitch >= fromPitch && n.pitch < fromPitch + pitchSpan
-            && n.start_time < fromTime + timeSpan && n.start_time + n.duration > fromTime);
-          return JSON.stringify({
-            notes: notes.map((n, i) => ({
-              note_id: i + 1, pitch: n.pitch, start_time: n.start_time, duration: n.duration,
-              velocity: n.velocity, mute: n.mute ? 1 : 0, probability: 1, velocity_deviation: 0, release_velocity: 64,
-            })),
-          });
-        },
-        move_warp_marker: (args) => {
-          requireAudio(clip, 'move_warp_marker');
-          const [beatTime, distance] = args.map(Number);
-          const marker = p.warp_markers.find((m) => Math.abs(m.beat_time - beatTime) < 1e-9);
-          if (!marker) throw new LomError('move_warp_marker: no warp marker at that beat time');
-          const ratio = (beatTime + distance) / beatTime;
-          marker.beat_time = beatTime + distance;
-          // Live keeps the hidden last marker at the same tempo as the segment before it.
-          const last = p.warp_markers[p.warp_markers.length - 1];
-          if (last !== marker && p.warp_markers.indexOf(marker) === p.warp_markers.length - 2) {
-            last.beat_time = marker.beat_time + (last.beat_time - beatTime) * ratio;
-          }
-          clip.sim.writes.push({ fn: 'Clip.move_warp_marker', path: clip.canonicalPath(), beat_time: beatTime, distance });
-          clip.notify('warp_markers');
-          return undefined;
+        value_at_time: (args) => {
+          if (args.length !== 1 || !isFinite(Number(args[0]))) throw new LomError('value_at_time: expects a time');
+          env.sim.reads.push({ fn: 'Envelope.value_at_time', time: Number(args[0]) });
+          return envelopeValue(env.points, Number(args[0]));
         },
       },
     };
@@ -364,11 +470,128 @@ const SPECS = {
     return {
       path: () => `${device.parent.canonicalPath()} devices ${device.parent.devices.indexOf(device)}`,
       props: { name: { get: () => device.props.name } },
-      children: { canonical_parent: { get: () => device.parent } },
+      children: {
+        canonical_parent: { get: () => device.parent },
+        parameters: { list: true, get: () => device.parameters },
+      },
+      functions: {},
+    };
+  },
+
+  RackDevice(rack) {
+    return {
+      path: () => `${rack.parent.canonicalPath()} devices ${rack.parent.devices.indexOf(rack)}`,
+      props: { name: { get: () => rack.props.name } },
+      children: {
+        canonical_parent: { get: () => rack.parent },
+        chains: { list: true, get: () => rack.chains },
+        parameters: { list: true, get: () => rack.parameters },
+      },
+      functions: {},
+    };
+  },
+
+  Chain(chain) {
+    return {
+      path: () => `${chain.parent.canonicalPath()} chains ${chain.parent.chains.indexOf(chain)}`,
+      props: { name: { get: () => chain.props.name } },
+      children: {
+        canonical_parent: { get: () => chain.parent },
+        devices: { list: true, get: () => chain.devices },
+      },
+      functions: {},
+    };
+  },
+
+  DeviceParameter(param) {
+    const p = param.props;
+    return {
+      path: () => `${param.parent.canonicalPath()} parameters ${param.parent.parameters.indexOf(param)}`,
+      props: {
+        name: { get: () => p.name },
+        original_name: { get: () => p.name },
+        value: {
+          get: () => p.value,
+          set: (v) => {
+            const x = Number(v);
+            if (!(x >= p.min && x <= p.max)) throw new LomError('value: value out of range');
+            param.setProp('value', x);
+          },
+        },
+        min: { get: () => p.min },
+        max: { get: () => p.max },
+        is_quantized: { get: () => bool(p.is_quantized) },
+      },
+      children: { canonical_parent: { get: () => param.parent } },
       functions: {},
     };
   },
 };
+
+/** The markers of a clip without the hidden one Live reports after the last (see the file's header). */
+function realMarkers(p) {
+  const all = (p.warp_markers || []).map((m) => ({ beat_time: m.beat_time, sample_time: m.sample_time }));
+  return all.length >= 2 ? all.slice(0, -1) : all;
+}
+
+/** Stores real markers and appends the hidden one: 1/32 beat after the last, at the last segment's tempo. */
+function setRealMarkers(p, real) {
+  const sorted = real.slice().sort((a, b) => a.beat_time - b.beat_time);
+  if (sorted.length >= 2) {
+    const a = sorted[sorted.length - 2];
+    const b = sorted[sorted.length - 1];
+    p.seconds_per_beat = (b.sample_time - a.sample_time) / (b.beat_time - a.beat_time);
+  }
+  const last = sorted[sorted.length - 1];
+  const spb = p.seconds_per_beat || 60 / 120;
+  p.warp_markers = sorted.concat(last ? [{ beat_time: last.beat_time + 1 / 32, sample_time: last.sample_time + spb / 32 }] : []);
+}
+
+/** The sample time (seconds) at `beat` under a clip's warp markers (linear, extended past the ends). */
+function sampleAtBeat(p, beat) {
+  const real = realMarkers(p);
+  if (!real.length) return beat * 60 / 120;
+  if (real.length === 1) return real[0].sample_time + (beat - real[0].beat_time) * (p.seconds_per_beat || 0.5);
+  let i = 0;
+  while (i < real.length - 2 && beat > real[i + 1].beat_time) i += 1;
+  const a = real[i];
+  const b = real[i + 1];
+  return a.sample_time + (beat - a.beat_time) * (b.sample_time - a.sample_time) / (b.beat_time - a.beat_time);
+}
+
+/**
+ * An envelope's value at `time`: straight lines between breakpoints [[time, value], ...]; two breakpoints
+ * at the same time make a step (the later one holds from there on); before the first and after the last
+ * the nearest value holds.
+ */
+function envelopeValue(points, time) {
+  if (!points.length) return 0;
+  if (time <= points[0][0]) return points[0][1];
+  for (let i = points.length - 1; i >= 0; i -= 1) {
+    if (points[i][0] <= time) {
+      const a = points[i];
+      const b = points[i + 1];
+      if (!b || b[0] === a[0]) return a[1];
+      return a[1] + (b[1] - a[1]) * (time - a[0]) / (b[0] - a[0]);
+    }
+  }
+  return points[points.length - 1][1];
+}
+
+/** The object named by "id", n at the start of a call's arguments (Max passes an object argument so). */
+function objectArgument(sim, args, fn) {
+  if (args.length >= 2 && String(args[0]) === 'id') return sim.byId.get(Number(args[1])) || null;
+  const m = /^id\s+(\d+)$/.exec(String(args[0] || ''));
+  if (m) return sim.byId.get(Number(m[1])) || null;
+  throw new LomError(`${fn}: expects an object as "id", n`);
+}
+
+/** The Track an object belongs to (walking up through clip slots, racks and chains), or null. */
+function trackOf(obj) {
+  let o = obj;
+  while (o && o.type !== 'Track') o = o.parent;
+  return o || null;
+}
 
 /**
  * A simulated Live Set. Build it with `new LiveSim({...})`, add tracks/clips with the helpers, then
@@ -381,8 +604,14 @@ class LiveSim {
     this.byId = new Map();
     this.console = [];
     this.writes = [];
+    this.reads = []; // envelope reads, for tests that count them
     this.liveVersion = (o.liveVersion || '12.1.0').split('.').map(Number);
     this.autoWarpBpm = o.autoWarpBpm || 120;
+    // create_audio_clip: present from Live 12 (an early 12.0 lacks it: audioClipApi false); what it returns.
+    this.audioClipApi = o.audioClipApi === undefined ? this.liveVersion[0] >= 12 : Boolean(o.audioClipApi);
+    this.createReturnsId = Boolean(o.createReturnsId);
+    // Clip.automation_envelope reachable from Max (see the header): off unless asked for.
+    this.clipEnvelopes = Boolean(o.clipEnvelopes);
     this.deviceReady = false;
     this._inNotification = 0;
     this.app = new LomObject(this, 'Application');
@@ -423,13 +652,70 @@ class LiveSim {
     return track;
   }
 
-  /** Puts this device (the one running the JavaScript) on `track`. */
-  placeDevice(track, name) {
+  /**
+   * Puts this device (the one running the JavaScript) on `parent`: a Track, or a Chain of a rack (see
+   * addRack). `parameters`: [{name, min, max, value, is_quantized}] after the "Device On" parameter every
+   * device has first. Returns the Device.
+   */
+  placeDevice(parent, name, opts) {
+    const o = opts || {};
     const device = new LomObject(this, 'Device', { name: name || 'ditto-bridge' });
-    device.parent = track;
-    track.devices.push(device);
+    device.parent = parent;
+    parent.devices.push(device);
+    device.parameters = [];
+    const params = [{ name: 'Device On', min: 0, max: 1, value: 1, is_quantized: 1 }].concat(o.parameters || []);
+    for (const fields of params) {
+      const param = new LomObject(this, 'DeviceParameter', Object.assign({ is_quantized: 0 }, fields));
+      param.parent = device;
+      device.parameters.push(param);
+    }
     this.thisDevice = device;
     return device;
+  }
+
+  /** An Audio Effect Rack with `chainCount` chains on `parent` (a Track or a Chain). Returns the RackDevice. */
+  addRack(parent, name, chainCount) {
+    const rack = new LomObject(this, 'RackDevice', { name: name || 'Audio Effect Rack' });
+    rack.parent = parent;
+    parent.devices.push(rack);
+    const on = new LomObject(this, 'DeviceParameter', { name: 'Device On', min: 0, max: 1, value: 1, is_quantized: 1 });
+    on.parent = rack;
+    rack.parameters = [on];
+    rack.chains = [];
+    for (let i = 0; i < (chainCount || 1); i += 1) {
+      const chain = new LomObject(this, 'Chain', { name: `Chain ${i + 1}` });
+      chain.parent = rack;
+      chain.devices = [];
+      rack.chains.push(chain);
+    }
+    return rack;
+  }
+
+  /** The DeviceParameter called `name` of this device. */
+  deviceParameter(name) {
+    return this.thisDevice.parameters.find((q) => q.props.name === name) || null;
+  }
+
+  /**
+   * Draws the envelope of DeviceParameter `param` in `clip`: breakpoints [[time, value], ...] on the clip's
+   * axis, in the parameter's own units (see envelopeValue). Returns the Envelope.
+   */
+  drawClipEnvelope(clip, param, points) {
+    let env = clip.envelopes.get(param.id);
+    if (!env) {
+      env = new LomObject(this, 'Envelope');
+      env.parent = clip;
+      clip.envelopes.set(param.id, env);
+    }
+    env.points = points.map((q) => [Number(q[0]), Number(q[1])]).sort((a, b) => a[0] - b[0]);
+    return env;
+  }
+
+  /** Plays `clip` at `position` (its playing_position, on the clip's own axis), or stops it (position null). */
+  playClip(clip, position) {
+    clip.props.is_playing = position === null ? 0 : 1;
+    clip.props.playing_position = position === null ? 0 : position;
+    clip.notify('playing_position');
   }
 
   /** A session clip in `track`'s slot `slot`. `fields` are Clip properties (see SPECS.Clip). */
@@ -464,17 +750,21 @@ class LiveSim {
       loop_start: 0, loop_end: 16, start_marker: 0, end_marker: 16, start_time: 0,
       warp_markers: [], notes: [], file_path: '',
     }, fields);
-    return new LomObject(this, 'Clip', f);
+    const clip = new LomObject(this, 'Clip', f);
+    clip.envelopes = new Map();
+    return clip;
   }
 
   makeAudioClipFromFile(filePath, extra) {
     if (!fs.existsSync(filePath)) throw new LomError(`create_audio_clip: file not found: ${filePath}`);
-    const seconds = wavDurationSeconds(filePath);
-    if (seconds === null) throw new LomError(`create_audio_clip: not a supported audio file: ${filePath}`);
+    const info = wavInfo(filePath);
+    if (info === null) throw new LomError(`create_audio_clip: not a supported audio file: ${filePath}`);
+    const seconds = info.seconds;
     const name = filePath.split(/[\\/]/).pop().replace(/\.[^.]+$/, '');
     return this._makeClip(Object.assign({
       name, is_audio_clip: 1, file_path: filePath, warping: 0, looping: 0,
       loop_start: 0, loop_end: seconds, start_marker: 0, end_marker: seconds, sample_seconds: seconds,
+      sample_rate: info.sampleRate, sample_frames: info.frames,
     }, extra));
   }
 
@@ -517,7 +807,7 @@ class LiveSim {
   }
 }
 
-const MUTATING_FUNCTIONS = new Set(['create_audio_clip', 'move_warp_marker', 'jump']);
+const MUTATING_FUNCTIONS = new Set(['create_audio_clip', 'move_warp_marker', 'add_warp_marker', 'remove_warp_marker', 'jump']);
 
 function toMaxAtoms(value) {
   // What LiveAPI.get returns for a value: an Array of atoms.
@@ -661,4 +951,4 @@ const LiveApiProto = {
   goto(path) { this._goto(path); },
 };
 
-module.exports = { LiveSim, LomError, NOTIFICATION_ERROR, wavDurationSeconds };
+module.exports = { LiveSim, LomError, NOTIFICATION_ERROR, wavDurationSeconds, wavInfo, envelopeValue };

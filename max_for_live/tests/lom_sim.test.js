@@ -91,8 +91,9 @@ test('ClipSlot.create_audio_clip makes a clip from a real file in an empty slot 
   const wav = writeWav(path.join(dir, 'new.wav'), 2.0);
   const slot = new sim.LiveAPI('live_set tracks 0 clip_slots 1');
   const result = slot.call('create_audio_clip', wav);
-  assert.equal(result[0], 'id');
+  assert.equal(result, undefined, 'neither reference says what the call returns: the new clip is read back from the slot');
   assert.deepEqual(slot.get('has_clip'), [1]);
+  assert.equal(new sim.LiveAPI('live_set tracks 0 clip_slots 1 clip').id, tracks.drums.clipSlots[1].clip.id);
   assert.equal(tracks.drums.clipSlots[1].clip.props.file_path, wav);
   assert.deepEqual(sim.writes.at(-1), { fn: 'ClipSlot.create_audio_clip', path: 'live_set tracks 0 clip_slots 1', file_path: wav });
   // occupied slot, MIDI track, missing file: errors in Max's console, nothing created
@@ -140,8 +141,8 @@ test('observing a property calls back with [name, value...]; writing to the set 
 test('turning warping on places markers at the simulated tempo guess; move_warp_marker moves them', () => {
   const { sim, dir } = ready({ autoWarpBpm: 120 });
   const wav = writeWav(path.join(dir, 'w.wav'), 4.8);
-  const [, id] = new sim.LiveAPI('live_set tracks 0 clip_slots 1').call('create_audio_clip', wav);
-  const clip = new sim.LiveAPI(`id ${id}`);
+  new sim.LiveAPI('live_set tracks 0 clip_slots 1').call('create_audio_clip', wav);
+  const clip = new sim.LiveAPI('live_set tracks 0 clip_slots 1 clip');
   assert.deepEqual(clip.get('warping'), [0]);
   clip.set('warping', 1);
   let markers = JSON.parse(clip.get('warp_markers')[0]).warp_markers;
@@ -167,4 +168,120 @@ test('read-only properties refuse set, as in Live', () => {
   const track = new sim.LiveAPI('live_set tracks 0');
   track.set('has_audio_input', 0);
   assert.match(sim.console.at(-1), /read-only/);
+});
+
+test('info lists create_audio_clip from Live 12 on, and not where the call is missing', () => {
+  const twelve = ready();
+  assert.match(new twelve.sim.LiveAPI('live_set tracks 0 clip_slots 0').info, /\nfunction create_audio_clip(\n|$)/);
+  assert.match(new twelve.sim.LiveAPI('live_set tracks 0').info, /\nfunction create_audio_clip(\n|$)/);
+  const early = ready({ audioClipApi: false });
+  assert.doesNotMatch(new early.sim.LiveAPI('live_set tracks 0 clip_slots 0').info, /create_audio_clip/);
+  const eleven = ready({ liveVersion: '11.3.25' });
+  assert.doesNotMatch(new eleven.sim.LiveAPI('live_set tracks 0').info, /create_audio_clip/);
+  const withId = ready({ createReturnsId: true });
+  const wav = writeWav(path.join(withId.dir, 'r.wav'), 1.0);
+  const result = new withId.sim.LiveAPI('live_set tracks 0 clip_slots 1').call('create_audio_clip', wav);
+  assert.deepEqual(result, ['id', withId.tracks.drums.clipSlots[1].clip.id]);
+});
+
+test('a device inside racks: its canonical_parent is a Chain, the Chain\'s a RackDevice, up to the Track', () => {
+  const { sim, tracks } = ready({ rackDepth: 2 });
+  const device = new sim.LiveAPI('this_device');
+  assert.equal(device.unquotedpath, 'live_set tracks 0 devices 0 chains 1 devices 0 chains 1 devices 0');
+  const types = [];
+  let api = device;
+  for (let i = 0; i < 6; i += 1) {
+    const [, id] = api.get('canonical_parent');
+    api = new sim.LiveAPI(`id ${id}`);
+    types.push(api.type);
+    if (api.type === 'Track') break;
+  }
+  assert.deepEqual(types, ['Chain', 'RackDevice', 'Chain', 'RackDevice', 'Track']);
+  assert.equal(api.id, tracks.drums.id);
+  // a Chain has no clip slots: what a device that assumed a Track would have asked fails
+  assert.equal(new sim.LiveAPI('this_device canonical_parent').getcount('clip_slots'), 0);
+  assert.match(sim.console.at(-1), /no child clip_slots/);
+});
+
+test('the device lists its parameters, "Device On" first, with their ranges', () => {
+  const { sim } = ready();
+  const device = new sim.LiveAPI('this_device');
+  assert.equal(device.getcount('parameters'), 2);
+  const p = new sim.LiveAPI('this_device parameters 1');
+  assert.equal(p.type, 'DeviceParameter');
+  assert.deepEqual([p.get('name'), p.get('min'), p.get('max'), p.get('value')], [['Intensity'], [-39], [-14], [-20]]);
+  assert.deepEqual(new sim.LiveAPI('this_device parameters 0').get('name'), ['Device On']);
+});
+
+test('Clip.automation_envelope is not reachable from Max unless the simulated Live exposes it', () => {
+  const { sim, clips } = ready();
+  const clip = new sim.LiveAPI(`id ${clips.breakClip.id}`);
+  assert.doesNotMatch(clip.info, /automation_envelope/);
+  const param = sim.deviceParameter('Intensity');
+  assert.equal(clip.call('automation_envelope', 'id', param.id), undefined);
+  assert.match(sim.console.at(-1), /invalid function automation_envelope/);
+});
+
+test('automation_envelope answers as Live documents it: the envelope, or id 0 when absent, in the Arrangement or on another track', () => {
+  const { sim, clips, tracks } = ready({ clipEnvelopes: true });
+  const param = sim.deviceParameter('Intensity');
+  const breakApi = new sim.LiveAPI(`id ${clips.breakClip.id}`);
+  assert.match(breakApi.info, /\nfunction automation_envelope(\n|$)/);
+  assert.deepEqual(breakApi.call('automation_envelope', 'id', param.id), ['id', 0], 'no envelope yet');
+  const env = sim.drawClipEnvelope(clips.breakClip, param, [[4, -36], [6, -16], [6, -30], [8, -20]]);
+  assert.deepEqual(breakApi.call('automation_envelope', 'id', param.id), ['id', env.id]);
+  const envApi = new sim.LiveAPI(`id ${env.id}`);
+  assert.equal(envApi.call('value_at_time', 0), -36, 'before the first breakpoint: its value');
+  assert.equal(envApi.call('value_at_time', 5), -26, 'straight lines between breakpoints');
+  assert.equal(envApi.call('value_at_time', 6), -30, 'two breakpoints at one time: a step');
+  assert.equal(envApi.call('value_at_time', 7), -25);
+  assert.equal(envApi.call('value_at_time', 99), -20, 'after the last: its value');
+  // an Arrangement clip: None even with an envelope
+  sim.drawClipEnvelope(clips.voxClip, param, [[0, -30]]);
+  assert.deepEqual(new sim.LiveAPI(`id ${clips.voxClip.id}`).call('automation_envelope', 'id', param.id), ['id', 0]);
+  // a clip on another track than the parameter's device: None
+  const other = sim.addSessionClip(tracks.vox, 0, { name: 'Other' });
+  sim.drawClipEnvelope(other, param, [[0, -30]]);
+  assert.deepEqual(new sim.LiveAPI(`id ${other.id}`).call('automation_envelope', 'id', param.id), ['id', 0]);
+});
+
+test('a new clip has sample_length and sample_rate; add_warp_marker adds a marker where possible; remove_warp_marker removes one', () => {
+  const { sim, dir } = ready({ autoWarpBpm: 120 });
+  const wav = writeWav(path.join(dir, 'm.wav'), 4.8, 48000, 2);
+  new sim.LiveAPI('live_set tracks 0 clip_slots 1').call('create_audio_clip', wav);
+  const clip = new sim.LiveAPI('live_set tracks 0 clip_slots 1 clip');
+  assert.deepEqual(clip.get('sample_length'), [4.8 * 48000]);
+  assert.deepEqual(clip.get('sample_rate'), [48000]);
+  clip.call('add_warp_marker', { beat_time: 8, sample_time: 4.8 });
+  assert.match(sim.console.at(-1), /not warped/);
+  clip.set('warping', 1);
+  const markers = () => JSON.parse(clip.get('warp_markers')[0]).warp_markers;
+  assert.equal(markers().length, 3, 'start, end at the guessed tempo, and the hidden one after it');
+  clip.call('add_warp_marker', { beat_time: 8, sample_time: 4.8 });
+  assert.match(sim.console.at(-1), /not possible/, 'a marker already holds that sample time');
+  clip.call('remove_warp_marker', markers()[1].beat_time);
+  clip.call('add_warp_marker', { beat_time: 8, sample_time: 4.8 });
+  const m = markers();
+  assert.deepEqual(m.slice(0, 2), [{ beat_time: 0, sample_time: 0 }, { beat_time: 8, sample_time: 4.8 }]);
+  assert.ok(Math.abs(m[2].beat_time - (8 + 1 / 32)) < 1e-9 && Math.abs(m[2].sample_time - (4.8 + 0.6 / 32)) < 1e-9, 'hidden marker follows the tempo');
+  clip.call('add_warp_marker', { beat_time: 9, sample_time: 5 });
+  assert.match(sim.console.at(-1), /not possible/, 'beyond the end of the sample');
+  clip.call('remove_warp_marker', 0);
+  assert.deepEqual(markers().length, 2);
+  clip.call('remove_warp_marker', 8);
+  assert.match(sim.console.at(-1), /at least one warp marker/);
+});
+
+test('the time signature and a clip\'s playing position are observable', () => {
+  const { sim, clips } = ready();
+  const seen = [];
+  const sig = new sim.LiveAPI((args) => seen.push(Array.from(args)), 'live_set');
+  sig.property = 'signature_numerator';
+  sim.song.setProp('signature_numerator', 3);
+  sig.property = '';
+  sim.song.setProp('signature_numerator', 5);
+  assert.deepEqual(seen, [['signature_numerator', 4], ['signature_numerator', 3]], 'an empty property stops observing');
+  sim.playClip(clips.breakClip, 5.5);
+  const clip = new sim.LiveAPI(`id ${clips.breakClip.id}`);
+  assert.deepEqual([clip.get('is_playing'), clip.get('playing_position')], [[1], [5.5]]);
 });

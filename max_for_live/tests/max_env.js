@@ -2,7 +2,7 @@
 /**
  * Runs device/ditto_device.js the way Max's `js` object does, inside a fresh V8 context whose globals
  * are Max's JavaScript globals: LiveAPI (from the LOM simulator), Task (on a clock the test drives),
- * File, outlet, post, arrayfromargs, messagename, setinletassist/setoutletassist.
+ * File, outlet, post, arrayfromargs, messagename, messnamed, notifyclients, setinletassist/setoutletassist.
  *
  * Messages reach the script as Max dispatches them: `send("bars", 8)` calls the function `bars`;
  * a selector without a function (an OSC address from udpreceive) goes to `anything()` with
@@ -131,6 +131,11 @@ function makeFileClass() {
  *   uiState                   last value per UI selector (status, error, progress, connected, domain)
  *   uiLog                     every UI message in order
  *   console                   what the script printed with post()
+ *   onUi                      set to a function(selector, args) to act as the patcher on UI messages
+ *   named                     messages sent with messnamed(): [[name, message, args...]]
+ *   notified                  how many times the script called notifyclients()
+ *   saveState(), restoreState(atoms), deleteDevice()   what Max and Live do when a set is saved,
+ *                             loaded, or the device removed
  *   clock                     the TaskClock (advance(ms), flush())
  *   context                   the script's global object (its functions, for pure-function tests)
  */
@@ -138,7 +143,7 @@ function loadDevice(sim, opts) {
   const o = opts || {};
   const clock = new TaskClock();
   const env = {
-    osc: [], uiLog: [], uiState: {}, console: [], clock, onOsc: null, sim,
+    osc: [], uiLog: [], uiState: {}, console: [], clock, onOsc: null, onUi: null, sim, named: [], notified: 0,
   };
   const context = {
     LiveAPI: sim ? sim.LiveAPI : function NoLive() { throw new Error('no Live in this test'); },
@@ -156,6 +161,7 @@ function loadDevice(sim, opts) {
         const [selector, ...rest] = atoms;
         env.uiLog.push([selector, ...rest]);
         env.uiState[selector] = rest.length <= 1 ? rest[0] : rest;
+        if (env.onUi) env.onUi(String(selector), rest);
       }
     },
     arrayfromargs(a, b) {
@@ -165,6 +171,10 @@ function loadDevice(sim, opts) {
     },
     setinletassist() {},
     setoutletassist() {},
+    /** Max's messnamed(name, message, ...args): a message to the object named `name` (e.g. "max"). */
+    messnamed(name, ...rest) { env.named.push([String(name)].concat(rest)); },
+    /** jsthis.notifyclients(): tells pattr and Live that getvalueof's value changed. */
+    notifyclients() { env.notified += 1; },
     messagename: '',
     jsarguments: ['ditto_device.js'],
   };
@@ -180,6 +190,20 @@ function loadDevice(sim, opts) {
     context.messagename = selector;
     return context.anything.apply(context, args);
   };
+  /**
+   * What Live stores for the js object's blob parameter when the set is saved: Max asks getvalueof() and
+   * keeps the value as a list of atoms (an Array's elements, or the one value), numbers and symbols.
+   * Returned as it would come back from the saved set (a JSON round trip, as a file keeps it).
+   */
+  env.saveState = () => {
+    const value = context.getvalueof();
+    const atoms = Array.isArray(value) ? Array.from(value) : [value];
+    return JSON.parse(JSON.stringify(atoms.map((a) => (typeof a === 'number' ? a : String(a)))));
+  };
+  /** Live loading the set: the stored atoms go back to the js object as the arguments of setvalueof(). */
+  env.restoreState = (atoms) => context.setvalueof.apply(context, atoms);
+  /** The object is deleted (the device removed from the set): Max calls notifydeleted(). */
+  env.deleteDevice = () => context.notifydeleted();
   /** live.thisdevice bangs: the Live API becomes usable, then the device initialises. */
   env.deviceLoaded = () => {
     if (sim) sim.markDeviceReady();

@@ -154,3 +154,62 @@ test('warmStartText reads warm_start_from from a sidecar', () => {
   assert.equal(f.warmStartText({ ditto_bridge: { warm_start_from: null } }), '');
   assert.equal(f.warmStartText(null), '');
 });
+
+test('rescaleBreakpoints keeps each point\'s place in the render when its length changes', () => {
+  assert.deepEqual(plain(f.rescaleBreakpoints([[0, -30], [8, -15], [16, -20]], 16, 12)), [[0, -30], [6, -15], [12, -20]]);
+  assert.deepEqual(plain(f.rescaleBreakpoints([[4, -20]], 0, 12)), [[4, -20]]);
+});
+
+test('clipPlayPosition wraps into the loop brace of a looping clip and stops at the end marker of one that is not', () => {
+  const looping = { looping: true, loop_start: 4, loop_end: 8, end_marker: 13 };
+  assert.equal(f.clipPlayPosition(looping, 5), 5);
+  assert.equal(f.clipPlayPosition(looping, 9.5), 5.5);
+  assert.equal(f.clipPlayPosition(looping, 16), 4);
+  assert.equal(f.clipPlayPosition(looping, 2), 2, 'before the loop brace: as it plays from the start marker');
+  assert.equal(f.clipPlayPosition({ looping: false, loop_start: 0, loop_end: 4, end_marker: 10 }, 12), 10);
+});
+
+test('envelopeSamplePoints reads 16 points per bar over the render, on the clip\'s axis, the last just before a wrap', () => {
+  const clip = { looping: true, loop_start: 4, loop_end: 8, end_marker: 13, is_audio_clip: true, warping: true };
+  const pts = plain(f.envelopeSamplePoints(clip, 4, 8, 4, 120));
+  assert.equal(pts.length, 2 * 16 + 1);
+  assert.deepEqual(pts[1], { beat: 0.25, pos: 4.25 });
+  assert.deepEqual(pts[16], { beat: 4, pos: 4 });
+  assert.deepEqual(pts.at(-1), { beat: 8, pos: 8 });
+  // an unwarped clip's axis is seconds: at 120 BPM a beat is half a second
+  const unwarped = { looping: false, loop_start: 0, loop_end: 20, end_marker: 20, is_audio_clip: true, warping: false };
+  assert.deepEqual(plain(f.envelopeSamplePoints(unwarped, 1, 4, 4, 120))[4], { beat: 1, pos: 1.5 });
+  // 7/8: a bar is 3.5 beats, so a step is 3.5 / 16 beats; a length that is not a whole number of steps ends exactly
+  const odd = plain(f.envelopeSamplePoints(clip, 4, 3.6, 3.5, 120));
+  assert.equal(odd.at(-1).beat, 3.6);
+  assert.ok(odd.length >= 17);
+});
+
+test('parameterValueToDb maps the parameter\'s range onto the dial\'s and clamps', () => {
+  assert.equal(f.parameterValueToDb(-20, -39, -14), -20);
+  assert.equal(f.parameterValueToDb(0.5, 0, 1), -26.5);
+  assert.equal(f.parameterValueToDb(-80, -39, -14), -39);
+});
+
+test('valueAtPosition interpolates a recording and holds its ends', () => {
+  const rec = [[4, -30], [6, -20], [8, -30]];
+  assert.equal(f.valueAtPosition(rec, 5), -25);
+  assert.equal(f.valueAtPosition(rec, 2), -30);
+  assert.equal(f.valueAtPosition(rec, 9), -30);
+  assert.ok(Number.isNaN(f.valueAtPosition([], 1)));
+});
+
+test('promptText joins words, keeps punctuation with the word before it, and reads a lone bang as empty', () => {
+  assert.equal(f.promptText(['a', ',', 'b', ';', 'c']), 'a, b; c');
+  assert.equal(f.promptText(['a,', 'b']), 'a, b');
+  assert.equal(f.promptText(['bang']), '');
+  assert.equal(f.promptText(['big', 'bang']), 'big bang');
+  assert.equal(f.promptText([]), '');
+});
+
+test('curveStatusText says where the curve came from', () => {
+  assert.equal(f.curveStatusText(null), '');
+  assert.equal(f.curveStatusText({ source: 'editor', points: 3 }), 'intensity drawn in the editor (3 points)');
+  assert.equal(f.curveStatusText({ source: 'clip envelope', clip: 'Break', points: 1 }), 'intensity from the Intensity envelope of clip \'Break\' (1 point)');
+  assert.equal(f.curveStatusText({ source: 'recording', points: 5, note: 'why' }), 'intensity recorded while the set played (5 points); why');
+});
