@@ -325,8 +325,9 @@ def settings_line(args: argparse.Namespace, counts: dict, records: list[dict], m
             + ", ".join(f"{t} {n}" for t, n in counts.items() if n)
             + f". DITTO = the default job ({job}: {preset}). Baselines on the first cases of each task (N "
             f"in the tables): DDIM {steps}, DOODL K = {k}, lr {args.baseline_lr:g} "
-            f"(DOODL's clip scaled with it), FreeDoM strength {args.freedom_strength:g}, the settings of the "
-            f"previous evaluation, not re-tuned on these weights. Seconds to WAV: generation and the WAV write, "
+            f"(DOODL's clip scaled with it: the previous evaluation's settings, not re-tuned on these weights), "
+            f"FreeDoM strength {args.freedom_strength:g} (the tune split's best of 0.05-1 is 0.05, section "
+            f"\"baseline-tuning\"). Seconds to WAV: generation and the WAV write, "
             f"with the model already loaded (as in the daemon). {args.threads} torch threads; "
             f"{seconds / 3600:.2f} h of generation in the records.")
 
@@ -343,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--doodl-cases", type=int, default=None, help="cases per task DOODL runs on (default: --baselines)")
     parser.add_argument("--doodl-steps", type=int, default=15)
     parser.add_argument("--baseline-lr", type=float, default=0.02)
-    parser.add_argument("--freedom-strength", type=float, default=0.25)
+    parser.add_argument("--freedom-strength", type=float, default=0.05)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model", default=None, help="default: builtin (builtin-tiny with --quick)")
     parser.add_argument("--device", default=None)

@@ -2,6 +2,7 @@
 
     python benchmarks/tune_baselines.py                       # 12 tune cases per task, strengths 0.1 ... 2
     python benchmarks/tune_baselines.py --quick               # builtin-tiny, 2 cases, 2 strengths (a smoke run)
+    python benchmarks/tune_baselines.py --from-logs A.log B.log  # one table from sweeps run apart (their output)
 
 The baseline of the producer-scale evaluation (`benchmarks/producer_eval.py`) is FreeDoM at one strength for
 every task. This sweep runs FreeDoM exactly as that evaluation runs it (DDIM 20, the case's tags and seed, the
@@ -16,6 +17,7 @@ docs/RESULTS.md (not with --quick).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -46,6 +48,19 @@ def sweep(run: Run, cases: list, strengths: tuple[float, ...]) -> dict[tuple[str
             key, _, _ = HEADLINE[case.task]
             value = "diverged" if record.get("diverged") else f"{record['metrics'][key]:.4g}"
             print(f"strength {strength:g} {case.id}: {key}={value}", flush=True)
+    return records
+
+
+def records_from_logs(paths: list[Path]) -> dict[tuple[str, float], list[dict]]:
+    """The records of earlier sweeps from what they printed (``strength S CASE: key=value`` or ``=diverged``):
+    all a table needs, each take's headline metric."""
+    records: dict[tuple[str, float], list[dict]] = {}
+    line = re.compile(r"^strength (\S+) (tune-(\w+)-\d+): (\w+)=(\S+)$")
+    for path in paths:
+        for match in filter(None, map(line.match, path.read_text().splitlines())):
+            strength, _, task, key, value = match.groups()
+            record = {"diverged": True} if value == "diverged" else {"metrics": {key: float(value)}}
+            records.setdefault((task, float(strength)), []).append(record)
     return records
 
 
@@ -91,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="folder for the WAVs (default runs/tune_baselines)")
     parser.add_argument("--quick", action="store_true", help="builtin-tiny, 2 cases, 2 strengths")
+    parser.add_argument("--from-logs", type=Path, nargs="+", default=None,
+                        help="report the sweeps these logs printed instead of running one")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     strengths = tuple(args.strengths[:2] if args.quick else args.strengths)
@@ -101,12 +118,20 @@ def main(argv: list[str] | None = None) -> int:
     cases = producer_cases("tune", {"intensity": count, "melody": count, "structure": count, "inpaint": 0,
                                     "outpaint": 0, "loop": 0},
                            clip_seconds=3.0 if args.quick else None)
-    run = Run(run_args, cases, out)
-    records = sweep(run, cases, strengths)
+    ran = provenance()
+    if args.from_logs:
+        records = records_from_logs(args.from_logs)
+        strengths = tuple(sorted({s for _, s in records}))
+        count = max(len(r) for r in records.values())
+        ran = "; ".join(sorted({line for path in args.from_logs for line in path.read_text().splitlines()
+                                if line.startswith("commit `")}))
+        ran += f" (sweeps reported from their logs, {', '.join(p.name for p in args.from_logs)}: 4 significant digits)"
+    else:
+        records = sweep(Run(run_args, cases, out), cases, strengths)
     chosen = best_strength(records, strengths)
     body = "\n".join([
         "## FreeDoM strength on the shipped weights (`python benchmarks/tune_baselines.py`)", "",
-        provenance(), "",
+        ran, "",
         f"Model `{run_args.model}`, split `tune`, the first {count} cases per task, FreeDoM as the producer-scale "
         "evaluation runs it (DDIM 20, measured on the WAV). Chosen (best summed rank of the medians): "
         f"**{chosen:g}**; `benchmarks/producer_eval.py` uses it as `--freedom-strength`'s default.", "",
