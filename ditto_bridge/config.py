@@ -69,6 +69,12 @@ class Config:
     """Runs a job gets when the daemon dies under it (killed, power cut); then it is marked failed."""
     torch_threads: int = 0
     """CPU threads for torch (0: one per physical core)."""
+    cluster: str | None = None
+    """Run jobs on a Ray cluster (`ditto_bridge.cluster`): "auto" starts a local Ray on this machine,
+    "ray://HOST:PORT" connects through Ray's client, "HOST:PORT" joins the cluster whose head is there. None runs
+    them in this process. Needs the cluster extra (``pip install 'ditto-bridge[cluster]'``)."""
+    cluster_actors: int = 1
+    """Actors (each with the model loaded, one GPU each where the cluster has GPUs) and so jobs run at once."""
     memory_budget_mib: float | None = None
     """MiB above the loaded model one optimization step may use: sampling steps whose activations fit keep
     them, the rest are recomputed (faster than checkpointing every step). None: checkpoint every step (least
@@ -179,6 +185,18 @@ class Config:
             raise bad("midi_tempo", "must be a tempo from 20 to 999 BPM")
         if not self.model or not isinstance(self.model, str):
             raise bad("model", "must name a model")
+        if not isinstance(self.cluster_actors, int) or isinstance(self.cluster_actors, bool) \
+                or not 1 <= self.cluster_actors <= 1024:
+            raise bad("cluster_actors", "must be an integer from 1 to 1024")
+        if self.cluster is not None:
+            from ditto_bridge.cluster import ClusterError, require_ray
+            from ditto_bridge.cluster.pool import normalized_address
+
+            try:
+                normalized_address(self.cluster)
+                require_ray(self.cluster)
+            except ClusterError as error:
+                raise ConfigError(f"{error} ({self.source})") from None
         return self
 
 
@@ -206,7 +224,7 @@ def exposure(host: str) -> str:
 
 
 _PATH_KEYS = {"data_dir", "inbox", "outbox", "log_file", "midi_job"}
-_STRING_KEYS = {"host", "model", "device", "wav_subtype", "log_level", "log_format", "midi_in"}
+_STRING_KEYS = {"host", "model", "device", "wav_subtype", "log_level", "log_format", "midi_in", "cluster"}
 _BOOL_KEYS = {"midi_virtual", "allow_remote"}
 _NUMBER_KEYS = {"settle_seconds", "reference_wait_seconds", "midi_min_db", "midi_max_db", "midi_tempo",
                 "memory_budget_mib"}

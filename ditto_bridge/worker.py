@@ -1,4 +1,5 @@
-"""The worker: one thread per compute device that runs queued jobs through the engine, one at a time.
+"""The worker: one thread per compute device that runs queued jobs through the engine, one at a time; with a
+cluster configured (`ditto_bridge.cluster`), one thread per actor, each handing its job to the cluster.
 
 For each job it sends ``/ditto/progress`` per optimization step, writes every take to the outbox, marks the job done
 (with its takes) and sends one ``/ditto/done`` per take, with the take's summary in words (each control met or
@@ -19,8 +20,16 @@ The worker alone decides cancellation (`cancel`): a waiting job at once; a runni
 (like shutdown) is checked between optimization steps: it ends ``cancelled`` (its x_T* is not kept) and all who
 asked hear ``/ditto/cancelled``; on shutdown it goes back to the queue and runs again at the next start.
 
+With ``cluster`` set, the queue, the outbox, the lineages and every reply stay here; only the run moves: the
+job's reference audio and warm-start x_T are read here as bytes (no shared file system), `ClusterPool.run` returns
+the `GenerationResult`, and the takes are written through the same outbox code as a local run's. An actor (or
+node) that dies mid-job raises `ClusterRetryableError`: the job runs again at once on another actor while its
+attempts last (``max_attempts`` counts these runs as it counts the runs a killed daemon interrupted); nothing of
+the lost run was written. Jobs of one lineage never run at the same time: a thread that claims one waits for the
+lineage's running job first, so a tweak still starts from the take it tweaks.
+
 The engine (and torch) are imported in the worker's thread, so the OSC server answers at once while the model
-loads.
+loads (or the cluster's actors start).
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ditto_bridge import __version__
+from ditto_bridge.cluster.errors import ClusterError, ClusterRetryableError
 from ditto_bridge.config import Config
 from ditto_bridge.errors import BridgeError, RequestError, UnknownJobError
 from ditto_bridge.job_queue import JobQueue, JobRecord
@@ -42,7 +52,7 @@ from ditto_bridge.protocol import summary_argument
 from ditto_bridge.server import Address, Send
 from ditto_bridge.translate.live_job import OutputSpec
 from ditto_bridge.translate.references import ReferenceWindow, checked_file, render_window
-from engine.safe_files import folder, owner_tag
+from engine.safe_files import folder, owner_tag, read_regular
 
 log = logging.getLogger("ditto_bridge.worker")
 
@@ -67,9 +77,14 @@ class Worker:
         self._cancel_requesters: dict[str, Address] = {}
         """Who asked to cancel a running job, when not the job's own sender (they hear /ditto/cancelled too)."""
         self._lock = threading.Lock()
-        self._running: str | None = None
-        self._finishing = False
-        """True once the running job's outcome is decided (too late to cancel it)."""
+        self._lineage_free = threading.Condition(self._lock)
+        self._running: dict[str, bool] = {}
+        """The running jobs, each with whether its outcome is decided (too late to cancel it)."""
+        self._lineages_running: set[str] = set()
+        self.threads = config.cluster_actors if config.cluster else 1
+        """Jobs run at once: one per cluster actor, else one."""
+        self.pool: Any = None
+        """The `ClusterPool` with ``cluster`` set, once started."""
         self._device: Any = None
         self._startup_error: str | None = None
         self.lineages = LineageStore(store_folder(Path(config.data_dir)))
@@ -104,7 +119,7 @@ class Worker:
             return True
         if record.state in ("queued", "running"):
             with self._lock:
-                if not (self._running == job_id and self._finishing):
+                if not self._running.get(job_id, False):
                     self._cancel.add(job_id)
                     latest = self.queue.get(job_id)
                     if latest is not None and latest.state == "running":  # answered once it has stopped
@@ -120,11 +135,13 @@ class Worker:
         raise error
 
     def stop(self, timeout: float = 60.0) -> bool:
-        """Stop after the current optimization step (the running job is persisted); False if it did not end."""
+        """Stop after the current optimization step (running jobs are persisted); False if one did not end."""
         self._stop.set()
         self._wake.set()
+        with self._lock:
+            self._lineage_free.notify_all()
         if not self.ready.is_set():
-            return True  # still importing the engine: no job runs, nothing to persist, no need to wait
+            return True  # still importing the engine or starting the cluster: no job runs, nothing to persist
         self._thread.join(timeout=timeout)
         return not self._thread.is_alive()
 
@@ -132,6 +149,21 @@ class Worker:
     def _run(self) -> None:
         self._prepare()
         self.ready.set()
+        others = [threading.Thread(target=self._loop, name=f"worker-{i}", daemon=True)
+                  for i in range(1, self.threads)]
+        if not self._stop.is_set():
+            for thread in others:
+                thread.start()
+        try:
+            self._loop()
+            for thread in others:
+                if thread.ident is not None:  # started
+                    thread.join()
+        finally:
+            if self.pool is not None:
+                self.pool.close()
+
+    def _loop(self) -> None:
         while not self._stop.is_set():
             record = self.queue.claim_next()
             if record is None:
@@ -139,17 +171,41 @@ class Worker:
                 self._wake.clear()
                 continue
             with self._lock:
-                self._running, self._finishing = record.id, False
+                self._running[record.id] = False
+            lineage = record.output.get("lineage") if isinstance(record.output, dict) else None
+            held = False
             try:
+                if lineage is not None:
+                    held = self._hold_lineage(lineage)
+                    if not held:
+                        self.queue.requeue(record.id)  # stopping while it waited: it runs first at the next start
+                        continue
                 self._run_job(record)
             finally:
                 with self._lock:
-                    self._running = None
+                    self._running.pop(record.id, None)
                     self._cancel.discard(record.id)
                     self._cancel_requesters.pop(record.id, None)
+                    if held:
+                        self._lineages_running.discard(lineage)
+                        self._lineage_free.notify_all()
+
+    def _hold_lineage(self, lineage: str) -> bool:
+        """Wait until no other job of `lineage` runs, then mark it running; False when stopping first."""
+        with self._lock:
+            while lineage in self._lineages_running:
+                if self._stop.is_set():
+                    return False
+                self._lineage_free.wait(timeout=0.5)
+            self._lineages_running.add(lineage)
+            return True
 
     def _prepare(self) -> None:
-        """Import the engine, pick the compute device, load the default model (errors are kept for each job)."""
+        """Import the engine, pick the compute device, load the default model, or start the cluster's actors
+        with it loaded (errors are kept for each job)."""
+        if self.config.cluster:
+            self._prepare_cluster()
+            return
         try:
             import torch
 
@@ -167,6 +223,22 @@ class Worker:
         except EngineError as error:
             self._startup_error = str(error)
             log.error("the engine is not ready: %s; jobs will fail until this is fixed", error)
+
+    def _prepare_cluster(self) -> None:
+        """Connect to the cluster and start one actor per worker thread, each with the default model loaded."""
+        try:
+            from ditto_bridge.cluster.pool import ClusterPool
+
+            started = time.perf_counter()
+            self.pool = ClusterPool(str(self.config.cluster), self.config.cluster_actors, model=self.config.model,
+                                    device=self.config.device)
+            self._device = "cluster"
+            self.device_name = f"ray:{'cuda' if self.pool.use_gpu else 'cpu'}x{self.config.cluster_actors}"
+            log.info("cluster %s ready in %.1f s: %d actor(s) with %s loaded, jobs run there", self.pool.address,
+                     time.perf_counter() - started, self.config.cluster_actors, self.config.model)
+        except ClusterError as error:
+            self._startup_error = str(error)
+            log.error("the cluster is not ready: %s; jobs will fail until this is fixed", error)
 
     def _should_cancel(self, job_id: str) -> Callable[[], bool]:
         return lambda: self._stop.is_set() or job_id in self._cancel
@@ -187,7 +259,7 @@ class Worker:
                 render_window(ReferenceWindow.from_dict(plan["window"]), Path(plan["path"]))
             job = Job.from_dict(record.job)
             self._check_files(job, record)
-            model = load_model(job.model, self._device)
+            model = load_model(job.model, self._device) if self.pool is None else None
             warm = self._warm_start(record, spec, job, model)
             if warm.path is not None:
                 job = dataclasses.replace(job, warm_start=warm.path)
@@ -206,12 +278,18 @@ class Worker:
                     fraction = OPTIMIZE_SHARE + (1 - OPTIMIZE_SHARE) / 2
                 self._notify(record, "/ditto/progress", (record.id, fraction, step, float(event.get("loss", 0.0))))
 
-            result = generate(job, model=model, progress=progress, should_cancel=self._should_cancel(record.id))
+            if self.pool is None:
+                result = generate(job, model=model, progress=progress, should_cancel=self._should_cancel(record.id))
+            else:
+                result = self._run_remote(record, job, warm, progress)
             takes = self._write(record, spec, result, warm)
             if spec.lineage is not None:
                 self._remember(record, spec.lineage, job.model, result.x_T)
+        except ClusterRetryableError as error:
+            self._retry(record, str(error))
+            return
         except CancelledError:
-            self._decided()
+            self._decided(record.id)
             if self._stop.is_set() and record.id not in self._cancel:
                 self.queue.requeue(record.id)
                 log.info("job %s put back in the queue (shutdown)", record.id, extra={"job_id": record.id})
@@ -223,15 +301,15 @@ class Worker:
                     self.send("/ditto/cancelled", (record.id,), to)
             return
         except (EngineError, BridgeError) as error:
-            self._decided()
+            self._decided(record.id)
             self._failed(record, str(error))
             return
         except Exception as error:  # noqa: BLE001 - one bad job must never stop the worker
-            self._decided()
+            self._decided(record.id)
             log.exception("job %s: internal error", record.id, extra={"job_id": record.id})
             self._failed(record, f"internal error: {type(error).__name__}: {error}")
             return
-        self._decided()
+        self._decided(record.id)
         self.queue.finish(record.id, [str(path) for path, _ in takes])
         self.remove_references(record)
         log.info("job %s done in %.1f s: %s", record.id, time.perf_counter() - started,
@@ -239,6 +317,49 @@ class Worker:
                  extra={"job_id": record.id})
         for path, summary in takes:
             self._notify(record, "/ditto/done", (record.id, str(path), summary_argument(summary)))
+
+    def _run_remote(self, record: JobRecord, job: Any, warm: WarmStart,
+                    progress: Callable[[dict[str, Any]], None]) -> Any:
+        """Run `job` on the cluster with its files as bytes (the job's own checked again as they are read, a
+        lineage's x_T* read from the daemon's own folder); the result, with the job as it is here (paths of this
+        machine, for the sidecar)."""
+        roots = self.allowed_roots
+        references: dict[str, bytes] = {}
+        for i, control in enumerate(job.controls):
+            reference = getattr(control, "reference", None)
+            if reference and reference not in references:
+                where = f"controls[{i}].reference"
+                path = checked_file(reference, where, roots, max_bytes=MAX_REFERENCE_BYTES)
+                references[reference] = read_regular(path, max_bytes=MAX_REFERENCE_BYTES, where=where)
+        warm_start = None
+        if warm.path is not None:
+            warm_start = read_regular(Path(warm.path), max_bytes=MAX_WARM_START_BYTES, where="warm_start")
+        elif job.warm_start:
+            path = checked_file(job.warm_start, "warm_start", roots, max_bytes=MAX_WARM_START_BYTES)
+            warm_start = read_regular(path, max_bytes=MAX_WARM_START_BYTES, where="warm_start")
+        result = self.pool.run(record.id, job.to_dict(), references=references, warm_start=warm_start,
+                               progress=progress, should_cancel=self._should_cancel(record.id))
+        return dataclasses.replace(result, job=job)
+
+    def _retry(self, record: JobRecord, reason: str) -> None:
+        """The cluster lost the actor running `record`: run it again now while its attempts last, else fail it.
+
+        The job stays ``running`` meanwhile (a daemon killed now finds it so and runs it again). Each run here
+        counts against ``max_attempts`` like a run a killed daemon interrupted, and the sidecar's ``attempts``
+        says how many runs the take needed."""
+        if self._stop.is_set():
+            self._decided(record.id)
+            self.queue.requeue(record.id)
+            log.info("job %s put back in the queue (shutdown; %s)", record.id, reason, extra={"job_id": record.id})
+            return
+        if record.attempts >= self.config.max_attempts:
+            self._decided(record.id)
+            self._failed(record, f"{reason}; not run again: it had {record.attempts} run(s), the most max_attempts "
+                                 f"allows ({self.config.max_attempts})")
+            return
+        log.warning("job %s: %s; it runs again on another actor (attempt %d of %d)", record.id, reason,
+                    record.attempts + 1, self.config.max_attempts, extra={"job_id": record.id})
+        self._run_job(dataclasses.replace(record, attempts=record.attempts + 1))
 
     def _check_files(self, job: Any, record: JobRecord) -> None:
         """Every file the job names, checked again now (it may have changed since the job arrived): inside the
@@ -295,9 +416,9 @@ class Worker:
             paths.append(path)
         return paths
 
-    def _decided(self) -> None:
+    def _decided(self, job_id: str) -> None:
         with self._lock:
-            self._finishing = True
+            self._running[job_id] = True
 
     def _warm_start(self, record: JobRecord, spec: OutputSpec, job: Any, model: Any) -> WarmStart:
         """Where the job starts: its own ``warm_start``, its lineage's latest x_T* when that fits, or seeded noise."""
@@ -305,7 +426,8 @@ class Worker:
             return WarmStart()
         if job.warm_start:
             return WarmStart(note=f"lineage {spec.lineage!r}: the job names its own warm_start, which is kept")
-        shape = tuple(model.latent_shape(job.duration))
+        shape = tuple(model.latent_shape(job.duration) if model is not None
+                      else self.pool.latent_shape(job.model, job.duration))
         warm = self.lineages.warm_start(spec.lineage, model=job.model, latent_shape=shape, takes=job.variations)
         if warm.path is not None:
             log.info("job %s warm-starts from the x_T* of job %s (lineage %s)", record.id, warm.from_job,

@@ -2,7 +2,9 @@
 
 Checks: the config file, the folders (writable), the UDP port (free; a host other than loopback is a warning:
 anyone who can reach it can queue jobs), the compute device, the model (loads; random weights are a warning),
-the audio libraries, the MIDI backend. Exit status 1 when anything FAILs.
+the audio libraries, the MIDI backend. With ``cluster`` set, the cluster replaces the device and model checks:
+reachable (nodes, CPUs, GPUs), then its actors started with the model loaded (not with --skip-model).
+Exit status 1 when anything FAILs.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from ditto_bridge.config import exposure, is_loopback
 from ditto_bridge.errors import ConfigError
 
 Check = tuple[str, str, str]  # (status, what, detail)
+DOCTOR_START_TIMEOUT = 180.0
+"""Seconds the cluster check waits for its actors (a running daemon's actors may hold the CPUs or GPUs it needs)."""
 
 
 def add_parser(subparsers: Any) -> None:
@@ -95,6 +99,47 @@ def check_model(name: str, preference: str) -> Check:
     return "OK", "model", detail
 
 
+def check_cluster(config: Any, *, start_actors: bool) -> list[Check]:
+    """The cluster reachable; then, with `start_actors`, `cluster_actors` actors started with the model loaded
+    (what `serve` starts), each reported, and closed again."""
+    from ditto_bridge.cluster import ClusterError
+
+    try:
+        from ditto_bridge.cluster.pool import ClusterPool, probe
+
+        if not start_actors:
+            found = probe(config.cluster)
+        else:
+            started = time.perf_counter()
+            with ClusterPool(config.cluster, config.cluster_actors, model=config.model, device=config.device,
+                             start_timeout=DOCTOR_START_TIMEOUT) as pool:
+                found = pool.describe()
+            seconds = time.perf_counter() - started
+    except ClusterError as error:
+        return [("FAIL", "cluster", str(error))]
+    named = "" if found["address"] == config.cluster else f" ({config.cluster})"
+    reach = (f"{found['address']}{named} reachable, Ray {found.get('ray_version', '?')}, {found['nodes']} node(s), "
+             f"{found['cpus']:g} CPU(s), {found['gpus']} GPU(s)")
+    results: list[Check] = [("OK", "cluster", reach)]
+    if not start_actors:
+        return results
+    for actor in found["actors"]:
+        if "error" in actor:
+            results.append(("FAIL", f"cluster actor {actor['index']}", actor["error"]))
+            continue
+        where = f"pid {actor['pid']} on {actor['node_ip']}, {actor['device']}" + (
+            f" ({actor['gpu']})" if actor.get("gpu") else f" ({actor['torch_threads']} torch thread(s))")
+        results.append(("OK", f"cluster actor {actor['index']}", f"{where}; models loaded: "
+                                                                 f"{', '.join(actor['models']) or 'none'}"))
+    if not found["uses_gpus"]:
+        results.append(("WARN", "cluster GPUs", f"none used: the {len(found['actors'])} actor(s) run on CPUs (slow); "
+                                                f"add GPU workers (ray start --address ... on a GPU machine)"))
+    else:
+        results.append(("OK", "cluster GPUs", f"{len(found['actors'])} actor(s), one GPU each, started with "
+                                              f"{config.model} in {seconds:.1f} s"))
+    return results
+
+
 def check_audio_libraries() -> Check:
     import soundfile
     import soxr
@@ -130,7 +175,10 @@ def run(args: argparse.Namespace) -> int:
         results.append(("WARN", "OSC port", f"0: any free port, but {remote_warning(config.host)}"))
     steps: list[Callable[[], Check]] = [lambda: check_device(config.device), check_audio_libraries,
                                         lambda: check_midi(config.midi_in)]
-    if not args.skip_model:
+    if config.cluster:
+        steps.pop(0)  # jobs run on the cluster's devices: reported by its actors
+        results.extend(check_cluster(config, start_actors=not args.skip_model))
+    elif not args.skip_model:
         steps.insert(1, lambda: check_model(config.model, config.device))
     for step in steps:
         results.append(step())

@@ -46,12 +46,17 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-queue", type=int, dest="max_queue", help="most jobs waiting at once (default 16)")
     parser.add_argument("--torch-threads", type=int, dest="torch_threads", help="CPU threads for torch")
     parser.add_argument("--midi-in", dest="midi_in", help="MIDI input port name (virtual where the OS allows)")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        help="run jobs on a Ray cluster: auto (a local Ray started here), ray://HOST:PORT (Ray's "
+                             "client) or HOST:PORT (the head's address); needs pip install 'ditto-bridge[cluster]'")
+    parser.add_argument("--cluster-actors", type=int, dest="cluster_actors", metavar="N",
+                        help="actors on the cluster, each with the model loaded: jobs run at once (default 1)")
     parser.add_argument("--log-level", choices=LOG_LEVELS, dest="log_level")
     parser.add_argument("--log-format", choices=LOG_FORMATS, dest="log_format")
 
 
 _FLAG_KEYS = ("host", "allow_remote", "port", "reply_port", "data_dir", "inbox", "outbox", "audio_dirs", "model",
-              "device", "max_queue", "torch_threads", "midi_in", "log_level", "log_format")
+              "device", "max_queue", "torch_threads", "midi_in", "log_level", "log_format", "cluster", "cluster_actors")
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
