@@ -234,15 +234,9 @@ class ClusterPool:
                 if not cancel_sent and should_cancel is not None and should_cancel():
                     actor.cancel.remote(job_id)
                     cancel_sent = True
-        except ray.exceptions.RayTaskError as error:
-            cause = getattr(error, "cause", None)
-            if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError):
-                raise cause from None
-            raise
-        except _lost_errors(ray) as error:
-            self._replace(slot, actor)
-            raise ClusterRetryableError(f"job {job_id}: the cluster lost the actor running it ({type(error).__name__}"
-                                        f": {_cause_text(error)}); a new actor has replaced it") from None
+        except (ray.exceptions.RayTaskError, *_lost_errors(ray)) as error:
+            raise self._translated(error, slot, actor, f"job {job_id}: the cluster lost the actor running it "
+                                   f"({type(error).__name__}: {_cause_text(error)})") from None
 
     def _replace(self, slot: _Slot, dead: Any) -> None:
         """Start a new actor in `slot` unless that was done already (a second thread saw the same death)."""
@@ -264,15 +258,20 @@ class ClusterPool:
         actor = slot.actor
         try:
             return tuple(ray.get(actor.latent_shape.remote(model, float(duration)), timeout=START_TIMEOUT))
-        except ray.exceptions.RayTaskError as error:
+        except (ray.exceptions.RayTaskError, *_lost_errors(ray)) as error:
+            raise self._translated(error, slot, actor, "the cluster lost an actor while asking it a latent shape "
+                                   f"({type(error).__name__})") from None
+
+    def _translated(self, error: Exception, slot: _Slot, actor: Any, lost: str) -> Exception:
+        """What a failed actor call raises here: the job's own error when the actor raised one (a cancel, a bad
+        job), else, for a lost actor, `ClusterRetryableError` saying `lost` once a new actor replaced it."""
+        if isinstance(error, self.ray.exceptions.RayTaskError):
             cause = getattr(error, "cause", None)
-            if isinstance(cause, Exception) and not isinstance(cause, ray.exceptions.RayError):
-                raise cause from None
-            raise
-        except _lost_errors(ray) as error:
-            self._replace(slot, actor)
-            raise ClusterRetryableError(f"the cluster lost an actor while asking it a latent shape "
-                                        f"({type(error).__name__}); a new actor has replaced it") from None
+            if isinstance(cause, Exception) and not isinstance(cause, self.ray.exceptions.RayError):
+                return cause
+            return error
+        self._replace(slot, actor)
+        return ClusterRetryableError(f"{lost}; a new actor has replaced it")
 
     # ------------------------------------------------------------------------------------------------ reports
     def describe(self) -> dict[str, Any]:
