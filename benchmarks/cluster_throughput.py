@@ -13,7 +13,7 @@ Configurations, each measured as one batch of 8 jobs per round (2 rounds, the se
 in the load of a shared machine weighs on all of them alike):
 
 - in process: one thread calls `engine.api.generate` for the jobs one after another (today's daemon worker) on a
-  model loaded once, with 1 torch thread and with 2 (the daemon's default here: one per core);
+  model loaded once, with 1 torch thread (`--threads 1 2` adds 2, the daemon's default on 2 cores);
 - Ray, N actors (1, 2, 4): a fresh `ClusterPool` of N `ModelActor`s on the local Ray (or `--cluster`), 1 CPU and
   1 torch thread each (4 actors on 2 CPUs: half a CPU each, so they share the cores), N threads each calling
   `pool.run` for the next job (the daemon's N worker threads), so jobs spread over the actors.
@@ -64,7 +64,7 @@ REFERENCE_SECONDS, REFERENCE_RATE, REFERENCE_CHANNELS = 6.0, 48_000, 2
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """One benchmark configuration: model, clip length (s), sampler steps, Adam steps, jobs per row."""
+    """One benchmark configuration: model, clip length (s), sampler steps, Adam steps, jobs per batch, device."""
 
     model: str = "builtin-tiny"
     duration: float = 2.0
@@ -363,8 +363,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="auto (a local Ray on 127.0.0.1, 2 CPUs) or the address of an existing cluster")
     parser.add_argument("--actors", type=int, nargs="+", default=[1, 2, 4],
                         help="pool sizes to measure (default 1 2 4; more actors than CPUs share them)")
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2],
-                        help="torch threads of the in-process batches (default 1 2)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1],
+                        help="torch threads of the in-process batches (default 1; '1 2' adds the daemon's default "
+                             "on 2 cores, which takes minutes on a machine other work keeps busy)")
     parser.add_argument("--rounds", type=int, help="rounds, every other one in reverse order (default 2; 1 with "
                                                    "--quick)")
     parser.add_argument("--cpus-per-actor", default="1",
