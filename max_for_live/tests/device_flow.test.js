@@ -7,32 +7,10 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const path = require('path');
-const { buildSet, writeWav } = require('./fixtures');
+const { buildSet } = require('./fixtures');
 const { loadDevice } = require('./max_env');
+const { device, resultWav, runJob } = require('./device_kit');
 const { NOTIFICATION_ERROR } = require('./lom_sim');
-
-function device(opts) {
-  const set = buildSet(opts);
-  const env = loadDevice(set.sim);
-  env.deviceLoaded();
-  return { set, env };
-}
-
-/** A result WAV as the daemon writes it: `bars` of 4/4 at 100 BPM. */
-function resultWav(set, name, bars) {
-  return writeWav(path.join(set.dir, name), (bars * 4 * 60) / 100, 48000, 2);
-}
-
-/** Presses Generate; the daemon accepts the job under the id the device gave it. Returns that id. */
-function runJob(env, taskIndex) {
-  env.send('task', taskIndex);
-  env.send('generate', 1);
-  const sent = env.osc.filter((m) => m.address === '/ditto/generate').at(-1);
-  const { id } = JSON.parse(sent.args[0]);
-  env.send('/ditto/accepted', id);
-  return id;
-}
 
 test('the script makes no LiveAPI object before live.thisdevice bangs', () => {
   const set = buildSet();

@@ -9,28 +9,8 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const path = require('path');
-const { buildSet, writeWav } = require('./fixtures');
-const { loadDevice } = require('./max_env');
-
-function device(opts) {
-  const set = buildSet(opts);
-  const env = loadDevice(set.sim);
-  env.deviceLoaded();
-  return { set, env };
-}
-
-/** A result WAV as the daemon writes it: `bars` of 4/4 at 100 BPM. */
-function resultWav(set, name, bars) {
-  return writeWav(path.join(set.dir, name), (bars * 4 * 60) / 100, 48000, 2);
-}
-
-function runJob(env, taskIndex) {
-  env.send('task', taskIndex);
-  env.send('generate', 1);
-  const { id } = JSON.parse(env.osc.filter((m) => m.address === '/ditto/generate').at(-1).args[0]);
-  env.send('/ditto/accepted', id);
-  return id;
-}
+const { writeWav } = require('./fixtures');
+const { device, resultWav, runJob } = require('./device_kit');
 
 const markersOf = (clip) => clip.props.warp_markers.map((m) => [m.beat_time, m.sample_time]);
 
