@@ -27,12 +27,14 @@ from engine.errors import JobError
 from engine.models.schedulers import SCHEDULERS
 from engine.validation import MAX_STRING, MISSING, Fields, join
 
-CONTROL_TYPES = ("intensity", "melody", "structure", "inpaint", "outpaint", "loop")
+CONTROL_TYPES = ("intensity", "melody", "structure", "rhythm", "inpaint", "outpaint", "loop")
 QUALITIES = ("draft", "final")
 RENDER_CHAIN = "render"
 """`optimize_through` value: optimize through the render sampler itself (the paper's full DITTO)."""
 MAX_DURATION_S = 60.0
 MAX_VARIATIONS = 16
+MAX_ONSETS = 4096
+MAX_STEPS = 256
 
 
 class _Invalid(ValueError):
@@ -207,6 +209,73 @@ class StructureControl(_JobPart):
         return self
 
 
+Accent = Annotated[Number, Field(ge=0.0, le=1.0)]
+"""How strongly an onset is played, 0 to 1 (a MIDI velocity / 127)."""
+
+
+@dataclass(frozen=True)
+class RhythmGrid(_JobPart):
+    """A step pattern repeated from `start` seconds to the clip's end. Step `i` of the grid falls at
+    ``start + i * 60 / (tempo * steps_per_beat)`` seconds, and every second step is late by `swing` of a step."""
+
+    tempo: Annotated[Number, Field(ge=20.0, le=999.0)]
+    """Beats (quarter notes) per minute."""
+    pattern: Annotated[tuple[Accent, ...], Field(min_length=1, max_length=MAX_STEPS)] | None = None
+    """An accent per step, 0 for a rest; None: every beat, the first of each bar accented (1.0, the others 0.7)."""
+    steps_per_beat: Annotated[int, Strict(), Field(ge=1, le=8), Whole] = 4
+    beats_per_bar: Annotated[int, Strict(), Field(ge=1, le=32), Whole] = 4
+    swing: Annotated[Number, Field(ge=0.0, le=0.75)] = 0.0
+    """Delay of every second step as a share of a step: 0 straight, 1/3 a triplet shuffle."""
+    start: Annotated[Number, Field(ge=0.0)] = 0.0
+
+    def fit_to(self, duration: float) -> RhythmGrid:
+        if self.start >= duration:
+            raise _Invalid(("start",), f"must be before the clip's end ({duration:g} s)", self.start)
+        if self.pattern is not None and not any(self.pattern):
+            raise _Invalid(("pattern",), "has no step above 0: nothing would be played", list(self.pattern))
+        return self
+
+
+@dataclass(frozen=True)
+class RhythmControl(_JobPart):
+    """Onsets the music plays on: a list in seconds (`onsets`, with optional `accents`), a step `grid`, or the
+    onsets of a `reference` audio file (found by the engine). Exactly one of the three."""
+
+    onsets: Annotated[tuple[Number, ...], Field(min_length=1, max_length=MAX_ONSETS)] | None = None
+    """Seconds from the clip's start, in increasing order, inside the clip."""
+    accents: Annotated[tuple[Accent, ...], Field(max_length=MAX_ONSETS)] | None = None
+    """One per onset; None: all 1."""
+    grid: RhythmGrid | None = None
+    reference: AudioFile | None = None
+    window: Annotated[Number, Field(gt=0.0, le=0.2)] = 0.05
+    """Seconds: an onset of the output this close to a target onset hits it."""
+    weight: Weight = 1.0
+    tolerance: Tolerance = 0.2
+    """1 - onset F-measure at +-`window`: 0.2 asks that F reach 0.8."""
+    type: Literal["rhythm"] = "rhythm"
+
+    def fit_to(self, duration: float) -> RhythmControl:
+        given = [name for name in ("onsets", "grid", "reference") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise _Invalid(("onsets",), "give exactly one of onsets, grid or reference"
+                           + (f" (got {', '.join(given)})" if given else ""))
+        if self.accents is not None and (self.onsets is None or len(self.accents) != len(self.onsets)):
+            count = len(self.onsets) if self.onsets is not None else 0
+            raise _Invalid(("accents",), f"must have one entry per onset ({count})", len(self.accents))
+        for i, t in enumerate(self.onsets or ()):
+            if t < 0 or t >= duration:
+                raise _Invalid(("onsets", i), f"lies outside the clip (0 to {duration:g} s)", t)
+            if i and t <= self.onsets[i - 1]:
+                raise _Invalid(("onsets", i), "must be later than the onset before it (sort the onsets; "
+                               "merge equal ones)", t)
+        if self.grid is not None:
+            try:
+                self.grid.fit_to(duration)
+            except _Invalid as broken:
+                raise _Invalid(("grid", *broken.where), broken.message, broken.value) from None
+        return self
+
+
 def _gap_in_schema(schema: dict[str, Any]) -> None:
     """The JSON form's ``"gap": [start, end]`` in place of the two fields it fills."""
     del schema["properties"]["gap_start"], schema["properties"]["gap_end"]
@@ -283,8 +352,8 @@ class LoopControl(_JobPart):
         return self
 
 
-Control = Annotated[IntensityControl | MelodyControl | StructureControl | InpaintControl | OutpaintControl
-                    | LoopControl, Field(discriminator="type")]
+Control = Annotated[IntensityControl | MelodyControl | StructureControl | RhythmControl | InpaintControl
+                    | OutpaintControl | LoopControl, Field(discriminator="type")]
 
 
 def _tag_list(tags: Any) -> Any:
@@ -355,6 +424,8 @@ def _control_to_dict(control: Control) -> dict[str, Any]:
     data = dataclasses.asdict(control)
     if isinstance(control, IntensityControl):
         data["times"], data["db"] = list(control.times), list(control.db)
+    if isinstance(control, RhythmControl):
+        data = {key: value for key, value in data.items() if value is not None}
     if isinstance(control, InpaintControl):
         data["gap"] = [data.pop("gap_start"), data.pop("gap_end")]
     return data
@@ -375,7 +446,8 @@ _WORDS = {
     "dataclass_type": "must be an object", "model_attributes_type": "must be an object",
 }
 _TOO_SHORT = {"times": "needs at least one breakpoint", "notes": "needs at least one note",
-              "sections": "needs at least two sections"}
+              "sections": "needs at least two sections", "onsets": "needs at least one onset",
+              "pattern": "needs at least one step"}
 
 
 def _job_error(error: ValidationError) -> JobError:
@@ -391,6 +463,8 @@ def _job_error(error: ValidationError) -> JobError:
     elif kind.startswith("union_tag"):
         loc, message = [*loc, "type"], f"must be one of {', '.join(CONTROL_TYPES)}"
         value = value.get("type") if isinstance(value, Mapping) else value
+    elif kind == "too_long":
+        message, value = f"has too many entries (at most {ctx['max_length']})", ctx["actual_length"]
     elif kind == "too_short":
         message, value = _TOO_SHORT.get(loc[-1], "has too few entries"), ctx["actual_length"]
     elif kind == "float_type" and isinstance(value, int) and not isinstance(value, bool):

@@ -65,7 +65,7 @@ INTENSITY = {"type": "intensity", "times": [0, 1, 2, 3], "db": [-20, -10, -10, -
     ({"controls": [INTENSITY, {**INTENSITY, "times": [0, 1, 7.0, 8]}]},
      "controls[1].times[2]: lies outside the clip (0 to 5.94 s), got 7.0"),
     ({"controls": [{"type": "sparkle"}]},
-     "controls[0].type: must be one of intensity, melody, structure, inpaint, outpaint, loop, got 'sparkle'"),
+     "controls[0].type: must be one of intensity, melody, structure, rhythm, inpaint, outpaint, loop, got 'sparkle'"),
     ({"controls": [{"type": "melody", "notes": [{"start": 0, "end": 1, "pitch": 60, "velocity": 90}]}]},
      "controls[0].notes[0].velocity: is not a known field (known: end, pitch, start)"),
     ({"controls": [{"type": "inpaint", "reference": __file__, "gap": [1, "x"]}]},
