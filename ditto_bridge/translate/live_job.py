@@ -8,8 +8,8 @@ and channels, the take name, where the result belongs) and the reference windows
 
 Time origins, per task (beats are the clip's own for clip tasks, the song's otherwise):
 
-* ``generate``, ``melody``: output 0 s is ``range.start`` (0 without a range); notes and intensity breakpoints
-  are relative to it.
+* ``generate``, ``melody``, ``rhythm``: output 0 s is ``range.start`` (0 without a range); notes, drum notes and
+  intensity breakpoints are relative to it.
 * ``structure``: locators are song positions; output 0 s is ``range.start``.
 * ``inpaint``: the gap is ``range`` (default: the clip's loop brace), centred in a window of ``length_bars``
   cut from the clip and kept inside the audio file.
@@ -18,6 +18,10 @@ Time origins, per task (beats are the clip's own for clip tasks, the song's othe
 * ``loop``: with clip audio, a bridge of ``length_bars`` from the end of ``range`` back into its start, starting
   at ``range.end - overlap``. Without audio (a MIDI clip or none), a new loop of ``length_bars`` that loops
   seamlessly; it is rendered one overlap longer and the WAV is cut to whole bars.
+
+A ``rhythm`` object (`ditto_bridge.translate.rhythm`) is required by the task ``rhythm`` and may ride along with
+``generate``, ``melody`` and ``structure``: its control follows the task's own. A drum clip's audio is planned as a
+reference window from its ``rhythm.range`` (default: its loop brace), on the drum clip's own axis.
 """
 
 from __future__ import annotations
@@ -34,14 +38,17 @@ from ditto_bridge.translate.envelopes import (DB_MAX_DB, DB_MIN_DB, NORMALIZED_M
                                               breakpoints_to_curve)
 from ditto_bridge.translate.notes import melody_control, melody_segments, notes_from_live, notes_from_midi_file
 from ditto_bridge.translate.references import ClipAudio, ReferenceWindow, checked_file
+from ditto_bridge.translate.rhythm import parse_rhythm, reference_window, rhythm_control
 from ditto_bridge.translate.sections import cue_points_from_live, sections_from_cues, structure_control
 from ditto_bridge.translate.time import SongTime, snap_bars
 from ditto_bridge.translate.warp import WarpMap
 from engine.errors import JobError
 from engine.job import Job
 
-TASKS = ("generate", "inpaint", "continue", "loop", "melody", "structure")
+TASKS = ("generate", "inpaint", "continue", "loop", "melody", "structure", "rhythm")
 CLIP_TASKS = ("inpaint", "continue", "loop")
+RHYTHM_TASKS = ("rhythm", "generate", "melody", "structure")
+"""Tasks whose job may carry a ``rhythm`` object (the task ``rhythm`` needs one)."""
 QUALITIES = ("draft", "final")
 MAX_LENGTH_BARS = 64
 SAMPLE_RATES = (22050, 32000, 44100, 48000, 88200, 96000, 176400, 192000)
@@ -52,7 +59,7 @@ EPS = 1e-9
 
 _TOP_KEYS = {"id", "task", "name", "tags", "prompt", "model", "song", "length_bars", "quality", "steps",
              "sampler_steps", "seed", "variations", "clip", "range", "intensity", "notes", "midi_file",
-             "cue_points", "overlap_beats", "device", "lineage"}
+             "cue_points", "overlap_beats", "device", "lineage", "rhythm"}
 _ENGINE_KEYS = {"name", "duration", "controls", "tags", "prompt", "model", "guidance_scale", "seed", "variations",
                 "quality", "sampler", "optimize_through", "optimizer", "warm_start"}
 _BRIDGE_KEYS = {"lineage"}
@@ -204,6 +211,8 @@ def translate_live_job(data: Mapping[str, Any], ctx: TranslateContext, job_id: s
     if request_id is not None and not ID_PATTERN.match(request_id):
         raise fields.fail("id", "must be 1 to 64 letters, digits, '_', '-' or '.'", request_id)
     task = fields.get_string(data, "task", "", choices=TASKS)
+    if data.get("rhythm") is not None and task not in RHYTHM_TASKS:
+        raise fields.fail("rhythm", f"{task} jobs cannot carry a rhythm (only {', '.join(RHYTHM_TASKS)} can)")
     lineage = _lineage(data)
     song_raw = fields.mapping(data["song"], "song")
     song = SongTime(fields.get_number(song_raw, "tempo", "song", positive=True),
@@ -251,6 +260,8 @@ def translate_live_job(data: Mapping[str, Any], ctx: TranslateContext, job_id: s
 
     controls: list[dict[str, Any]] = []
     renders: list[dict[str, Any]] = []
+    planned: dict[int, str] = {}
+    """Control index -> the reference WAV planned for it; the clip's own file stands in while the job is checked."""
     placement: dict[str, Any] = {"axis": "song_beats" if range_raw else "none", "start": 0.0,
                                  "length_beats": length_beats, "tempo": song.tempo}
     keep_seconds: float | None = None
@@ -271,9 +282,8 @@ def translate_live_job(data: Mapping[str, Any], ctx: TranslateContext, job_id: s
             markers = ("start_marker", "end_marker") if task == "continue" else ("loop_start", "loop_end")
             start, end = _range(range_raw, clip_raw, clip.unit, markers)
             control, window, origin = _clip_task(task, clip, start, end, overlap_beats, duration, song)
-            renders.append({"path": str(ctx.reference_dir.resolve() / f"{job_id}-{task}.wav"),
-                            "window": window.to_dict()})
-            control["reference"] = window.file_path  # the engine wants an existing file: the clip's stands in
+            control["reference"] = window.file_path
+            planned[len(controls)] = _plan(renders, window, ctx, f"{job_id}-{task}")
             controls.append(control)
             placement.update(axis=f"clip_{clip.unit}", start=origin)
     else:
@@ -288,59 +298,98 @@ def translate_live_job(data: Mapping[str, Any], ctx: TranslateContext, job_id: s
             cues = cue_points_from_live(data.get("cue_points"))
             controls.append(structure_control(sections_from_cues(cues, song=song, origin_beat=origin,
                                                                  length_beats=length_beats)))
+    if task == "rhythm" or data.get("rhythm") is not None:
+        control, window = _rhythm(data.get("rhythm"), task, song, length_beats, ctx)
+        if window is not None:
+            planned[len(controls)] = _plan(renders, window, ctx, f"{job_id}-rhythm")
+        controls.append(control)
     if data.get("intensity") is not None:
         controls.append(_intensity(data["intensity"], song, length_beats))
 
     job["duration"] = duration
     job["controls"] = controls
     engine_job = _json_form(_validated(job, None))
-    for plan in renders:  # validated; now the clip task's control (the first) names the window to render
-        engine_job["controls"][0]["reference"] = plan["path"]
+    for index, path in planned.items():  # validated; now each control names the window rendered for it
+        engine_job["controls"][index]["reference"] = path
     output = OutputSpec(name, task, sample_rate, channels, keep_seconds, placement,
                         dict(device) if device is not None else None, lineage, tuple(renders))
     return Translation(engine_job, output)
 
 
+def _plan(renders: list[dict[str, Any]], window: ReferenceWindow, ctx: TranslateContext, stem: str) -> str:
+    """Add `window` to the renders as ``<reference_dir>/<stem>.wav``; that path."""
+    path = str(ctx.reference_dir.resolve() / f"{stem}.wav")
+    renders.append({"path": path, "window": window.to_dict()})
+    return path
+
+
 def _range(range_raw: Mapping[str, Any] | None, clip_raw: Mapping[str, Any] | None, unit: str,
-           default: tuple[str, str] = ("loop_start", "loop_end")) -> tuple[float, float]:
-    """``(start, end)`` of the selection in `unit`; without a range, the clip's `default` pair (its loop brace)."""
+           default: tuple[str, str] = ("loop_start", "loop_end"), prefix: str = "") -> tuple[float, float]:
+    """``(start, end)`` of the selection in `unit`; without a range, the clip's `default` pair (its loop brace).
+    `prefix` is where ``range`` and ``clip`` sit in the request (``rhythm.`` for the drum clip)."""
     if range_raw is None:
         if clip_raw is None:
-            raise fields.fail("range", "is required for this task (or send the clip's loop brace)")
-        start = fields.get_number(clip_raw, default[0], "clip")
-        end = fields.get_number(clip_raw, default[1], "clip")
-        where = f"clip.{default[1]}"
+            raise fields.fail(f"{prefix}range", "is required for this task (or send the clip's loop brace)")
+        start = fields.get_number(clip_raw, default[0], f"{prefix}clip")
+        end = fields.get_number(clip_raw, default[1], f"{prefix}clip")
+        where = f"{prefix}clip.{default[1]}"
     else:
-        given = fields.get_string(range_raw, "unit", "range", unit, choices=("beats", "seconds"))
+        given = fields.get_string(range_raw, "unit", f"{prefix}range", unit, choices=("beats", "seconds"))
         if given != unit:
-            raise fields.fail("range.unit", f"the clip's positions are in {unit} "
+            raise fields.fail(f"{prefix}range.unit", f"the clip's positions are in {unit} "
                               f"({'warped' if unit == 'beats' else 'unwarped'} clip)", given)
-        start = fields.get_number(range_raw, "start", "range")
-        end = fields.get_number(range_raw, "end", "range")
-        where = "range.end"
+        start = fields.get_number(range_raw, "start", f"{prefix}range")
+        end = fields.get_number(range_raw, "end", f"{prefix}range")
+        where = f"{prefix}range.end"
     if end <= start:
         raise fields.fail(where, f"must be after the start ({start:g})", end)
     return start, end
 
 
 def _clip_audio(clip_raw: Mapping[str, Any] | None, task: str, song: SongTime, ctx: TranslateContext, *,
-                required: bool) -> ClipAudio | None:
-    has_audio = (clip_raw is not None and fields.get_bool(clip_raw, "is_audio_clip", "clip", False)
+                required: bool, where: str = "clip") -> ClipAudio | None:
+    """The audio clip `clip_raw` (sent as the field `where`), its file checked and opened; None without audio."""
+    has_audio = (clip_raw is not None and fields.get_bool(clip_raw, "is_audio_clip", where, False)
                  and clip_raw.get("file_path"))
     if not has_audio:
         if required:
-            raise fields.fail("clip", f"{task} needs an audio clip (is_audio_clip true and its file_path)")
+            raise fields.fail(where, f"{task} needs an audio clip (is_audio_clip true and its file_path)")
         return None
     assert clip_raw is not None
-    path = checked_file(fields.get_string(clip_raw, "file_path", "clip"), "clip.file_path",
+    path = checked_file(fields.get_string(clip_raw, "file_path", where), f"{where}.file_path",
                         (*ctx.audio_roots, ctx.inbox), base=ctx.inbox)
-    warp = None
-    if fields.get_bool(clip_raw, "warping", "clip", True):
-        markers = clip_raw.get("warp_markers")
-        if not markers:
-            raise fields.fail("clip.warp_markers", "a warped clip needs its warp markers (Live 11+)")
-        warp = WarpMap.from_live(markers, song.seconds_per_beat)
-    return ClipAudio.open(path, warp)
+    try:
+        warp = None
+        if fields.get_bool(clip_raw, "warping", where, True):
+            markers = clip_raw.get("warp_markers")
+            if not markers:
+                raise fields.fail(f"{where}.warp_markers", "a warped clip needs its warp markers (Live 11+)")
+            warp = WarpMap.from_live(markers, song.seconds_per_beat, f"{where}.warp_markers")
+        return ClipAudio.open(path, warp)
+    except RequestError as error:  # WarpMap and ClipAudio word their errors for the top-level clip
+        message = str(error)
+        if where == "clip" or not message.startswith("clip."):
+            raise
+        raise RequestError(f"{where}{message[len('clip'):]}") from None
+
+
+def _rhythm(raw: Any, task: str, song: SongTime, length_beats: float,
+            ctx: TranslateContext) -> tuple[dict[str, Any], ReferenceWindow | None]:
+    """The job's rhythm control and, for a drum clip's audio, the window to render as its reference (the control
+    names the clip's file until the window is planned)."""
+    if raw is None:
+        raise fields.fail("rhythm", "the rhythm task needs a rhythm object: the drum clip's notes, its audio clip "
+                          "or steps")
+    request = parse_rhythm(raw)
+    if request.source != "clip":
+        return rhythm_control(request, song=song, length_beats=length_beats), None
+    clip = _clip_audio(request.clip, task, song, ctx, required=True, where="rhythm.clip")
+    assert clip is not None
+    start, end = _range(request.range, request.clip, clip.unit, prefix="rhythm.")
+    selection = "rhythm.range" if request.range is not None else "rhythm.clip (its loop brace)"
+    window = reference_window(clip, start, end, song=song, duration=song.beats_to_seconds(length_beats),
+                              where=selection)
+    return rhythm_control(request, song=song, length_beats=length_beats, reference=window.file_path), window
 
 
 def _clip_task(task: str, clip: ClipAudio, start: float, end: float, overlap_beats: float, duration: float,
