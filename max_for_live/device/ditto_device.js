@@ -42,8 +42,8 @@ var REQUEST_TYPES = {
 };
 
 /** Order of the task menu; the labels are what the producer sees. */
-var TASKS = ["generate", "inpaint", "continue", "loop", "melody", "structure"];
-var TASK_LABELS = ["Generate", "Inpaint", "Continue", "Loop", "Match melody", "Structure"];
+var TASKS = ["generate", "inpaint", "continue", "loop", "melody", "structure", "rhythm"];
+var TASK_LABELS = ["Generate", "Inpaint", "Continue", "Loop", "Match melody", "Structure", "Rhythm"];
 var QUALITIES = ["draft", "final"];
 /**
  * The Curve menu: Off; Drawn (the breakpoint editor); Automation (the Intensity envelope of the selected
@@ -52,6 +52,25 @@ var QUALITIES = ["draft", "final"];
 var CURVE_SOURCES = ["off", "drawn", "automation"];
 var RANGE_SOURCES = ["clip", "arrangement"];
 var PLACES = ["session_this", "session_selected", "arrangement_this"];
+/**
+ * The Rhythm task's source: "clip" plays on the selected drum clip (its MIDI notes, or the onsets of its audio)
+ * and on the device's steps when no clip is selected; "steps" always plays on the steps.
+ */
+var RHYTHM_SOURCES = ["clip", "steps"];
+/** The step editor's resolution menu (1/4, 1/8, 1/8T, 1/16, 1/16T, 1/32) as steps per beat; 1/16 at first. */
+var RHYTHM_RESOLUTIONS = [1, 2, 3, 4, 6, 8];
+var RHYTHM_RESOLUTION_LABELS = ["1/4", "1/8", "1/8T", "1/16", "1/16T", "1/32"];
+var DEFAULT_RESOLUTION = 3;
+/** Steps in the editor; an accent below STEP_REST_BELOW (a bar too short to see) is a rest. */
+var PATTERN_STEPS = 16;
+var STEP_REST_BELOW = 0.05;
+/** The Swing dial's range (%): every second step is delayed by this share of a step. */
+var MAX_SWING_PERCENT = 75;
+/**
+ * Drum notes starting less than this apart (beats) are one hit: the same position on Live's grid. The daemon merges
+ * notes up to 10 ms apart into one onset; the device merges only what is surely one, to keep the job small.
+ */
+var SAME_HIT_BEATS = 1e-4;
 
 /** The Intensity parameter's range (dB); the breakpoint editor uses the same range. It lies inside the levels the
  * built-in model's music reaches (-39.5 to -13.3 dB, docs/JOB_SCHEMA.md), so the dial from bottom to top asks
@@ -241,6 +260,78 @@ function notesInRange(notes, start, end) {
     }
     out.sort(function (a, b) { return a.start_time - b.start_time || a.pitch - b.pitch; });
     return out;
+}
+
+/**
+ * The hits of a drum clip inside [start, end) beats, for the Rhythm task: the notes that start there (a note
+ * held across `start` from before is not a hit inside it), unmuted and of velocity > 0, times relative to
+ * `start`, durations cut at `end`. Notes that start together (a kick and a hat) travel as one note, the loudest,
+ * since they make one onset whose accent is the loudest velocity; fewer notes keep the job inside one datagram.
+ * Fields as get_notes_extended returns them: [{pitch, start_time, duration, velocity, mute}], sorted by time.
+ */
+function drumHitsInRange(notes, start, end) {
+    var sounding = [];
+    var i;
+    var n;
+    for (i = 0; i < notes.length; i += 1) {
+        n = notes[i];
+        if (!n.mute && n.velocity > 0 && n.start_time >= start - 1e-9 && n.start_time < end - 1e-9) sounding.push(n);
+    }
+    sounding.sort(function (a, b) { return a.start_time - b.start_time || a.pitch - b.pitch; });
+    var out = [];
+    var hitStart = null;
+    var hit = null;
+    for (i = 0; i < sounding.length; i += 1) {
+        n = sounding[i];
+        if (hit === null || n.start_time - hitStart >= SAME_HIT_BEATS) {
+            hitStart = n.start_time;
+            hit = { pitch: n.pitch, start_time: roundTo(n.start_time - start, 6), duration: 0, velocity: -1, mute: 0 };
+            out.push(hit);
+        }
+        if (n.velocity > hit.velocity) {
+            hit.pitch = n.pitch;
+            hit.velocity = roundTo(n.velocity, 3);
+            hit.duration = Math.max(1e-6, roundTo(Math.min(n.start_time + n.duration, end) - n.start_time, 6));
+        }
+    }
+    return out;
+}
+
+/**
+ * The step editor's values as accents: PATTERN_STEPS numbers in 0-1 (3 decimals), anything missing, not a
+ * number or below STEP_REST_BELOW a rest (0).
+ */
+function stepPattern(values) {
+    var out = [];
+    var i;
+    var v;
+    for (i = 0; i < PATTERN_STEPS; i += 1) {
+        v = values && i < values.length ? Number(values[i]) : 0;
+        v = isFinite(v) ? Math.max(0, Math.min(1, v)) : 0;
+        out.push(v < STEP_REST_BELOW ? 0 : roundTo(v, 3));
+    }
+    return out;
+}
+
+/** How many steps of a pattern sound (accent > 0). */
+function soundingSteps(pattern) {
+    var n = 0;
+    var i;
+    for (i = 0; i < pattern.length; i += 1) if (pattern[i] > 0) n += 1;
+    return n;
+}
+
+/**
+ * The `rhythm` object of a job from the step editor: {steps, steps_per_beat, swing}, or null when no step
+ * sounds. `resolution` indexes RHYTHM_RESOLUTIONS; `swingPercent` is the Swing dial (0-75 %), sent as a share
+ * of a step (0-0.75).
+ */
+function rhythmFromSteps(pattern, resolution, swingPercent) {
+    var steps = stepPattern(pattern);
+    if (!soundingSteps(steps)) return null;
+    var index = Math.max(0, Math.min(RHYTHM_RESOLUTIONS.length - 1, Math.round(resolution)));
+    var swing = Math.max(0, Math.min(MAX_SWING_PERCENT, Number(swingPercent) || 0));
+    return { steps: steps, steps_per_beat: RHYTHM_RESOLUTIONS[index], swing: roundTo(swing / 100, 4) };
 }
 
 /** Perpendicular distance (in value units) of point p from the line through a and b, measured vertically. */
@@ -579,14 +670,99 @@ function requireAudioClip(clip, taskLabel) {
 }
 
 /**
+ * What the Rhythm task plays on (docs/PROTOCOL.md, field `rhythm`), from the Rhythm source, the selected clip
+ * and the step editor:
+ *   a MIDI clip: its hits inside its range (drumHitsInRange), relative to the range's start, and
+ *     `loop_beats` = the range's length (the clip repeats over a longer render); the job's `range` is the
+ *     clip's range as for Match melody (song beats for an Arrangement clip, else the clip's own beats);
+ *   an audio clip: `clip` (as jobClip) and `range` (as clipRange, on the clip's own axis) inside `rhythm`:
+ *     the daemon renders that stretch as it plays in the set and finds its onsets; an Arrangement clip's
+ *     range in song beats is also the job's `range`, so the take lands under the drum clip;
+ *   the steps (Rhythm = Steps, or no clip selected): {steps, steps_per_beat, swing}; with Range = Arr. loop
+ *     the job's `range` is the arrangement loop, as for Generate.
+ * Returns {rhythm, range, anchor, clipOrigin, readsClip, name, source}: range and anchor (song beats) may be
+ * null; clipOrigin is where the render starts on the clip's axis (null: its first played position); source
+ * describes it for the status line. Throws DeviceError in plain words.
+ */
+function rhythmPart(clip, notes, s, song) {
+    var rangeSource = RANGE_SOURCES[s.rangeSource] || "clip";
+    var out = {
+        rhythm: null, range: null, anchor: null, clipOrigin: null, readsClip: false, name: "rhythm", source: null
+    };
+    if ((RHYTHM_SOURCES[s.rhythmSource] || "clip") === "clip" && clip) {
+        var span = clipRange(clip, rangeSource, song);
+        out.readsClip = true;
+        out.name = clip.name || "rhythm";
+        out.clipOrigin = span.start;
+        if (clip.is_arrangement_clip) {
+            out.range = {
+                start: roundTo(clipToSongBeat(span.start, clip, song.tempo), 6),
+                end: roundTo(clipToSongBeat(span.end, clip, song.tempo), 6),
+                unit: "beats"
+            };
+            out.anchor = out.range.start;
+        }
+        if (clip.is_audio_clip) {
+            requireAudioClip(clip, "Rhythm");
+            out.rhythm = { clip: jobClip(clip), range: span };
+            out.source = { kind: "audio", clip: clip.name || "(unnamed)" };
+            return out;
+        }
+        var hits = drumHitsInRange(notes || [], span.start, span.end);
+        if (!hits.length) {
+            throw new DeviceError("The drum clip '" + (clip.name || "(unnamed)") + "' has no unmuted notes inside its "
+                + "loop brace: draw or record a beat there, or set Rhythm to Steps and draw the pattern in the "
+                + "device.");
+        }
+        if (!out.range) out.range = span;
+        out.rhythm = { notes: hits, loop_beats: roundTo(span.end - span.start, 6) };
+        out.source = { kind: "midi", clip: clip.name || "(unnamed)", hits: hits.length };
+        return out;
+    }
+    out.rhythm = rhythmFromSteps(s.pattern, s.resolution, s.swing);
+    if (!out.rhythm && (RHYTHM_SOURCES[s.rhythmSource] || "clip") === "clip") {
+        throw new DeviceError("Rhythm needs a beat: no drum clip is selected and the step pattern is empty. "
+            + "Click a MIDI or audio drum clip so it shows in Live's clip view, or draw steps in the Rhythm steps "
+            + "editor (a bar's height is its accent).");
+    }
+    if (!out.rhythm) {
+        throw new DeviceError("The step pattern is empty: draw at least one step in the Rhythm steps editor "
+            + "(a bar's height is its accent), or set Rhythm to Clip and select a drum clip.");
+    }
+    if (rangeSource === "arrangement") {
+        out.range = arrangementRange(song);
+        out.anchor = out.range.start;
+    }
+    out.source = {
+        kind: "steps", steps: soundingSteps(out.rhythm.steps),
+        resolution: RHYTHM_RESOLUTION_LABELS[RHYTHM_RESOLUTIONS.indexOf(out.rhythm.steps_per_beat)],
+        swing: Math.round(out.rhythm.swing * 100)
+    };
+    return out;
+}
+
+/** The status line's words for what a Rhythm job plays on: rhythmPart's source; "" for other tasks. */
+function rhythmStatusText(source) {
+    if (!source) return "";
+    if (source.kind === "midi") {
+        return "rhythm from the " + source.hits + " hit" + (source.hits === 1 ? "" : "s")
+            + " of MIDI clip '" + source.clip + "'";
+    }
+    if (source.kind === "audio") return "rhythm from the onsets of audio clip '" + source.clip + "'";
+    return "rhythm from " + source.steps + " of the " + PATTERN_STEPS + " steps at " + source.resolution
+        + (source.swing ? ", swing " + source.swing + " %" : "");
+}
+
+/**
  * Builds the /ditto/generate job (Live units, docs/PROTOCOL.md "A job in Live units").
  *
  * input = {
  *   task: one of TASKS,
- *   settings: {tags, bars, steps, quality (0|1), seed, variations, rangeSource, curveSource, idea},
+ *   settings: {tags, bars, steps, quality (0|1), seed, variations, rangeSource, curveSource, idea,
+ *     rhythmSource, resolution, swing (%), pattern (the step editor's accents)},
  *   song: {tempo, signature_numerator, signature_denominator, sample_rate, loop_start, loop_length, cue_points},
  *   clip: clip values from readClip() or null,
- *   notes: notes of the MIDI clip (get_notes_extended) or null,
+ *   notes: notes of the MIDI clip (get_notes_extended) or null (Match melody, Rhythm),
  *   drawn: breakpoint editor dump as [[beat, dB]...] (relative to the render start),
  *   recorded: Intensity recording as [[song beat, dB]...],
  *   readEnvelope: optional function(clip, positions) -> {status, values, from, why}: the Intensity envelope
@@ -595,11 +771,12 @@ function requireAudioClip(clip, taskLabel) {
  *     "unsupported", "other_track", "arrangement",
  *   track: the LOM path of the device's track (part of the lineage)
  * }
- * Returns {job, anchor, curve}: anchor = {songBeat} is where the result belongs in the Arrangement, when
- * known; curve = {source ("editor", "clip envelope", "clip recording", "recording"), points, clip, note} or
- * null. With Curve = Automation the curve is read from the selected clip over the render: the render's beat 0
- * sits where its output starts on the clip (docs/PROTOCOL.md, time origins; the clip's loop brace or start
- * marker for tasks that do not render from the clip), and a looping clip repeats its envelope.
+ * Returns {job, anchor, curve, rhythm}: anchor = {songBeat} is where the result belongs in the Arrangement,
+ * when known; curve = {source ("editor", "clip envelope", "clip recording", "recording"), points, clip, note} or
+ * null; rhythm = what a Rhythm job plays on (rhythmPart's source) or null. With Curve = Automation the curve
+ * is read from the selected clip over the render: the render's beat 0 sits where its output starts on the clip
+ * (docs/PROTOCOL.md, time origins; the clip's loop brace or start marker for tasks that do not render from the
+ * clip), and a looping clip repeats its envelope.
  * Throws DeviceError with a message in plain words when the set lacks what the task needs.
  */
 function buildJob(input) {
@@ -633,6 +810,9 @@ function buildJob(input) {
     var lengthBeats = bars * bar;
     // Where the render's beat 0 lies on the selected clip's own axis (for reading its envelope).
     var clipOrigin = clip ? clipFirstPosition(clip) : null;
+    // Rhythm: whether it read the selected clip (part of the lineage), and what it plays on (status line).
+    var readsRhythmClip = false;
+    var rhythmSource = null;
 
     if (task === "inpaint" || task === "continue" || task === "loop") {
         requireAudioClip(clip, label);
@@ -688,6 +868,16 @@ function buildJob(input) {
         job.clip = jobClip(clip);
         job.range = range;
         job.notes = notes;
+    } else if (task === "rhythm") {
+        var part = rhythmPart(clip, input.notes, s, song);
+        job.name = part.name;
+        job.rhythm = part.rhythm;
+        if (part.range) job.range = part.range;
+        range = part.range;
+        anchor = part.anchor;
+        if (part.clipOrigin !== null) clipOrigin = part.clipOrigin;
+        readsRhythmClip = part.readsClip;
+        rhythmSource = part.source;
     } else if (task === "structure") {
         var cues = song.cue_points || [];
         if (cues.length < 2) {
@@ -745,11 +935,14 @@ function buildJob(input) {
     if (intensity) job.intensity = intensity;
     if (curve) curve.points = breakpoints ? breakpoints.length : 0;
     if (curve && !intensity) curve = null;
-    var readsClip = task === "inpaint" || task === "continue" || task === "loop" || task === "melody";
+    var readsClip = task === "inpaint" || task === "continue" || task === "loop" || task === "melody"
+        || readsRhythmClip;
     var place = "track " + (input.track || "") + (readsClip ? " clip " + clipPlace(clip)
         : " range " + (range ? range.start + " " + range.unit : "none"));
     job.lineage = lineageFor(task, job.seed, s.idea, place);
-    return { job: job, anchor: anchor === null ? null : { songBeat: roundTo(anchor, 6) }, curve: curve };
+    return {
+        job: job, anchor: anchor === null ? null : { songBeat: roundTo(anchor, 6) }, curve: curve, rhythm: rhythmSource
+    };
 }
 
 /**
@@ -1167,11 +1360,13 @@ inlets = 1;
 outlets = 2;
 setinletassist(0, "UI values, live.thisdevice bang, OSC replies from udpreceive");
 setoutletassist(0, "OSC messages to udpsend");
-setoutletassist(1, "UI updates: status, error, progress, connected, domain, dumpcurve, idea, setcurve, settags");
+setoutletassist(1, "UI updates: status, error, progress, connected, domain, dumpcurve, idea, setcurve, settags, "
+    + "setpattern");
 
 var settings = {
     task: 0, tags: "", bars: 4, steps: 0, quality: 1, seed: 0, variations: 1,
-    curveSource: 0, rangeSource: 0, place: 0, intensityDb: -20, record: 0, idea: 0
+    curveSource: 0, rangeSource: 0, place: 0, intensityDb: -20, record: 0, idea: 0,
+    rhythmSource: 0, resolution: DEFAULT_RESOLUTION, swing: 0, pattern: stepPattern([])
 };
 var state = {
     ready: false, deleted: false, sampleRate: 44100, inbox: "", connected: false, missedPongs: 0,
@@ -1339,6 +1534,19 @@ function samplerate(sr) { if (sr > 0) state.sampleRate = sr; }
 /** The Idea number: part of the lineage, so the producer can also dial back to an earlier idea. */
 function idea(n) { settings.idea = Math.max(0, Math.min(MAX_IDEA, Math.round(n))); }
 
+/** Rhythm source: 0 Clip (the selected drum clip, else the steps), 1 Steps. */
+function rhythmsource(i) { settings.rhythmSource = Math.round(i) === 1 ? 1 : 0; }
+/** The step editor's resolution: an index of RHYTHM_RESOLUTION_LABELS (1/4 ... 1/32). */
+function resolution(i) { settings.resolution = Math.max(0, Math.min(RHYTHM_RESOLUTIONS.length - 1, Math.round(i))); }
+/** The Swing dial (%): every second step is delayed by this share of a step. */
+function swing(percent) { settings.swing = Math.max(0, Math.min(MAX_SWING_PERCENT, Number(percent) || 0)); }
+
+/** The step editor (a multislider of PATTERN_STEPS bars, 0-1): its list of accents whenever it is drawn. */
+function pattern() {
+    settings.pattern = stepPattern(arrayfromargs(arguments));
+    notifyState();
+}
+
 /** Fresh button: the next Generate starts a new idea (a new lineage) from seeded noise; later ones continue it. */
 function fresh(v) {
     if (v !== undefined && Number(v) === 0) return;
@@ -1403,10 +1611,13 @@ function breakpoints() {
 
 /* State saved with the Live set. The js object is a Stored Only parameter of type blob (parameter_enable on
  * the js box): Live asks getvalueof() when the set is saved and hands the value back to setvalueof() when it
- * is loaded. The Task, Quality, Bars, Steps, Seed, Takes, Idea, Range, Import, Curve and Intensity controls
- * are parameters of their own and are saved by Live. */
+ * is loaded. The Task, Quality, Bars, Steps, Seed, Takes, Idea, Range, Import, Curve, Intensity, Rhythm,
+ * resolution and Swing controls are parameters of their own and are saved by Live. */
 
-/** What the device saves with the set: the prompt, the drawn and recorded curves (the set's and a clip's), the inbox folder. */
+/**
+ * What the device saves with the set: the prompt, the drawn and recorded curves (the set's and a clip's), the
+ * inbox folder and the step pattern.
+ */
 function savedState() {
     return {
         v: STATE_VERSION,
@@ -1416,7 +1627,8 @@ function savedState() {
         clip_recorded: state.clipRecorded && state.clipRecorded.points.length ? {
             path: state.clipRecorded.path, name: state.clipRecorded.name, points: state.clipRecorded.points.slice(-MAX_SAVED_POINTS)
         } : null,
-        inbox: state.inbox
+        inbox: state.inbox,
+        pattern: settings.pattern
     };
 }
 
@@ -1442,8 +1654,10 @@ function setvalueof() {
     state.clipRecorded = clipRec && typeof clipRec.path === "string" && pointList(clipRec.points).length
         ? { path: clipRec.path, name: String(clipRec.name || "(unnamed)"), points: pointList(clipRec.points) } : null;
     state.inbox = typeof saved.inbox === "string" ? saved.inbox : "";
+    settings.pattern = stepPattern(saved.pattern instanceof Array ? saved.pattern : []);
     state.savedText = JSON.stringify(savedState());
     ui("settags", settings.tags);
+    ui.apply(this, ["setpattern"].concat(settings.pattern));
     if (state.domain) ui("domain", state.domain); // the editor's setdomain rescales the points it holds: first
     showCurve(state.drawn);
 }
@@ -1490,7 +1704,9 @@ function generate(v) {
         state.lastSong = song;
         var clip = readDetailClip();
         var notes = null;
-        if (taskName === "melody" && clip && !clip.is_audio_clip) {
+        var readsNotes = taskName === "melody"
+            || (taskName === "rhythm" && RHYTHM_SOURCES[settings.rhythmSource] === "clip");
+        if (readsNotes && clip && !clip.is_audio_clip) {
             var r = clipRange(clip, RANGE_SOURCES[settings.rangeSource], song);
             notes = readNotes(clip.id, r.start, r.end);
         }
@@ -1517,9 +1733,11 @@ function generate(v) {
         sendOsc(message.address, message.args);
         clearError();
         ui("progress", 0);
-        var curveText = curveStatusText(built.curve);
-        ui("status", "Sent " + TASK_LABELS[settings.task] + " to the daemon" + (curveText ? " (" + curveText + ")" : "")
-            + ": waiting for it to accept.");
+        var about = [];
+        if (built.rhythm) about.push(rhythmStatusText(built.rhythm));
+        if (built.curve) about.push(curveStatusText(built.curve));
+        ui("status", "Sent " + TASK_LABELS[settings.task] + " to the daemon"
+            + (about.length ? " (" + about.join("; ") + ")" : "") + ": waiting for it to accept.");
     } catch (e) {
         if (e instanceof DeviceError) showError(e.message);
         else {

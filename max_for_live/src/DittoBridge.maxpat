@@ -18,7 +18,7 @@
 		"openrect": [
 			0.0,
 			0.0,
-			600.0,
+			788.0,
 			169.0
 		],
 		"bglocked": 0,
@@ -38,8 +38,8 @@
 		"boxanimatetime": 200,
 		"enablehscroll": 1,
 		"enablevscroll": 1,
-		"devicewidth": 600.0,
-		"description": "ditto-bridge: generate audio in Live with DITTO (inpaint, continue, loop, melody, structure, intensity).",
+		"devicewidth": 788.0,
+		"description": "ditto-bridge: generate audio in Live with DITTO (inpaint, continue, loop, melody, structure, rhythm, intensity).",
 		"digest": "Sends jobs to the ditto-bridge daemon over OSC and imports the results.",
 		"tags": "ditto-bridge",
 		"style": "",
@@ -265,8 +265,9 @@
 					"id": "obj-route-ui",
 					"maxclass": "newobj",
 					"numinlets": 2,
-					"numoutlets": 10,
+					"numoutlets": 11,
 					"outlettype": [
+						"",
 						"",
 						"",
 						"",
@@ -284,7 +285,7 @@
 						330,
 						22.0
 					],
-					"text": "route status error progress connected domain dumpcurve idea settags setcurve"
+					"text": "route status error progress connected domain dumpcurve idea settags setcurve setpattern"
 				}
 			},
 			{
@@ -323,9 +324,10 @@
 								"Continue",
 								"Loop",
 								"Match melody",
-								"Structure"
+								"Structure",
+								"Rhythm"
 							],
-							"parameter_mmax": 5,
+							"parameter_mmax": 6,
 							"parameter_initial_enable": 1,
 							"parameter_initial": [
 								0
@@ -1648,7 +1650,7 @@
 					"presentation_rect": [
 						4.0,
 						122.0,
-						592.0,
+						780.0,
 						10.0
 					],
 					"varname": "progress"
@@ -1671,7 +1673,7 @@
 					"presentation_rect": [
 						4.0,
 						135.0,
-						592.0,
+						780.0,
 						15.0
 					],
 					"varname": "status"
@@ -1700,7 +1702,7 @@
 					"presentation_rect": [
 						4.0,
 						152.0,
-						592.0,
+						780.0,
 						15.0
 					],
 					"varname": "error"
@@ -2110,6 +2112,313 @@
 						22.0
 					],
 					"text": "prepend reveal"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-lbl-pattern",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1480,
+						280,
+						130,
+						18
+					],
+					"text": "Rhythm steps (accent)",
+					"presentation": 1,
+					"presentation_rect": [
+						604.0,
+						4.0,
+						128.0,
+						15.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-pattern",
+					"maxclass": "multislider",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						""
+					],
+					"patching_rect": [
+						1480,
+						300,
+						130,
+						50
+					],
+					"parameter_enable": 0,
+					"size": 16,
+					"setminmax": [
+						0.0,
+						1.0
+					],
+					"settype": 1,
+					"setstyle": 1,
+					"spacing": 1,
+					"presentation": 1,
+					"presentation_rect": [
+						604.0,
+						21.0,
+						128.0,
+						50.0
+					],
+					"varname": "rhythm_steps"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-prep-pattern",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1480,
+						360,
+						95,
+						22.0
+					],
+					"text": "prepend pattern"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-prep-set-pattern",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1480,
+						250,
+						75,
+						22.0
+					],
+					"text": "prepend set"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-swing",
+					"maxclass": "live.dial",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"outlettype": [
+						"",
+						"float"
+					],
+					"patching_rect": [
+						1640,
+						300,
+						44,
+						48
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						736.0,
+						4.0,
+						44.0,
+						48.0
+					],
+					"parameter_enable": 1,
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Swing",
+							"parameter_shortname": "Swing",
+							"parameter_type": 0,
+							"parameter_mmin": 0.0,
+							"parameter_mmax": 75.0,
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								0.0
+							],
+							"parameter_unitstyle": 5,
+							"parameter_invisible": 1
+						}
+					},
+					"varname": "Swing"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-prep-swing",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1640,
+						360,
+						85,
+						22.0
+					],
+					"text": "prepend swing"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-resolution",
+					"maxclass": "live.menu",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"",
+						"",
+						"float"
+					],
+					"patching_rect": [
+						1640,
+						400,
+						60,
+						15
+					],
+					"presentation": 1,
+					"presentation_rect": [
+						736.0,
+						56.0,
+						44.0,
+						15.0
+					],
+					"parameter_enable": 1,
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Rhythm Resolution",
+							"parameter_shortname": "Res",
+							"parameter_type": 2,
+							"parameter_enum": [
+								"1/4",
+								"1/8",
+								"1/8T",
+								"1/16",
+								"1/16T",
+								"1/32"
+							],
+							"parameter_mmax": 5,
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								3
+							],
+							"parameter_invisible": 1
+						}
+					},
+					"varname": "Rhythm Resolution"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-prep-resolution",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1640,
+						425,
+						105,
+						22.0
+					],
+					"text": "prepend resolution"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-lbl-rhythm",
+					"maxclass": "comment",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1480,
+						400,
+						44,
+						18
+					],
+					"text": "Rhythm",
+					"presentation": 1,
+					"presentation_rect": [
+						604.0,
+						76.0,
+						44.0,
+						15.0
+					]
+				}
+			},
+			{
+				"box": {
+					"id": "obj-rhythm-source",
+					"maxclass": "live.tab",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"outlettype": [
+						"",
+						"",
+						"float"
+					],
+					"patching_rect": [
+						1480,
+						425,
+						110,
+						15
+					],
+					"num_lines_patching": 1,
+					"num_lines_presentation": 1,
+					"presentation": 1,
+					"presentation_rect": [
+						648.0,
+						76.0,
+						132.0,
+						15.0
+					],
+					"parameter_enable": 1,
+					"saved_attribute_attributes": {
+						"valueof": {
+							"parameter_longname": "Rhythm Source",
+							"parameter_shortname": "Rhythm",
+							"parameter_type": 2,
+							"parameter_enum": [
+								"Clip",
+								"Steps"
+							],
+							"parameter_mmax": 1,
+							"parameter_initial_enable": 1,
+							"parameter_initial": [
+								0
+							],
+							"parameter_invisible": 1
+						}
+					},
+					"varname": "Rhythm Source"
+				}
+			},
+			{
+				"box": {
+					"id": "obj-prep-rhythm-source",
+					"maxclass": "newobj",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1480,
+						450,
+						115,
+						22.0
+					],
+					"text": "prepend rhythmsource"
 				}
 			}
 		],
@@ -3025,6 +3334,126 @@
 						0
 					]
 				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-prep-pattern",
+						0
+					],
+					"source": [
+						"obj-pattern",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-js",
+						0
+					],
+					"source": [
+						"obj-prep-pattern",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-prep-set-pattern",
+						0
+					],
+					"source": [
+						"obj-route-ui",
+						9
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-pattern",
+						0
+					],
+					"source": [
+						"obj-prep-set-pattern",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-prep-swing",
+						0
+					],
+					"source": [
+						"obj-swing",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-js",
+						0
+					],
+					"source": [
+						"obj-prep-swing",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-prep-resolution",
+						0
+					],
+					"source": [
+						"obj-resolution",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-js",
+						0
+					],
+					"source": [
+						"obj-prep-resolution",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-prep-rhythm-source",
+						0
+					],
+					"source": [
+						"obj-rhythm-source",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"destination": [
+						"obj-js",
+						0
+					],
+					"source": [
+						"obj-prep-rhythm-source",
+						0
+					]
+				}
 			}
 		],
 		"parameters": {
@@ -3116,6 +3545,21 @@
 			"obj-js": [
 				"Device State",
 				"State",
+				0
+			],
+			"obj-swing": [
+				"Swing",
+				"Swing",
+				0
+			],
+			"obj-resolution": [
+				"Rhythm Resolution",
+				"Res",
+				0
+			],
+			"obj-rhythm-source": [
+				"Rhythm Source",
+				"Rhythm",
 				0
 			],
 			"inherited_shortname": 1

@@ -64,7 +64,7 @@ function expectedIo(b) {
     udpsend: [1, 0], udpreceive: [1, 1], s: [1, 0], r: [0, 1], prepend: [1, 1], t: [1, args.length],
     opendialog: [1, 2], route: [2, args.length + 1], message: [2, 1], comment: [1, 0],
     'live.menu': [1, 3], 'live.tab': [1, 3], 'live.numbox': [1, 2], 'live.dial': [1, 2], 'live.text': [1, 2],
-    textedit: [1, 4], function: [1, 4], led: [1, 1], slider: [1, 1], zl: [2, 2],
+    textedit: [1, 4], function: [1, 4], led: [1, 1], slider: [1, 1], zl: [2, 2], multislider: [1, 2],
   };
   const name = objectName(b);
   if (name === 'js') {
@@ -116,7 +116,8 @@ test('the device opens in Presentation mode and shows every control the issue as
   const shown = boxesWhere((b) => b.presentation === 1);
   const byVar = (name) => shown.find((b) => b.varname === name);
   const enumOf = (b) => b.saved_attribute_attributes.valueof.parameter_enum;
-  assert.deepEqual(enumOf(byVar('Task')), ['Generate', 'Inpaint', 'Continue', 'Loop', 'Match melody', 'Structure']);
+  assert.deepEqual(enumOf(byVar('Task')),
+    ['Generate', 'Inpaint', 'Continue', 'Loop', 'Match melody', 'Structure', 'Rhythm']);
   assert.equal(byVar('Task').maxclass, 'live.menu');
   assert.equal(byVar('tags').maxclass, 'textedit');
   assert.equal(byVar('Length (bars)').maxclass, 'live.numbox');
@@ -138,6 +139,10 @@ test('the device opens in Presentation mode and shows every control the issue as
   assert.equal(byVar('Import Target').maxclass, 'live.menu');
   assert.equal(byVar('Fresh Idea').text, 'Fresh');
   assert.equal(byVar('Idea').maxclass, 'live.numbox');
+  assert.equal(byVar('rhythm_steps').maxclass, 'multislider');
+  assert.equal(byVar('Swing').maxclass, 'live.dial');
+  assert.deepEqual(enumOf(byVar('Rhythm Resolution')), ['1/4', '1/8', '1/8T', '1/16', '1/16T', '1/32']);
+  assert.deepEqual(enumOf(byVar('Rhythm Source')), ['Clip', 'Steps']);
   for (const b of shown) {
     const [x, y, w, h] = b.presentation_rect;
     assert.ok(x >= 0 && y >= 0 && x + w <= P.devicewidth && y + h <= 169, `${b.id} lies outside the device (${b.presentation_rect})`);
@@ -199,7 +204,7 @@ test('the wiring agrees with the script: js loads ditto_device.js, prepends name
   const sources = new Set(intoJs.map(objectName));
   for (const needed of ['live.thisdevice', 'udpreceive', 'prepend']) assert.ok(sources.has(needed), `${needed} feeds js`);
   const route = boxesWhere((b) => b.maxclass === 'newobj' && b.text.startsWith('route status'))[0];
-  const selectors = new Set([...JS_SOURCE.matchAll(/\bui\("([a-z]+)"/g)].map((m) => m[1]));
+  const selectors = new Set([...JS_SOURCE.matchAll(/\bui(?:\(|\.apply\(this, \[)"([a-z]+)"/g)].map((m) => m[1]));
   assert.deepEqual(route.text.split(/\s+/).slice(1).sort(), [...selectors].sort());
 });
 

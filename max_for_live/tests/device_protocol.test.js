@@ -183,6 +183,23 @@ test('structure: every locator with its song position; the range starts at the f
   assert.deepEqual(job.range, { start: 0, end: 64, unit: 'beats' });
 });
 
+test('rhythm: the steps drawn in the device, or the selected drum clip, in Live units', () => {
+  const { set, env } = device();
+  env.send('pattern', 1, 0, 0.5, 0);
+  env.send('swing', 20);
+  const steps = generate(env, 6);
+  assert.equal(steps.task, 'rhythm');
+  assert.deepEqual(steps.rhythm, { steps: [1, 0, 0.5, 0, ...new Array(12).fill(0)], steps_per_beat: 4, swing: 0.2 });
+  set.sim.selectClip(set.clips.lead);
+  const notes = generate(env, 6);
+  assert.deepEqual(notes.rhythm.notes.map((n) => n.start_time), [0, 1, 2, 4]);
+  assert.equal(notes.rhythm.loop_beats, 8);
+  set.sim.selectClip(set.clips.breakClip);
+  const audio = generate(env, 6);
+  assert.equal(audio.rhythm.clip.file_path, set.files.breakWav);
+  assert.deepEqual(audio.rhythm.range, { start: 4, end: 8, unit: 'beats' });
+});
+
 test('a drawn intensity curve travels as dB breakpoints with the parameter range', () => {
   const { env } = device();
   env.send('curve', 1);

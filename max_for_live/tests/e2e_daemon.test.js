@@ -17,7 +17,7 @@ const dgram = require('dgram');
 const fs = require('fs');
 const path = require('path');
 const { spawn, spawnSync } = require('child_process');
-const { buildSet, tempDir } = require('./fixtures');
+const { buildSet, tempDir, writeClickWav } = require('./fixtures');
 const { loadDevice } = require('./max_env');
 const { MaxUdpBridge, encodeMessage, decodePacket } = require('./osc');
 const { wavDurationSeconds } = require('./lom_sim');
@@ -257,6 +257,77 @@ test('a plain `ditto-bridge serve` first, then the device: light on within 2 s; 
       assert.match(done3.args[2], /^intensity (within tolerance|missed by) /);
       assert.match(env.uiState.status, new RegExp(`^Imported .*\\.wav into Drums, slot 4 \\(continued from job ${id}\\) · intensity `));
       assert.ok(env.uiState.status.endsWith(` · ${done3.args[2]}`), env.uiState.status);
+    } finally {
+      if (device) device.stop();
+      await stopDaemon(daemon);
+    }
+  });
+
+/** Presses Generate and waits for the job's /ditto/done (or its error): the reply's arguments, and the job sent. */
+async function generateAndWait(env, bridge, daemon, what) {
+  env.send('generate', 1);
+  assert.equal(env.uiState.error, ' ', `${what}: the device refused to send: ${env.uiState.error}`);
+  const job = JSON.parse(env.osc.filter((m) => m.address === '/ditto/generate').at(-1).args[0]);
+  const reply = await bridge.waitFor((m) => ['/ditto/done', '/ditto/error'].includes(m.address) && m.args[0] === job.id,
+    400000, `${what}: /ditto/done`);
+  assert.equal(reply.address, '/ditto/done', `${what} failed: ${reply.args.join(' ')}\n${daemon.output}`);
+  return { job, wav: reply.args[1], summary: reply.args[2] };
+}
+
+test('Rhythm against a plain `ditto-bridge serve`: the steps, a MIDI and an audio drum clip each become a take reporting its rhythm',
+  { skip, timeout: 900000 },
+  async () => {
+    const dataDir = tempDir('ditto-e2e-');
+    const port = await freeUdpPort();
+    const set = buildSet();
+    // an audio drum loop (clicks on the eighths at 100 BPM, 8 beats) and a MIDI drum clip, both in Session slots
+    const drumsWav = writeClickWav(path.join(set.dir, 'drum loop.wav'), 4.8, 0.3);
+    const drumLoop = set.sim.addSessionClip(set.tracks.drums, 2, {
+      name: 'Drum loop', is_audio_clip: 1, file_path: drumsWav, warping: 1, looping: 1,
+      loop_start: 0, loop_end: 4, start_marker: 0, end_marker: 8,
+      warp_markers: [
+        { beat_time: 0, sample_time: 0 }, { beat_time: 8, sample_time: 4.8 }, { beat_time: 8.03125, sample_time: 4.81875 },
+      ],
+    });
+    const beat = set.sim.addSessionClip(set.tracks.keys, 1, {
+      name: 'Beat', is_audio_clip: 0, looping: 1, loop_start: 0, loop_end: 2, start_marker: 0, end_marker: 2,
+      notes: [0, 0.5, 1, 1.5].map((t) => ({
+        pitch: t % 1 ? 42 : 36, start_time: t, duration: 0.25, velocity: t % 1 ? 70 : 110, mute: 0,
+      })),
+    });
+    const daemon = startDaemon(port, dataDir, set.dir);
+    let device = null;
+    try {
+      await daemonAnswering(port, daemon, 240000);
+      device = await startDevice(set, port);
+      const { env, bridge } = device;
+      await lightOn(env, 2000);
+      env.send('tags', 'bass');
+      env.send('bars', 1);
+      env.send('quality', 0);
+      env.send('steps', 2);
+      env.send('seed', 7);
+      env.send('task', 6);
+
+      env.send('pattern', 1, 0, 0.5, 0, 1, 0, 0.5, 0, 1, 0, 0.5, 0, 1, 0, 0.5, 0);
+      env.send('swing', 20);
+      const steps = await generateAndWait(env, bridge, daemon, 'the steps');
+      assert.deepEqual(Object.keys(steps.job.rhythm), ['steps', 'steps_per_beat', 'swing']);
+
+      set.sim.selectClip(beat);
+      const midi = await generateAndWait(env, bridge, daemon, 'the MIDI drum clip');
+      assert.equal(midi.job.rhythm.notes.length, 4);
+
+      set.sim.selectClip(drumLoop);
+      const audio = await generateAndWait(env, bridge, daemon, 'the audio drum clip');
+      assert.equal(audio.job.rhythm.clip.file_path, drumsWav);
+
+      for (const take of [steps, midi, audio]) {
+        assert.ok(fs.existsSync(take.wav), `the WAV ${take.wav} exists`);
+        // one bar of 4/4 at 100 BPM is 2.4 s
+        assert.ok(Math.abs(wavDurationSeconds(take.wav) - 2.4) < 0.05, `WAV lasts ${wavDurationSeconds(take.wav)} s`);
+        assert.match(take.summary, /^rhythm (within tolerance|missed by) /, 'the summary says how well it followed the rhythm');
+      }
     } finally {
       if (device) device.stop();
       await stopDaemon(daemon);

@@ -6,14 +6,8 @@ const os = require('os');
 const path = require('path');
 const { LiveSim } = require('./lom_sim');
 
-/** Writes a 16-bit PCM WAV of a 220 Hz sine: `seconds` long at `sampleRate`, `channels` channels. */
-function writeWav(file, seconds, sampleRate = 44100, channels = 2) {
-  const frames = Math.round(seconds * sampleRate);
-  const data = Buffer.alloc(frames * channels * 2);
-  for (let i = 0; i < frames; i += 1) {
-    const v = Math.round(8000 * Math.sin((2 * Math.PI * 220 * i) / sampleRate));
-    for (let c = 0; c < channels; c += 1) data.writeInt16LE(v, (i * channels + c) * 2);
-  }
+/** A 16-bit PCM WAV file's bytes: the 44-byte header, then `data` (interleaved little-endian samples). */
+function pcmWav(data, sampleRate, channels) {
   const header = Buffer.alloc(44);
   header.write('RIFF', 0, 'ascii');
   header.writeUInt32LE(36 + data.length, 4);
@@ -28,7 +22,38 @@ function writeWav(file, seconds, sampleRate = 44100, channels = 2) {
   header.writeUInt16LE(16, 34);
   header.write('data', 36, 'ascii');
   header.writeUInt32LE(data.length, 40);
-  fs.writeFileSync(file, Buffer.concat([header, data]));
+  return Buffer.concat([header, data]);
+}
+
+/** Writes a 16-bit PCM WAV of a 220 Hz sine: `seconds` long at `sampleRate`, `channels` channels. */
+function writeWav(file, seconds, sampleRate = 44100, channels = 2) {
+  const frames = Math.round(seconds * sampleRate);
+  const data = Buffer.alloc(frames * channels * 2);
+  for (let i = 0; i < frames; i += 1) {
+    const v = Math.round(8000 * Math.sin((2 * Math.PI * 220 * i) / sampleRate));
+    for (let c = 0; c < channels; c += 1) data.writeInt16LE(v, (i * channels + c) * 2);
+  }
+  fs.writeFileSync(file, pcmWav(data, sampleRate, channels));
+  return file;
+}
+
+/**
+ * Writes a 16-bit PCM WAV of a click track, a drum loop's stand-in: `seconds` long, a 20 ms burst of decaying
+ * noise (fixed seed) every `interval` seconds from 0, mono at `sampleRate`.
+ */
+function writeClickWav(file, seconds, interval, sampleRate = 44100) {
+  const frames = Math.round(seconds * sampleRate);
+  const burst = Math.round(0.02 * sampleRate);
+  const data = Buffer.alloc(frames * 2);
+  let seed = 12345;
+  const noise = () => { seed = (seed * 16807) % 2147483647; return seed / 1073741823.5 - 1; }; // Park-Miller
+  for (let k = 0; k * interval < seconds; k += 1) {
+    const at = Math.round(k * interval * sampleRate);
+    for (let i = 0; i < burst && at + i < frames; i += 1) {
+      data.writeInt16LE(Math.round(20000 * noise() * Math.exp(-i / (burst / 5))), (at + i) * 2);
+    }
+  }
+  fs.writeFileSync(file, pcmWav(data, sampleRate, 1));
   return file;
 }
 
@@ -102,4 +127,4 @@ function buildSet(opts) {
   return { sim, dir, tracks: { drums, keys, vox }, clips: { breakClip, lead, voxClip }, files: { breakWav, voxWav } };
 }
 
-module.exports = { writeWav, tempDir, buildSet };
+module.exports = { writeWav, writeClickWav, tempDir, buildSet };

@@ -3,7 +3,8 @@
  * The patcher carries the device's state both ways, over the cords of src/DittoBridge.maxpat: what the prompt
  * box sends reaches the script whole, what the breakpoint editor holds reaches the script, and what the script
  * restores when a set opens (its `settags`, `setcurve` and `domain` UI messages) reaches the prompt box and
- * the editor. The js object is the Live parameter that keeps that state (Stored Only, type blob).
+ * the editor (and the Rhythm step editor's pattern, both ways). The js object is the Live parameter that keeps
+ * that state (Stored Only, type blob).
  *
  * A small interpreter plays the Max objects on those paths, as Max's reference pages describe them:
  *   s / r NAME    a message into `s NAME` comes out of every `r NAME`
@@ -19,6 +20,8 @@
  *   function      `clear` removes every point; a list of two numbers adds the point x y; `setdomain d`
  *                 rescales the points' x to the new domain; `listdump` outputs the points as one list of
  *                 x y pairs from the third outlet; a mouse edit bangs the fourth outlet
+ *   multislider   `set v1 v2 …` shows the values without output; a mouse edit outputs every slider's value as
+ *                 one list from the first outlet, each clipped to `setminmax`
  *   js            every message goes into the script (max_env.js), whose outlet 1 comes back here
  */
 
@@ -65,6 +68,7 @@ class PatcherSim {
         for (let i = 0; i + 1 < pts.length; i += 3) points.push([pts[i], pts[i + 1]]);
         this.state.set(b.id, { domain: b.domain || 1, points });
       }
+      if (b.maxclass === 'multislider') this.state.set(b.id, { values: new Array(b.size).fill(0) });
     }
     this.js = this.byText('js ').id;
     env.onUi = (selector, rest) => this.emit(this.js, 1, message([selector, ...rest]));
@@ -81,6 +85,7 @@ class PatcherSim {
     const b = this.boxes.get(id);
     if (b.maxclass === 'textedit') return this.textedit(b, msg);
     if (b.maxclass === 'function') return this.fn(b, msg);
+    if (b.maxclass === 'multislider') return this.multislider(b, msg);
     if (b.maxclass === 'message') return this.emit(id, 0, message(b.text.split(/\s+/)));
     if (b.maxclass !== 'newobj' || inlet !== 0) return undefined;
     const [name, ...args] = b.text.split(/\s+/);
@@ -135,6 +140,19 @@ class PatcherSim {
     } else throw new Error(`function ${b.id} got ${msg.sel} ${msg.args.join(' ')}`);
   }
 
+  multislider(b, msg) {
+    if (msg.sel !== 'set') throw new Error(`multislider ${b.id} got ${msg.sel}`);
+    this.state.get(b.id).values = msg.args.map(Number);
+  }
+
+  /** The producer drags the bars of a multislider: it outputs every value as one list. */
+  slide(varname, values) {
+    const b = this.byVar(varname);
+    const [lo, hi] = b.setminmax;
+    this.state.get(b.id).values = values.map((v) => Math.max(lo, Math.min(hi, v)));
+    this.emit(b.id, 0, message(this.state.get(b.id).values.slice()));
+  }
+
   /** The producer types into the prompt box and presses Return. */
   type(varname, text) {
     const b = this.byVar(varname);
@@ -151,6 +169,7 @@ class PatcherSim {
   }
 
   text(varname) { return this.state.get(this.byVar(varname).id).text; }
+  values(varname) { return this.state.get(this.byVar(varname).id).values; }
   points(varname) { return this.state.get(this.byVar(varname).id).points; }
 }
 
@@ -226,4 +245,24 @@ test('a curve of 300 points comes back whole (zl iter is given room beyond its 2
   again.env.restoreState(first.env.saveState());
   assert.equal(again.sim.points('intensity_curve').length, 300);
   assert.deepEqual(again.sim.points('intensity_curve'), curve);
+});
+
+test('the Rhythm step editor: drawn steps reach the script, and a saved pattern comes back into the editor', () => {
+  const steps = [1, 0, 0.5, 0, 0.75, 0, 0.5, 0.25, 1, 0, 0.5, 0, 0.75, 0, 0.5, 0];
+  const first = device();
+  first.env.deviceLoaded();
+  first.sim.slide('rhythm_steps', steps.map((v, i) => (i === 3 ? 1.5 : v)));
+  const drawn = steps.map((v, i) => (i === 3 ? 1 : v));
+  assert.deepEqual(Array.from(first.env.context.settings.pattern), drawn, 'the editor\'s list reaches the script');
+  const saved = first.env.saveState();
+
+  for (const order of ['restored after the device loads', 'restored before live.thisdevice bangs']) {
+    const again = device();
+    if (order.includes('after')) again.env.deviceLoaded();
+    assert.deepEqual(again.sim.values('rhythm_steps'), new Array(16).fill(0), 'a new device starts with no steps');
+    again.env.restoreState(saved);
+    if (order.includes('before')) again.env.deviceLoaded();
+    assert.deepEqual(again.sim.values('rhythm_steps'), drawn, `${order}: the editor shows the steps`);
+    assert.deepEqual(Array.from(again.env.context.settings.pattern), drawn);
+  }
 });

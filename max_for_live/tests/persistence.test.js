@@ -107,7 +107,7 @@ test('the saved value is plain JSON in one symbol; nothing else is notified when
   const { env } = firstSession();
   const [text] = env.saveState();
   const state = JSON.parse(text);
-  assert.deepEqual(Object.keys(state).sort(), ['clip_recorded', 'drawn', 'inbox', 'recorded', 'tags', 'v']);
+  assert.deepEqual(Object.keys(state).sort(), ['clip_recorded', 'drawn', 'inbox', 'pattern', 'recorded', 'tags', 'v']);
   assert.equal(state.clip_recorded, null, 'nothing was recorded along a clip');
   const count = env.notified;
   env.send('tags', 'dusty', 'funk,', 'drums;', 'no', 'vocals'); // the same text again

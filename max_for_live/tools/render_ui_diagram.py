@@ -16,8 +16,8 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import Circle, Rectangle  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.patches import Circle, Rectangle
 
 HERE = Path(__file__).resolve().parent.parent
 SOURCE = HERE / "src" / "DittoBridge.maxpat"
@@ -32,6 +32,10 @@ ACCENT = "#f5a623"
 
 def valueof(box: dict) -> dict:
     return box.get("saved_attribute_attributes", {}).get("valueof", {})
+
+
+#: Live's unit styles (``parameter_unitstyle``) that the device's dials use, as Live writes them after a value.
+UNITS = {4: "dB", 5: "%"}
 
 
 def draw_box(ax, box: dict) -> None:
@@ -71,8 +75,9 @@ def draw_box(ax, box: dict) -> None:
     elif cls == "live.dial":
         ax.add_patch(Circle((x + w / 2, y + h / 2 - 4), min(w, h) / 2 - 8, facecolor=PANEL, edgecolor=ACCENT,
                             linewidth=1.2))
-        ax.text(x + w / 2, y + h - 3, f"{v['parameter_shortname']} {v['parameter_initial'][0]:g} dB", color=TEXT,
-                fontsize=font - 0.5, ha="center", va="center")
+        unit = UNITS.get(v.get("parameter_unitstyle"), "")
+        ax.text(x + w / 2, y + h - 3, f"{v['parameter_shortname']} {v['parameter_initial'][0]:g} {unit}".rstrip(),
+                color=TEXT, fontsize=font - 0.5, ha="center", va="center")
     elif cls == "textedit":
         rect("#1e1e1e")
         ax.text(x + 3, y + 7, "funk, drums, dusty", color="#9a9a9a", fontsize=font, ha="left", va="center",
@@ -86,6 +91,17 @@ def draw_box(ax, box: dict) -> None:
         ys = [y + h - h * (pts[i + 1] - lo) / (hi - lo) for i in range(0, len(pts), 3)]
         ax.plot(xs, ys, color=ACCENT, linewidth=1.0)
         ax.plot(xs, ys, "o", color=ACCENT, markersize=2.5)
+    elif cls == "multislider":
+        rect("#1e1e1e")
+        count = int(box.get("size", 1))
+        lo, hi = box.get("setminmax", [0.0, 1.0])
+        example = [1.0, 0.0, 0.5, 0.0, 0.8, 0.0, 0.5, 0.3]  # a beat, to show what the bars mean
+        bar = w / count
+        for i in range(count):
+            value = lo + (hi - lo) * example[i % len(example)]
+            height = h * (value - lo) / (hi - lo)
+            ax.add_patch(Rectangle((x + i * bar + 0.5, y + h - height), bar - 1.0, height, facecolor=ACCENT,
+                                   edgecolor="none"))
     elif cls == "led":
         ax.add_patch(Circle((x + w / 2, y + h / 2), w / 2 - 2, facecolor="#39d353", edgecolor="#5a5a5a"))
     elif cls == "slider":
