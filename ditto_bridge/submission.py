@@ -29,11 +29,11 @@ from ditto_bridge.inbox import all_settled, referenced_files
 from ditto_bridge.job_queue import JobQueue
 from ditto_bridge.server import Address, Send
 from ditto_bridge.translate.live_job import TranslateContext, parse_json_text, requested_id, translate_request
+from ditto_bridge.translate.references import LIVE_PROJECT_MARKER, is_live_project
 from engine.safe_files import Folder, OutsideFoldersError, UnsafeFileError, folder, owner_tag, resolve_inside
 
 log = logging.getLogger("ditto_bridge.submission")
 MAX_JOB_FILE_BYTES = 5_000_000
-LIVE_PROJECT_MARKER = "Ableton Project Info"
 """The folder Live keeps in every saved project folder; a reported project folder must have it."""
 
 
@@ -104,7 +104,7 @@ class Submission:
             raise RequestError(f"song.project_folder: must be the absolute path of the Live set's project folder, "
                                f"got {str(raw)[:200]!r}")
         project = Path(os.path.realpath(raw))
-        if not (project / LIVE_PROJECT_MARKER).is_dir() or project == Path(project.anchor):
+        if not is_live_project(project):
             raise RequestError(f"song.project_folder: {raw[:200]!r} is not a saved Live project folder (it has no "
                                f"'{LIVE_PROJECT_MARKER}' folder); save the set, or add the folder to audio_dirs")
         return dataclasses.replace(self.context, audio_roots=(*self.context.audio_roots, project))

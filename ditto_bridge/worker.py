@@ -51,7 +51,7 @@ from ditto_bridge.outbox import published_summary, published_take, take_report, 
 from ditto_bridge.protocol import summary_argument
 from ditto_bridge.server import Address, Send
 from ditto_bridge.translate.live_job import OutputSpec
-from ditto_bridge.translate.references import ReferenceWindow, checked_file, render_window
+from ditto_bridge.translate.references import ReferenceWindow, checked_file, is_live_project, render_window
 from engine.safe_files import folder, owner_tag, read_regular
 
 log = logging.getLogger("ditto_bridge.worker")
@@ -256,7 +256,7 @@ class Worker:
                 raise BridgeError(f"the engine could not start: {self._startup_error}")
             spec = OutputSpec.from_dict(record.output)
             for plan in spec.renders:  # the reference audio the job reads, cut from the set's files now
-                render_window(ReferenceWindow.from_dict(plan["window"]), Path(plan["path"]))
+                render_window(ReferenceWindow.from_dict(plan["window"]), Path(plan["path"]), self._clip_roots(plan))
             job = Job.from_dict(record.job)
             self._check_files(job, record)
             model = load_model(job.model, self._device) if self.pool is None else None
@@ -360,6 +360,12 @@ class Worker:
         log.warning("job %s: %s; it runs again on another actor (attempt %d of %d)", record.id, reason,
                     record.attempts + 1, self.config.max_attempts, extra={"job_id": record.id})
         self._run_job(dataclasses.replace(record, attempts=record.attempts + 1))
+
+    def _clip_roots(self, plan: dict[str, Any]) -> tuple[Path, ...]:
+        """The folders a planned window's clip may be read from now: the daemon's own, and those of the plan's that
+        are still a saved Live project folder (the request's ``song.project_folder``)."""
+        projects = [Path(root) for root in plan.get("roots", ()) if is_live_project(Path(root))]
+        return (*self.config.audio_dirs, Path(self.config.inbox), *projects)
 
     def _check_files(self, job: Any, record: JobRecord) -> None:
         """Every file the job names, checked again now (it may have changed since the job arrived): inside the

@@ -98,7 +98,8 @@ class OutputSpec:
     lineage: str | None = None
     """The idea this job tweaks (`ditto_bridge.lineage`): it warm-starts from the lineage's latest x_T*."""
     renders: tuple[dict[str, Any], ...] = ()
-    """Reference WAVs to render before the job runs: ``{"path", "window"}`` (a `ReferenceWindow` as a dict)."""
+    """Reference WAVs to render before the job runs: ``{"path", "window", "roots"}`` (a `ReferenceWindow` as a dict
+    and the folders its clip was allowed from when the job arrived)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -317,9 +318,11 @@ def translate_live_job(data: Mapping[str, Any], ctx: TranslateContext, job_id: s
 
 
 def _plan(renders: list[dict[str, Any]], window: ReferenceWindow, ctx: TranslateContext, stem: str) -> str:
-    """Add `window` to the renders as ``<reference_dir>/<stem>.wav``; that path."""
+    """Add `window` to the renders as ``<reference_dir>/<stem>.wav``, with the folders its clip may come from; that
+    path."""
     path = str(ctx.reference_dir.resolve() / f"{stem}.wav")
-    renders.append({"path": path, "window": window.to_dict()})
+    roots = [str(root) for root in (*ctx.audio_roots, ctx.inbox)]
+    renders.append({"path": path, "window": window.to_dict(), "roots": roots})
     return path
 
 

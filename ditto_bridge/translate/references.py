@@ -28,6 +28,8 @@ from engine.safe_files import OutsideFoldersError, UnsafeFileError, check_regula
 AUDIO_SUFFIXES = (".wav", ".aif", ".aiff", ".flac", ".ogg", ".mp3")
 REFERENCE_OWNER = "reference"
 """Tag of the temporary names rendered references are written under."""
+LIVE_PROJECT_MARKER = "Ableton Project Info"
+"""The folder Live keeps in every saved project folder."""
 
 
 def inside(path: Path, roots: Iterable[Path]) -> bool:
@@ -37,6 +39,11 @@ def inside(path: Path, roots: Iterable[Path]) -> bool:
         return True
     except OutsideFoldersError:
         return False
+
+
+def is_live_project(path: Path) -> bool:
+    """Whether `path` (resolved) is a saved Live project folder (it holds `LIVE_PROJECT_MARKER`), not a root."""
+    return (path / LIVE_PROJECT_MARKER).is_dir() and path != Path(path.anchor)
 
 
 def checked_file(raw: str, where: str, roots: Iterable[Path], *, base: Path | None = None,
@@ -140,9 +147,15 @@ class ReferenceWindow:
                    float(data["fallback_seconds_per_beat"]))
 
 
-def render_window(window: ReferenceWindow, out_path: Path) -> Path:
+def render_window(window: ReferenceWindow, out_path: Path, roots: Iterable[Path]) -> Path:
     """Write the audio a window plays to `out_path` (float WAV at the file's sample rate), atomically, just before
-    the job runs. `RequestError` when the clip's file cannot be read any more (gone, now a link, not audio)."""
+    the job runs. The clip's file is checked again first: inside `roots` (a folder swapped for a link since the job
+    arrived leads nowhere else), then opened as a regular file. `RequestError` when it cannot be read any more (gone, now a link or
+    outside the folders, not audio)."""
+    try:
+        resolve_inside(window.file_path, list(roots), where="clip.file_path")
+    except OutsideFoldersError as error:
+        raise RequestError(str(error)) from None
     try:
         audio, rate = _played(window)
     except (OSError, RuntimeError) as error:

@@ -9,13 +9,15 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from ditto_bridge.protocol import decode_datagram
+from ditto_bridge.translate.references import ReferenceWindow, render_window
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,10 +35,10 @@ class OscPeer:
     def close(self) -> None:
         self.sock.close()
 
-    def __enter__(self) -> "OscPeer":
+    def __enter__(self) -> OscPeer:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def send(self, address: str, *args: Any) -> None:
@@ -55,7 +57,7 @@ class OscPeer:
         self.sock.settimeout(max(timeout, 0.001))
         try:
             data, _ = self.sock.recvfrom(65_535)
-        except socket.timeout:
+        except TimeoutError:
             return None
         messages = decode_datagram(data)
         self.inbox.extend(messages[1:])
@@ -160,3 +162,11 @@ def frame_db(audio: np.ndarray, sample_rate: int, frame_seconds: float = 0.05) -
     frames = mono[: count * size].reshape(count, size)
     rms = np.sqrt((frames.astype(np.float64) ** 2).mean(axis=1) + 1e-12)
     return 20 * np.log10(rms), (np.arange(count) + 0.5) * frame_seconds
+
+
+def rendered(translation):
+    """The translation with its reference windows rendered, as the worker renders them before the job runs (from
+    the folders the plan allowed when it was made)."""
+    for plan in translation.output.renders:
+        render_window(ReferenceWindow.from_dict(plan["window"]), Path(plan["path"]), [Path(r) for r in plan["roots"]])
+    return translation

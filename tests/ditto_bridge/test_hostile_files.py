@@ -296,3 +296,26 @@ def test_a_link_planted_as_the_references_folder_is_refused_in_words_and_never_w
     assert (f"{references}: is not a folder (a symbolic link or a file); remove it and let the daemon create the "
             f"folder") in args[1], args
     assert snapshot(outside) == before
+
+
+def test_a_clip_folder_swapped_for_a_link_while_the_job_waits_is_not_read(make_daemon, tmp_path, outside):
+    kit = tmp_path / "audio" / "kit"
+    kit.mkdir()
+    sf.write(kit / "loop.wav", np.linspace(0, 0.5, 16000, dtype=np.float32), 8000, subtype="FLOAT")
+    sf.write(outside / "loop.wav", np.ones(16000, dtype=np.float32) * 0.9, 8000, subtype="FLOAT")
+    daemon = make_daemon()
+    slow = {**ONE_SECOND, "name": "slow", "optimizer": {"steps": 60, "early_stop": False}}
+    clip_job = live_job(task="inpaint", clip={"file_path": str(kit / "loop.wav"), "is_audio_clip": True,
+                                              "warping": False, "loop_start": 0.5, "loop_end": 1.0})
+    with OscPeer(daemon.address) as peer:
+        address, _ = peer.request("/ditto/generate", dumps(slow), timeout=10)
+        assert address == "/ditto/accepted"
+        address, args = peer.request("/ditto/generate", dumps(clip_job), timeout=10)
+        assert address == "/ditto/accepted", args
+        job_id = args[0]
+        shutil.rmtree(kit)  # while the job waits behind the slow one, its folder now leads outside
+        os.symlink(outside, kit)
+        address, args = peer.wait_for(lambda a, args: a in ("/ditto/done", "/ditto/error") and args[0] == job_id, 90)
+    assert address == "/ditto/error", args
+    assert "clip.file_path" in args[1] and "outside the allowed folders" in args[1], args
+    assert not list(daemon.config.reference_dir.glob(f"{job_id}*"))

@@ -5,10 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from bridge_testkit import rendered
 
 from ditto_bridge.errors import RequestError
 from ditto_bridge.translate.live_job import TranslateContext, parse_json_text, translate_request
-from ditto_bridge.translate.references import ReferenceWindow, render_window
+from ditto_bridge.translate.references import ReferenceWindow
 
 RATE = 8000  # the test clips' sample rate
 
@@ -29,13 +30,6 @@ def ramp_clip(folder, seconds=20.0):
     path = folder / "ramp.wav"
     sf.write(path, (t / 100.0).astype(np.float32), RATE, subtype="FLOAT")
     return path
-
-
-def rendered(translation):
-    """The translation with its reference windows rendered, as the worker renders them before the job runs."""
-    for plan in translation.output.renders:
-        render_window(ReferenceWindow.from_dict(plan["window"]), Path(plan["path"]))
-    return translation
 
 
 def song(tempo=120.0, **extra):

@@ -1,14 +1,14 @@
 """The ``rhythm`` object of a job in Live units -> the engine's rhythm control, through `translate_request`."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from bridge_testkit import rendered
 
 from ditto_bridge.errors import RequestError
 from ditto_bridge.translate.live_job import TranslateContext, translate_request
-from ditto_bridge.translate.references import ReferenceWindow, render_window
+from ditto_bridge.translate.references import ReferenceWindow
 from ditto_bridge.translate.rhythm import MERGE_SECONDS
 from engine.job import Job
 
@@ -44,13 +44,6 @@ def hit(start, velocity=100, pitch=36, mute=False):
 def rhythm_job(rhythm, tempo=120.0, length_bars=1, task="rhythm", **extra):
     return {"task": task, "song": song(tempo, extra.pop("numerator", 4), extra.pop("denominator", 4)),
             "length_bars": length_bars, "rhythm": rhythm, **extra}
-
-
-def rendered(translation):
-    """The translation with its reference windows rendered, as the worker renders them before the job runs."""
-    for plan in translation.output.renders:
-        render_window(ReferenceWindow.from_dict(plan["window"]), Path(plan["path"]))
-    return translation
 
 
 def rhythm_of(translation):
