@@ -11,8 +11,10 @@ from engine.controls.base import Control
 from engine.controls.intensity import IntensityControl, breakpoints_to_frames, split_target
 from engine.controls.melody import MelodyControl, notes_to_frames
 from engine.controls.reference import ReferenceMatch, SelfLoop
+from engine.controls.rhythm import RhythmControl, grid_onsets, repeat_onsets
 from engine.controls.structure import StructureControl, sections_to_similarity
 from engine.errors import JobError
+from engine.features.rhythm import onset_seconds
 from engine.models.base import DiffusionModel
 from engine.models.loudness import LoudnessRange
 
@@ -29,6 +31,22 @@ def fit_to_frames(x: torch.Tensor, frames: int) -> torch.Tensor:
     if x.shape[-1] >= frames:
         return x[..., :frames]
     return torch.cat([x, x[..., -1:].expand(*x.shape[:-1], frames - x.shape[-1])], dim=-1)
+
+
+def rhythm_targets(control: jobs.RhythmControl, model: DiffusionModel, duration: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Target onsets (seconds) and accents `(onsets,)` of a rhythm control over a clip of `duration` s: its list,
+    its grid, or the onsets found in its reference, repeated when the reference is shorter than the clip."""
+    if control.onsets is not None:
+        accents = control.accents if control.accents is not None else np.ones(len(control.onsets))
+        return np.asarray(control.onsets, float), np.asarray(accents, float)
+    if control.grid is not None:
+        return grid_onsets(control.grid, duration)
+    audio, rate = read_audio(control.reference)
+    with torch.no_grad():
+        reference = model.audio_to_mel(torch.from_numpy(audio).unsqueeze(0).to(model.device), rate)[0]
+    onsets = repeat_onsets(onset_seconds(reference, model.mel), audio.shape[-1] / rate, duration)
+    return onsets, np.ones(len(onsets))
 
 
 def build_controls(job: jobs.Job, model: DiffusionModel, reach: LoudnessRange | None = None) -> list[Control]:
@@ -59,6 +77,12 @@ def build_controls(job: jobs.Job, model: DiffusionModel, reach: LoudnessRange | 
             same, covered = sections_to_similarity(control.sections, spec, frames, pool)
             controls.append(StructureControl(**common, target=torch.from_numpy(same),
                                              block_mask=torch.from_numpy(covered), pool=pool))
+        elif isinstance(control, jobs.RhythmControl):
+            onsets, accents = rhythm_targets(control, model, job.duration)
+            if len(onsets) == 0:
+                raise JobError(f"controls[{index}].reference: no onset found in the reference audio")
+            controls.append(RhythmControl(**common, onsets=onsets, accents=accents, window=control.window, spec=spec,
+                                          frames=frames, end=end))
         elif isinstance(control, jobs.InpaintControl):
             reference = fit_to_frames(reference_mel(model, control.reference), frames)
             mask = inside.clone()

@@ -17,7 +17,7 @@ import numpy as np
 from engine.controls.base import Control
 from engine.controls.intensity import IntensityControl, audio_levels_db
 
-UNITS = {"intensity": "dB RMS", "melody": "error rate", "structure": "MSE", "inpaint": "log-mel MSE",
+UNITS = {"intensity": "dB RMS", "melody": "error rate", "structure": "MSE", "rhythm": "1 - onset F", "inpaint": "log-mel MSE",
          "outpaint": "log-mel MSE", "loop": "log-mel MSE",
          "seam": "x typical change"}
 MIN_GAIN_DB = 0.5

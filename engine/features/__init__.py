@@ -2,6 +2,7 @@
 
 from engine.features.chroma import chroma
 from engine.features.intensity import intensity_db, waveform_intensity_db
+from engine.features.rhythm import onset_envelope
 from engine.features.structure import mfcc, self_similarity
 
-__all__ = ["chroma", "intensity_db", "waveform_intensity_db", "mfcc", "self_similarity"]
+__all__ = ["chroma", "intensity_db", "waveform_intensity_db", "mfcc", "onset_envelope", "self_similarity"]

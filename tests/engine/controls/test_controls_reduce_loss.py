@@ -2,7 +2,7 @@
 
 Why these factors are safe: the tiny model is deterministic (seeded weights, seeded x_T, DDIM eta 0), so each
 run gives the same numbers every time; the factors asserted are 3-10x below what these exact runs reach (measured
-when the test was written: intensity ~1500x, melody ~10x, structure ~8000x, loop ~130x at 40 steps, lr 0.2). A
+when the test was written: intensity ~1500x, melody ~10x, structure ~8000x, rhythm ~640x, loop ~130x at 40 steps, lr 0.2). A
 broken gradient path (detached sampler, clamped scheduler, wrong mask) gives a factor near 1.
 
 Controls with a reference (inpaint, outpaint, loop with a reference) are anchored: their frames are the reference
@@ -37,6 +37,7 @@ CONTROLS = {
     "structure": ({"type": "structure", "sections": [{"start": 0, "end": 0.5, "label": "A"},
                                                      {"start": 0.5, "end": 1.0, "label": "B"},
                                                      {"start": 1.0, "end": 1.5, "label": "A"}]}, 100),
+    "rhythm": ({"type": "rhythm", "onsets": [0.1, 0.4, 0.7, 1.0, 1.3], "accents": [1, 0.5, 0.8, 0.5, 1]}, 60),
     "inpaint": ({"type": "inpaint", "reference": "REF", "gap": [0.5, 1.0]}, 30),
     "outpaint": ({"type": "outpaint", "reference": "REF", "overlap": 0.5}, 30),
     "loop": ({"type": "loop", "overlap": 0.4}, 10),
