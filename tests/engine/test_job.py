@@ -1,6 +1,7 @@
 """Job validation names the field at fault before any computation."""
 
 import dataclasses
+import json
 import math
 
 import pytest
@@ -36,6 +37,38 @@ def test_round_trip_through_json_form(tmp_path):
     job = Job.from_dict(data)
     assert Job.from_dict(job.to_dict()) == job
     assert isinstance(job.controls[0], IntensityControl)
+
+
+RHYTHM = {"type": "rhythm", "onsets": [0.0, 0.5, 1.0]}
+
+
+@pytest.mark.parametrize("control, message", [
+    ({**RHYTHM, "onsets": [0.0, 6.5]}, "controls[0].onsets[1]: lies outside the clip (0 to 5.94 s), got 6.5"),
+    ({**RHYTHM, "onsets": [0.0, 1.0, 0.5]},
+     "controls[0].onsets[2]: must be later than the onset before it (sort the onsets; merge equal ones), got 0.5"),
+    ({**RHYTHM, "onsets": [0.0, math.nan]}, "controls[0].onsets[1]: must be a finite number, got nan"),
+    ({**RHYTHM, "onsets": []}, "controls[0].onsets: needs at least one onset, got 0"),
+    ({**RHYTHM, "accents": [1.0, 0.5]}, "controls[0].accents: must have one entry per onset (3), got 2"),
+    ({**RHYTHM, "accents": [1.0, 0.5, 1.5]}, "controls[0].accents[2]: must be at most 1, got 1.5"),
+    ({"type": "rhythm", "grid": {"tempo": 0}}, "controls[0].grid.tempo: must be at least 20, got 0"),
+    ({"type": "rhythm", "grid": {"tempo": 120, "pattern": [0, 0]}},
+     "controls[0].grid.pattern: has no step above 0: nothing would be played, got [0.0, 0.0]"),
+    ({"type": "rhythm", "grid": {"tempo": 120, "pattern": []}}, "controls[0].grid.pattern: needs at least one step, got 0"),
+    ({"type": "rhythm"}, "controls[0].onsets: give exactly one of onsets, grid or reference"),
+    ({**RHYTHM, "grid": {"tempo": 120}},
+     "controls[0].onsets: give exactly one of onsets, grid or reference (got onsets, grid)"),
+    ({**RHYTHM, "window": 0}, "controls[0].window: must be a number greater than 0, got 0"),
+])
+def test_a_bad_rhythm_is_refused_naming_the_field_rule_and_value(control, message):
+    with pytest.raises(JobError) as info:
+        Job.from_dict({"controls": [control]})
+    assert str(info.value) == message
+
+
+def test_a_rhythm_round_trips_through_its_json_form():
+    job = Job.from_dict({"controls": [{"type": "rhythm", "grid": {"tempo": 96, "pattern": [1, 0, 0.5, 0], "swing": 0.2}},
+                                      {**RHYTHM, "accents": [1, 0.5, 0.5], "window": 0.03}]})
+    assert Job.from_dict(json.loads(json.dumps(job.to_dict()))) == job
 
 
 @pytest.mark.parametrize("data, field", [
