@@ -322,7 +322,7 @@ def markdown(records: list[dict], fd: dict[str, dict], settings: str) -> str:
         ("**Onsets and tempo on the WAV.** Onsets found by librosa (spectral-flux onset strength, hop 128, no "
         "backtracking) matched one to one with the target onsets within ±50 ms, both from 50 ms on (librosa's "
         "detector cannot see the first 29 ms); F = 2PR / (P + R). Within tolerance: F ≥ 1 - the control's "
-        "tolerance (0.2). Tempo: librosa's beat tracker's global tempo, within 4 % of the tempo the producer set; "
+        "tolerance (0.08). Tempo: librosa's beat tracker's global tempo, within 4 % of the tempo the producer set; "
         "half or double is counted apart and not as a match. The target row is the target played on the corpus's "
         "GM kit and measured the same way: the meter's ceiling."), "",
         group_table(records, None), "",
