@@ -170,3 +170,17 @@ def rendered(translation):
     for plan in translation.output.renders:
         render_window(ReferenceWindow.from_dict(plan["window"]), Path(plan["path"]), [Path(r) for r in plan["roots"]])
     return translation
+
+
+RAMP_RATE = 8000
+"""Sample rate of `ramp_clip`'s files."""
+
+
+def ramp_clip(folder: Path, seconds: float = 20.0, name: str = "ramp.wav") -> Path:
+    """A mono WAV whose sample value is its own time in seconds / 100: a rendered window tells where it came from."""
+    import soundfile as sf
+
+    t = np.arange(int(seconds * RAMP_RATE)) / RAMP_RATE
+    path = folder / name
+    sf.write(path, (t / 100.0).astype(np.float32), RAMP_RATE, subtype="FLOAT")
+    return path

@@ -2,34 +2,13 @@
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile as sf
-from bridge_testkit import rendered
+from bridge_testkit import RAMP_RATE, ramp_clip, rendered
 
 from ditto_bridge.errors import RequestError
-from ditto_bridge.translate.live_job import TranslateContext, parse_json_text, translate_request
+from ditto_bridge.translate.live_job import parse_json_text, translate_request
 from ditto_bridge.translate.references import ReferenceWindow
-
-RATE = 8000  # the test clips' sample rate
-
-
-@pytest.fixture
-def ctx(tmp_path):
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    audio = tmp_path / "project"
-    audio.mkdir()
-    return TranslateContext(model="builtin-tiny", audio_roots=(audio,), inbox=inbox,
-                            reference_dir=tmp_path / "refs")
-
-
-def ramp_clip(folder, seconds=20.0):
-    """A mono WAV whose sample value is its own time in seconds / 100: a rendered window tells where it came from."""
-    t = np.arange(int(seconds * RATE)) / RATE
-    path = folder / "ramp.wav"
-    sf.write(path, (t / 100.0).astype(np.float32), RATE, subtype="FLOAT")
-    return path
 
 
 def song(tempo=120.0, **extra):
@@ -92,9 +71,9 @@ def test_inpainting_an_unwarped_clip_centres_the_gap_in_a_window_of_whole_bars(c
     assert control["gap"] == pytest.approx([1.5, 2.5])
     assert t.output.placement["axis"] == "clip_seconds" and t.output.placement["start"] == pytest.approx(3.5)
     reference, rate = sf.read(control["reference"], dtype="float64")
-    assert rate == RATE and len(reference) == 4 * RATE
+    assert rate == RAMP_RATE and len(reference) == 4 * RAMP_RATE
     assert reference[0] * 100 == pytest.approx(3.5, abs=1e-6)  # the window starts at 3.5 s of the file
-    assert reference[-1] * 100 == pytest.approx(7.5 - 1 / RATE, abs=1e-6)
+    assert reference[-1] * 100 == pytest.approx(7.5 - 1 / RAMP_RATE, abs=1e-6)
 
 
 def test_inpainting_a_warped_clip_reads_the_file_through_its_warp_markers(ctx):
@@ -110,7 +89,7 @@ def test_inpainting_a_warped_clip_reads_the_file_through_its_warp_markers(ctx):
     assert t.job["controls"][0]["gap"] == pytest.approx([1.0, 3.0])
     reference, _ = sf.read(t.job["controls"][0]["reference"], dtype="float64")
     # output 2 s = beat 8, which the warp map puts at 4.5 s of the file (sample 36000 at 8 kHz)
-    assert reference[2 * RATE] * 100 == pytest.approx(4.5, abs=1e-4)
+    assert reference[2 * RAMP_RATE] * 100 == pytest.approx(4.5, abs=1e-4)
     assert reference[0] * 100 == pytest.approx(2.5, abs=1e-4)
 
 
@@ -125,7 +104,7 @@ def test_continue_starts_one_overlap_before_the_range_end(ctx):
     assert t.job["controls"][0]["overlap"] == pytest.approx(1.0)  # 2 beats at 120 BPM
     assert t.output.placement["start"] == pytest.approx(6.0)
     reference, _ = sf.read(t.job["controls"][0]["reference"], dtype="float64")
-    assert reference[-1] * 100 == pytest.approx(4.0 - 1 / RATE, abs=1e-4)  # it ends where the range ends
+    assert reference[-1] * 100 == pytest.approx(4.0 - 1 / RAMP_RATE, abs=1e-4)  # it ends where the range ends
 
 
 def test_a_loop_without_audio_is_rendered_one_overlap_longer_and_cut_to_whole_bars(ctx):
@@ -206,7 +185,7 @@ def test_without_a_range_continue_goes_on_after_the_clips_end_marker(ctx):
     # unwarped: positions in seconds; 2 beats at 120 BPM = 1 s of overlap before the end marker at 10 s
     assert t.output.placement["axis"] == "clip_seconds" and t.output.placement["start"] == pytest.approx(9.0)
     reference, _ = sf.read(t.job["controls"][0]["reference"], dtype="float64")
-    assert reference[-1] * 100 == pytest.approx(10.0 - 1 / RATE, abs=1e-6)
+    assert reference[-1] * 100 == pytest.approx(10.0 - 1 / RAMP_RATE, abs=1e-6)
 
 
 def test_translation_writes_nothing_and_plans_the_reference_window_the_worker_renders(ctx):
@@ -221,7 +200,7 @@ def test_translation_writes_nothing_and_plans_the_reference_window_the_worker_re
     assert t.references == (plan["path"],)
     assert ReferenceWindow.from_dict(plan["window"]).file_path == str(clip.resolve())
     rendered(t)
-    assert sf.info(plan["path"]).frames == 4 * RATE  # the 4 s window, at the clip's own rate
+    assert sf.info(plan["path"]).frames == 4 * RAMP_RATE  # the 4 s window, at the clip's own rate
 
 
 def test_a_clip_gone_before_its_reference_is_rendered_is_named_in_the_error(ctx):

@@ -1,36 +1,14 @@
 """The ``rhythm`` object of a job in Live units -> the engine's rhythm control, through `translate_request`."""
 
-
-import numpy as np
 import pytest
 import soundfile as sf
-from bridge_testkit import rendered
+from bridge_testkit import RAMP_RATE, ramp_clip, rendered
 
 from ditto_bridge.errors import RequestError
-from ditto_bridge.translate.live_job import TranslateContext, translate_request
+from ditto_bridge.translate.live_job import translate_request
 from ditto_bridge.translate.references import ReferenceWindow
 from ditto_bridge.translate.rhythm import MERGE_SECONDS
 from engine.job import Job
-
-RATE = 8000  # the test clips' sample rate
-
-
-@pytest.fixture
-def ctx(tmp_path):
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    audio = tmp_path / "project"
-    audio.mkdir()
-    return TranslateContext(model="builtin-tiny", audio_roots=(audio,), inbox=inbox,
-                            reference_dir=tmp_path / "refs")
-
-
-def ramp_clip(folder, seconds=12.0):
-    """A mono WAV whose sample value is its own time in seconds / 100: a rendered window tells where it came from."""
-    t = np.arange(int(seconds * RATE)) / RATE
-    path = folder / "drums.wav"
-    sf.write(path, (t / 100.0).astype(np.float32), RATE, subtype="FLOAT")
-    return path
 
 
 def song(tempo=120.0, numerator=4, denominator=4):
@@ -118,7 +96,7 @@ def test_steps_default_to_sixteenths_played_straight(ctx):
 
 
 def test_an_unwarped_audio_drum_clip_is_rendered_from_its_loop_brace_as_the_reference(ctx):
-    clip = ramp_clip(ctx.audio_roots[0])
+    clip = ramp_clip(ctx.audio_roots[0], 12.0)
     rhythm = {"clip": {"file_path": str(clip), "is_audio_clip": True, "warping": False,
                        "loop_start": 3.0, "loop_end": 9.0}, "window_ms": 30}
     t = translate_request(rhythm_job(rhythm, 120.0, length_bars=1), ctx, "jobR")
@@ -131,13 +109,13 @@ def test_an_unwarped_audio_drum_clip_is_rendered_from_its_loop_brace_as_the_refe
     assert window.file_path == str(clip.resolve()) and window.warp_markers is None
     rendered(t)
     reference, rate = sf.read(plan["path"], dtype="float64")
-    assert rate == RATE and len(reference) == round(t.job["duration"] * RATE)  # the 6 s brace, cut to the render
+    assert rate == RAMP_RATE and len(reference) == round(t.job["duration"] * RAMP_RATE)  # the 6 s brace, cut to the render
     assert reference[0] * 100 == pytest.approx(3.0, abs=1e-6)  # it starts at the loop brace's start
     Job.from_dict(t.job)
 
 
 def test_a_warped_audio_drum_clip_is_read_through_its_warp_markers_over_its_range(ctx):
-    clip = ramp_clip(ctx.audio_roots[0])
+    clip = ramp_clip(ctx.audio_roots[0], 12.0)
     # the file plays at 80 BPM: 0.75 s of file per beat
     markers = [{"beat_time": 0, "sample_time": 0.0}, {"beat_time": 8, "sample_time": 6.0}]
     rhythm = {"clip": {"file_path": str(clip), "is_audio_clip": True, "warping": True, "warp_markers": markers,
@@ -146,14 +124,14 @@ def test_a_warped_audio_drum_clip_is_read_through_its_warp_markers_over_its_rang
     [plan] = t.output.renders
     assert rhythm_of(t)["reference"] == plan["path"]
     reference, _ = sf.read(plan["path"], dtype="float64")
-    assert len(reference) == round(2 * 60 / 120 * RATE)  # two beats at the song's tempo, shorter than the render
+    assert len(reference) == round(2 * 60 / 120 * RAMP_RATE)  # two beats at the song's tempo, shorter than the render
     assert reference[0] * 100 == pytest.approx(2 * 0.75, abs=1e-4)  # beat 2 of the clip
-    assert reference[RATE // 2] * 100 == pytest.approx(3 * 0.75, abs=1e-4)  # beat 3, half a second later
+    assert reference[RAMP_RATE // 2] * 100 == pytest.approx(3 * 0.75, abs=1e-4)  # beat 3, half a second later
     Job.from_dict(t.job)
 
 
 def test_a_melody_job_carries_a_rhythm_as_its_second_control_with_its_own_reference(ctx):
-    clip = ramp_clip(ctx.audio_roots[0])
+    clip = ramp_clip(ctx.audio_roots[0], 12.0)
     live = rhythm_job({"clip": {"file_path": str(clip), "is_audio_clip": True, "warping": False,
                                 "loop_start": 0.0, "loop_end": 2.0}},
                       120.0, task="melody", notes=[hit(0.0, pitch=60), hit(1.0, pitch=67)],
@@ -244,7 +222,7 @@ def test_bad_rhythms_are_refused_naming_the_field_and_nothing_is_written(ctx, ch
     ({"clip": {"file_path": "../../elsewhere/drums.wav"}}, r"rhythm.clip.file_path: .*outside the allowed folders"),
 ])
 def test_bad_drum_clips_are_refused_naming_the_field_and_nothing_is_written(ctx, clip_change, fragment):
-    clip = ramp_clip(ctx.audio_roots[0])
+    clip = ramp_clip(ctx.audio_roots[0], 12.0)
     rhythm = {"clip": {"file_path": str(clip), "is_audio_clip": True, "warping": False,
                        "loop_start": 0.0, "loop_end": 2.0}}
     rhythm["clip"].update(clip_change.get("clip", {}))
