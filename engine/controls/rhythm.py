@@ -22,14 +22,8 @@ from torch.nn import functional as F
 
 from engine.audio.mel import MelSpec
 from engine.controls.base import Control
-from engine.evaluation.onsets import onset_f_measure
-from engine.features.rhythm import (
-    frames_to_onset_seconds,
-    gaussian_bumps,
-    onset_envelope,
-    onset_frame_position,
-    pick_onsets,
-)
+from engine.features.rhythm import (frames_to_onset_seconds, gaussian_bumps, onset_envelope, onset_f_measure,
+                                    onset_frame_position, pick_onsets)
 
 DEFAULT_BAR_ACCENTS = (1.0, 0.7)
 """Accents of a grid without a pattern: the bar's first beat, then the others."""
@@ -106,5 +100,5 @@ class RhythmControl(Control):
 
     def metric(self, logmel: torch.Tensor) -> torch.Tensor:
         """1 - onset F-measure at +-`window` s `(batch,)`."""
-        scores = [1.0 - onset_f_measure(found, self.onsets, self.window)[0] for found in self.found_onsets(logmel)]
+        scores = [1.0 - onset_f_measure(found, self.onsets, self.window) for found in self.found_onsets(logmel)]
         return torch.tensor(scores, dtype=logmel.dtype, device=logmel.device)

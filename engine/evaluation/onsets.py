@@ -1,7 +1,7 @@
 """An independent rhythm meter on output audio: onsets and tempo found by librosa, onset F-measure against targets.
 
-Nothing here shares code with the engine's own onset feature (`engine.features.rhythm`), so a rhythm control that
-fools its own feature does not fool this meter. Audio is a float array `(samples,)` or `(channels, samples)`
+Onsets are found here without the engine's own onset feature (`engine.features.rhythm`), so a rhythm control that
+fools its own feature does not fool this meter; only the matching of found onsets to targets is shared. Audio is a float array `(samples,)` or `(channels, samples)`
 (channels averaged) at `sample_rate` Hz, resampled to the project's mel rate (22,050 Hz) first; every time is in
 seconds from the clip's start; tempi are in beats per minute.
 
@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from engine.evaluation.metrics import MetricInputError, mono
+from engine.features.rhythm import matched_onsets
 
 SAMPLE_RATE = 22050
 """Rate the meter analyses at (the project's mel rate)."""
@@ -61,7 +62,7 @@ def onset_f_measure(estimated: Sequence[float], reference: Sequence[float],
     target = _times("reference", reference)
     if found.size == 0 or target.size == 0:
         return 0.0, 0.0, 0.0
-    hits = _matches(found, target, window)
+    hits = matched_onsets(found, target, window)
     if hits == 0:
         return 0.0, 0.0, 0.0
     precision, recall = hits / found.size, hits / target.size
@@ -111,18 +112,3 @@ def _times(name: str, times: Sequence[float]) -> np.ndarray:
     if bad.size:
         raise MetricInputError(f"{name}[{bad[0]}]: must be a finite number of seconds, got {values[bad[0]]}")
     return np.sort(values)
-
-
-def _matches(found: np.ndarray, target: np.ndarray, window: float) -> int:
-    """Size of a largest one-to-one matching of sorted `found` and `target` within +-`window` (greedy, in order)."""
-    i = j = hits = 0
-    while i < found.size and j < target.size:
-        if found[i] < target[j] - window:
-            i += 1  # too early for this target, and so for every later one
-        elif found[i] > target[j] + window:
-            j += 1  # this target is out of reach of this and every later found onset
-        else:
-            hits += 1
-            i += 1
-            j += 1
-    return hits

@@ -97,6 +97,14 @@ def onset_seconds(logmel: torch.Tensor, spec: MelSpec) -> np.ndarray:
     return frames_to_onset_seconds(pick_onsets(envelope, spec), spec)
 
 
+def onset_f_measure(found: np.ndarray, target: np.ndarray, window: float) -> float:
+    """F-measure of `found` onsets against `target` onsets (seconds, sorted), a hit within +-`window` s, each onset
+    matched at most once; 0 when either is empty."""
+    if len(found) == 0 or len(target) == 0:
+        return 0.0
+    return 2.0 * matched_onsets(found, target, window) / (len(found) + len(target))
+
+
 def gaussian_bumps(positions: np.ndarray, heights: np.ndarray, frames: int, width: float) -> np.ndarray:
     """`(frames,)` sum of Gaussians of standard deviation `width` frames at fractional frame `positions`."""
     grid = np.arange(frames, dtype=np.float64)[:, None]
@@ -111,3 +119,21 @@ def beat_contrast(envelope: torch.Tensor, near: torch.Tensor) -> torch.Tensor:
     at = (envelope * near).sum(dim=-1) / near.sum().clamp(min=1.0)
     between = (envelope * (1.0 - near)).sum(dim=-1) / (1.0 - near).sum().clamp(min=1.0)
     return at / (between + 1e-6)
+
+
+def matched_onsets(found: np.ndarray, target: np.ndarray, window: float) -> int:
+    """Size of a largest one-to-one matching of sorted onsets `found` and `target` (seconds) within +-`window`.
+
+    Every onset's partners form an interval whose ends move forward with the onset, so walking both lists in order
+    and matching the earliest pair within reach finds a largest matching."""
+    i = j = hits = 0
+    while i < found.size and j < target.size:
+        if found[i] < target[j] - window:
+            i += 1  # too early for this target, and so for every later one
+        elif found[i] > target[j] + window:
+            j += 1  # this target is out of reach of this and every later found onset
+        else:
+            hits += 1
+            i += 1
+            j += 1
+    return hits
