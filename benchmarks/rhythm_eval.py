@@ -60,6 +60,8 @@ METHOD_NAMES = {"ditto": "DITTO (default job)", "none": "no control", "freedom":
 QUICK_JOB = {"sampler": {"steps": 4}, "optimizer": {"steps": 2}}
 """What a smoke run adds to every job (tiny budgets); a full run adds nothing."""
 QUICK_SECONDS = 3.0
+MUSIC_CLIPS = 12
+"""Held-out music clips (the evaluation set's references, rendered by the corpus recipe) for FD-mel."""
 BASELINE_STEPS = 20
 """DDIM steps of FreeDoM (the default render's count; 4 in a smoke run)."""
 TARGET_PEAK_DBFS = -3.0
@@ -86,6 +88,17 @@ def measure(case: RhythmCase, audio: np.ndarray, rate: int, tolerance: float) ->
     values["tempo_octave"] = (meter.tempo_matches(tempo, 2.0 * case.tempo)
                               or meter.tempo_matches(tempo, 0.5 * case.tempo))
     return values, values["f"] >= 1.0 - tolerance
+
+
+def music_clips(out: Path, count: int) -> list[Path]:
+    """WAVs of held-out music: the evaluation set's reference clips (the corpus recipe on held-out pieces), rendered
+    once into the run folder."""
+    from engine.evaluation.evalset import load_evalset, render_references
+
+    evalset = load_evalset()
+    names = [clip.name for clip in evalset.references][:count]
+    paths = render_references(evalset, out / "music", names=names)
+    return [paths[name] for name in names]
 
 
 def engine_agreement(audio: np.ndarray, rate: int) -> float:
@@ -217,18 +230,24 @@ def expected_keys(cases: list[RhythmCase], baselines: int) -> list[str]:
 # ----------------------------------------------------------------------------------------------- FD-mel
 
 
-def fd_values(records: list[dict], out: Path) -> dict[str, dict]:
-    """Per generating method: FD-mel between its takes and the uncontrolled takes of the same cases."""
+def fd_values(records: list[dict], out: Path, music: list[np.ndarray]) -> dict[str, dict]:
+    """Per generating method: FD-mel between its takes and the uncontrolled takes of the same cases, against
+    held-out music, and the ratio over the uncontrolled takes' own distance to that music."""
     uncontrolled = {r["case"]: r for r in records if r["method"] == "none" and "wav" in r}
+    rate = metrics.SPEC.sample_rate
+    real = embed_set(music, rate)
     fd = {}
     for method in ("ditto", "freedom"):
         pairs = [(r, uncontrolled[r["case"]]) for r in records
                  if r["method"] == method and "wav" in r and r["case"] in uncontrolled]
         if len(pairs) < 2:
             continue
-        own = embed_set([metrics.mono(*read_mono(out / r["wav"])) for r, _ in pairs], metrics.SPEC.sample_rate)
-        free = embed_set([metrics.mono(*read_mono(out / u["wav"])) for _, u in pairs], metrics.SPEC.sample_rate)
-        fd[method] = {"n": len(pairs), "vs_uncontrolled": frechet_distance(own, free)}
+        own = embed_set([metrics.mono(*read_mono(out / r["wav"])) for r, _ in pairs], rate)
+        free = embed_set([metrics.mono(*read_mono(out / u["wav"])) for _, u in pairs], rate)
+        vs_music, free_music = frechet_distance(own, real), frechet_distance(free, real)
+        fd[method] = {"n": len(pairs), "vs_uncontrolled": frechet_distance(own, free), "vs_music": vs_music,
+                      "uncontrolled_vs_music": free_music,
+                      "ratio": vs_music / free_music if free_music > 0 else float("nan")}
     return fd
 
 
@@ -310,8 +329,11 @@ def agreement_table(records: list[dict]) -> str:
 
 
 def fd_table(fd: dict[str, dict]) -> str:
-    rows = [[METHOD_NAMES[m], v["n"], _fmt(v["vs_uncontrolled"], 1)] for m, v in fd.items()]
-    return markdown_table(["method", "N (cases with both takes)", "FD-mel vs uncontrolled"], rows) if rows else "—"
+    rows = [[METHOD_NAMES[m], v["n"], _fmt(v["vs_uncontrolled"], 1), _fmt(v["vs_music"], 1),
+             _fmt(v["uncontrolled_vs_music"], 1), _fmt(v["ratio"])] for m, v in fd.items()]
+    header = ["method", "N (cases with both takes)", "FD-mel vs uncontrolled", "FD-mel vs held-out music",
+              "uncontrolled (same cases) vs music", "ratio controlled / uncontrolled"]
+    return markdown_table(header, rows) if rows else "—"
 
 
 def markdown(records: list[dict], fd: dict[str, dict], settings: str) -> str:
@@ -335,7 +357,10 @@ def markdown(records: list[dict], fd: dict[str, dict], settings: str) -> str:
          "feature picks on each WAV's log-mel and librosa's): on uncontrolled takes, how well the control's view "
          "of onsets stands for the meter's."), "", agreement_table(records), "",
         ("**Quality: FD-mel** (Fréchet distance on the project's log-mel/chroma/onset window statistics; not FAD) "
-        "between a method's takes and the uncontrolled takes of the same cases."), "", fd_table(fd),
+         f"between a method's takes and the uncontrolled takes of the same cases, and against {MUSIC_CLIPS} held-out "
+         "music clips (the evaluation set's references, as in the producer-scale evaluation); the ratio is the "
+         "method's distance to the music over the uncontrolled takes' (1 = no worse than uncontrolled)."), "",
+        fd_table(fd),
     ])
 
 
@@ -411,7 +436,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAILED {key}: {error}", flush=True)
     ids = {c.id for c in cases}
     records = [r for r in store.values() if r.get("case") in ids]
-    body = markdown(records, fd_values(records, out), settings_line(args, len(cases), records))
+    music = [metrics.mono(*read_mono(path)) for path in music_clips(out, 2 if args.quick else MUSIC_CLIPS)]
+    body = markdown(records, fd_values(records, out, music), settings_line(args, len(cases), records))
     command = "python benchmarks/rhythm_eval.py" + ("" if args.split == "heldout" else f" --split {args.split}")
     heading = f"## Rhythm control (`{command}`)"
     if args.quick:
