@@ -15,8 +15,10 @@ too: ``RAY_AUTH_MODE=token`` and the token in ``~/.ray/auth_token`` or ``RAY_AUT
 Each actor takes one GPU (and one CPU) where the cluster has GPUs (``num_gpus=1``; `device` "cpu" asks for none),
 else `cpus_per_actor` CPUs (by default as many as lets every actor fit on the nodes: 2 actors on a 2-CPU machine
 take 1 each, 1 actor takes 2), and torch uses that many threads; it loads `model` when the pool starts. `run`
-takes the least recently used idle actor, so independent jobs spread over the actors, fetches the run's progress
-every `POLL_SECONDS` and forwards it, and turns ``should_cancel()`` into the actor's `cancel`. When the actor or
+takes the least recently used idle actor, so independent jobs spread over the actors; a job of several variations
+also takes the other actors idle at that moment and runs its takes in parts side by side, one part on each
+(`ditto_bridge.cluster.variations`; never waiting for a busy actor, so other jobs keep their turn). It fetches
+the run's progress every `POLL_SECONDS` and forwards it, and turns ``should_cancel()`` into the actor's `cancel`. When the actor or
 its node dies (`RayActorError`, `ActorDiedError`, `WorkerCrashedError`, `NodeDiedError`), the pool starts a
 replacement in its place and raises `ClusterRetryableError`: the caller runs the job again (the daemon's worker,
 within its bounded attempts).
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ditto_bridge.cluster.errors import EXTRA_HINT, ClusterError, ClusterRetryableError
+from ditto_bridge.cluster.variations import join_results, split_job
 
 log = logging.getLogger("ditto_bridge.cluster")
 
@@ -182,26 +185,64 @@ class ClusterPool:
         The run's exceptions come back as themselves (`engine.errors.CancelledError`, `JobError`...);
         `ClusterRetryableError` when the actor died (it has been replaced); `ClusterError` after `close`.
         """
-        slot = self._take(job_id)
+        wanted = int(job.get("variations", 1)) if warm_start is None else 1  # a warm start is one batch's x_T
+        slots = self._take(job_id, wanted)
         try:
-            return self._run_on(slot, job_id, job, references or {}, warm_start, progress, should_cancel)
+            if len(slots) == 1:
+                return self._run_on(slots[0], job_id, job, references or {}, warm_start, progress, should_cancel)
+            return self._run_parts(slots, job_id, job, references or {}, progress, should_cancel)
         finally:
             with self._cond:
-                slot.job_id, slot.last_used = None, time.monotonic()
+                for slot in slots:
+                    slot.job_id, slot.last_used = None, time.monotonic()
                 self._cond.notify_all()
 
-    def _take(self, job_id: str) -> _Slot:
-        """The idle actor used least recently (waits for one)."""
+    def _take(self, job_id: str, wanted: int = 1) -> list[_Slot]:
+        """The idle actor used least recently (waits for one), and up to `wanted` - 1 more that are idle now."""
         with self._cond:
             while True:
                 if self._closed:
                     raise ClusterError(f"job {job_id}: the cluster pool is closed")
-                idle = [slot for slot in self._slots if slot.job_id is None]
+                idle = sorted((slot for slot in self._slots if slot.job_id is None),
+                              key=lambda s: (s.last_used, s.index))
                 if idle:
-                    slot = min(idle, key=lambda s: (s.last_used, s.index))
-                    slot.job_id = job_id
-                    return slot
+                    taken = idle[:max(1, wanted)]
+                    for slot in taken:
+                        slot.job_id = job_id
+                    return taken
                 self._cond.wait(timeout=1.0)
+
+    def _run_parts(self, slots: list[_Slot], job_id: str, job: dict[str, Any], references: dict[str, bytes],
+                   progress: Callable[[dict[str, Any]], None] | None,
+                   should_cancel: Callable[[], bool] | None) -> Any:
+        """A job's variations split over `slots`, one part each, run side by side and joined
+        (`ditto_bridge.cluster.variations`). The first part's progress stands for the job's; the first failure
+        cancels the other parts and is raised."""
+        parts = split_job(job, len(slots))
+        results: list[Any] = [None] * len(parts)
+        failures: list[Exception] = []
+
+        def cancelled() -> bool:
+            return bool(failures) or (should_cancel is not None and should_cancel())
+
+        def run_part(index: int) -> None:
+            try:
+                results[index] = self._run_on(slots[index], f"{job_id}.{index}", parts[index], references, None,
+                                              progress if index == 0 else None, cancelled)
+            except Exception as error:  # noqa: BLE001 -- any failure of a part is handed to the caller's thread
+                failures.append(error)
+
+        threads = [threading.Thread(target=run_part, args=(i,), name=f"{job_id}.{i}") for i in range(1, len(parts))]
+        for thread in threads:
+            thread.start()
+        run_part(0)
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise next((f for f in failures if not _is_cancel(f)), failures[0])
+        joined = join_results(results)
+        log.info("job %s: %d takes ran in %d parts side by side", job_id, len(joined.seeds), len(parts))
+        return joined
 
     def _run_on(self, slot: _Slot, job_id: str, job: dict[str, Any], references: dict[str, bytes],
                 warm_start: bytes | None, progress: Callable[[dict[str, Any]], None] | None,
@@ -406,6 +447,13 @@ def _lost_errors(ray: Any) -> tuple[type[BaseException], ...]:
     names = ("RayActorError", "ActorDiedError", "ActorUnavailableError", "WorkerCrashedError", "NodeDiedError",
              "OwnerDiedError", "ObjectLostError")
     return tuple(getattr(ray.exceptions, name) for name in names if hasattr(ray.exceptions, name))
+
+
+def _is_cancel(error: Exception) -> bool:
+    """Whether `error` is a part stopping because it was cancelled (after another part failed, or by the job)."""
+    from engine.errors import CancelledError
+
+    return isinstance(error, CancelledError)
 
 
 def _cause_text(error: BaseException) -> str:

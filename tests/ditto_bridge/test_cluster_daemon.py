@@ -114,6 +114,26 @@ def test_four_jobs_spread_over_two_actors_stream_progress_and_reach_the_outbox(c
     assert all(a["torch_threads"] == 1 for a in actors), actors  # 2 CPUs shared by 2 actors: one each
 
 
+def test_the_variations_of_one_job_run_in_parts_on_both_actors_with_their_own_seeds(cluster_address, make_daemon,
+                                                                                    tmp_path):
+    daemon = make_daemon(cluster=cluster_address, cluster_actors=2)
+    job = {**engine_job("spread", 3), "seed": 10, "variations": 3}
+    with OscPeer(daemon.address) as peer:
+        job_id = peer.request("/ditto/generate", dumps(job), reply="/ditto/accepted")[1][0]
+        address, args = peer.wait_for(lambda a, args: a in ("/ditto/done", "/ditto/error") and args[0] == job_id, 240)
+    assert address == "/ditto/done", args
+    takes = wavs(tmp_path / "outbox", "spread")
+    assert len(takes) == 3
+    meta = sidecar(takes[0])
+    assert meta["seeds"] == [10, 11, 12] and meta["job"]["variations"] == 3
+    assert sorted({entry["part"] for entry in meta["loss_history"]}) == [0, 1]
+    assert "2 parts on separate actors (2 + 1 takes)" in meta["warnings"][-1]
+    audio = [sf.read(str(wav))[0] for wav in takes]
+    assert not np.allclose(audio[0], audio[2])  # take 2 ran with its own seed on the other actor
+    actors = daemon.worker.pool.describe()["actors"]
+    assert [a["jobs_run"] for a in actors] == [1, 1], actors
+
+
 def test_cancel_stops_a_running_remote_job(cluster_address, make_daemon, tmp_path):
     daemon = make_daemon(cluster=cluster_address, cluster_actors=1)
     with OscPeer(daemon.address) as peer:
