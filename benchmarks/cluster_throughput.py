@@ -4,6 +4,7 @@
     python benchmarks/cluster_throughput.py --quick         # 2 jobs per batch, 4 Adam steps, 1 round; prints only
     python benchmarks/cluster_throughput.py --bytes-only    # what travels per job; no Ray needed; prints only
     python benchmarks/cluster_throughput.py --cluster HEAD:6379 --device cuda --actors 1 2 4 --no-write
+    python benchmarks/cluster_throughput.py --variations 4    # one job of 4 takes on 1 and 2 actors; its own section
 
 The job is the daemon's own kind of work at a size that runs the whole path in seconds: `builtin-tiny` (random
 weights), a 2 s intensity ramp (-30 -> -20 dB), DPM-Solver++ 6 steps to optimize through and to render, 12 Adam
@@ -227,6 +228,36 @@ def through_ray(settings: Settings, actors: int, address: str, round_index: int,
                  [a.get("jobs_run", "?") for a in found])
 
 
+def one_job_of_takes(settings: Settings, takes: int, actors: int, address: str, round_index: int) -> float:
+    """Seconds `pool.run` takes for one job of `takes` variations on a fresh pool of `actors` actors of 1 CPU each
+    (with more than one, its takes run in parts side by side), after a warm-up job per actor."""
+    from ditto_bridge.cluster.pool import ClusterPool
+
+    pool = ClusterPool(address, actors, model=settings.model, device=settings.device, cpus_per_actor=1.0)
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=actors) as threads:
+            list(threads.map(lambda i: run_remote(pool, f"warm-v{round_index}-{actors}-{i}",
+                                                  job_dict(settings, 2000 + i)), range(actors)))
+        run = run_remote(pool, f"takes-{round_index}-{actors}", {**job_dict(settings, 3000), "variations": takes})
+    finally:
+        pool.close()
+    print(f"Ray, {actors} actor(s): one job of {takes} takes in {run.wall_s:.1f} s", flush=True)
+    return run.wall_s
+
+
+def variations_table(settings: Settings, takes: int, address: str, rounds: int) -> str:
+    """One job of `takes` variations on 1 and on 2 actors, `rounds` times alternating: seconds to all its takes."""
+    seconds: dict[int, list[float]] = {1: [], 2: []}
+    for index in range(rounds):
+        for actors in ((1, 2) if index % 2 == 0 else (2, 1)):
+            seconds[actors].append(one_job_of_takes(settings, takes, actors, address, index))
+    one = statistics.mean(seconds[1])
+    rows = [[n, f"{statistics.mean(v):.1f}", " / ".join(f"{x:.1f}" for x in v), f"{one / statistics.mean(v):.2f}"]
+            for n, v in seconds.items()]
+    return markdown_table(["actors (1 CPU each)", f"s to all {takes} takes, mean", "per round",
+                           "speed-up over 1 actor"], rows)
+
+
 def start_local_ray() -> float:
     """A local Ray for this benchmark: 2 CPUs on 127.0.0.1, no dashboard. Seconds it took."""
     import ray
@@ -374,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="device for in-process runs and the actors (cpu, cuda)")
     parser.add_argument("--jobs", type=int, help="jobs per batch (default 8, 2 with --quick)")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--variations", type=int, help="instead: one job of this many takes on 1 and 2 actors")
     args = parser.parse_args(argv)
     settings = dataclasses.replace(QUICK if args.quick else FULL, device=args.device)
     if args.jobs:
@@ -393,6 +425,28 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         print(INSTALL_HINT, file=sys.stderr)
         return 2
+
+    if args.variations:
+        if args.cluster == "auto":
+            start_local_ray()
+        else:
+            ray.init(address=args.cluster, log_to_driver=False, configure_logging=False)
+        try:
+            table = variations_table(settings, args.variations, args.cluster, rounds)
+        finally:
+            ray.shutdown()
+        print(table)
+        if write:
+            text = (f"One job of {args.variations} variations of the benchmark's job ({settings.model}, "
+                    f"{settings.duration:g} s, DPM-Solver++ {settings.sampler_steps}, {settings.optimizer_steps} Adam "
+                    f"steps, no early stop) through a fresh pool of 1 and of 2 actors of 1 CPU each on "
+                    f"{args.cluster}, {rounds} rounds alternating, after a warm-up job per actor. With 2 actors "
+                    f"the job's takes run in two parts side by side (`ditto_bridge/cluster/variations.py`).")
+            heading = (f"## One job's variations on the cluster (`python benchmarks/cluster_throughput.py "
+                       f"--variations {args.variations}`)")
+            update_section("cluster-variations", f"{heading}\n\n{provenance()}\n\n{text}\n\n{table}")
+            print("updated the cluster-variations section of docs/RESULTS.md")
+        return 0
 
     # Interleaved: in process 1 thread, Ray 1.., in process 2.. threads; the next round in reverse, so a change of
     # the machine's load over the run weighs on every configuration alike.
