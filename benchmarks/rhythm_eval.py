@@ -43,6 +43,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from producer_eval import music_clips
 from results_doc import markdown_table, provenance, update_section
 
 from engine.audio.io import read_audio, write_wav
@@ -88,17 +89,6 @@ def measure(case: RhythmCase, audio: np.ndarray, rate: int, tolerance: float) ->
     values["tempo_octave"] = (meter.tempo_matches(tempo, 2.0 * case.tempo)
                               or meter.tempo_matches(tempo, 0.5 * case.tempo))
     return values, values["f"] >= 1.0 - tolerance
-
-
-def music_clips(out: Path, count: int) -> list[Path]:
-    """WAVs of held-out music: the evaluation set's reference clips (the corpus recipe on held-out pieces), rendered
-    once into the run folder."""
-    from engine.evaluation.evalset import load_evalset, render_references
-
-    evalset = load_evalset()
-    names = [clip.name for clip in evalset.references][:count]
-    paths = render_references(evalset, out / "music", names=names)
-    return [paths[name] for name in names]
 
 
 def engine_agreement(audio: np.ndarray, rate: int) -> float:
@@ -436,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"FAILED {key}: {error}", flush=True)
     ids = {c.id for c in cases}
     records = [r for r in store.values() if r.get("case") in ids]
-    music = [metrics.mono(*read_mono(path)) for path in music_clips(out, 2 if args.quick else MUSIC_CLIPS)]
+    music = music_clips(out, 2 if args.quick else MUSIC_CLIPS)
     body = markdown(records, fd_values(records, out, music), settings_line(args, len(cases), records))
     command = "python benchmarks/rhythm_eval.py" + ("" if args.split == "heldout" else f" --split {args.split}")
     heading = f"## Rhythm control (`{command}`)"
