@@ -239,7 +239,8 @@ class RhythmGrid(_JobPart):
 @dataclass(frozen=True)
 class RhythmControl(_JobPart):
     """Onsets the music plays on: a list in seconds (`onsets`, with optional `accents`), a step `grid`, or the
-    onsets of a `reference` audio file (found by the engine). Exactly one of the three."""
+    onsets of a `reference` audio file (found by the engine, accented by their strength, repeated when the file is
+    shorter than the clip). Exactly one of the three."""
 
     onsets: Annotated[tuple[Number, ...], Field(min_length=1, max_length=MAX_ONSETS)] | None = None
     """Seconds from the clip's start, in increasing order, inside the clip."""

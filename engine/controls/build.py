@@ -14,7 +14,7 @@ from engine.controls.reference import ReferenceMatch, SelfLoop
 from engine.controls.rhythm import RhythmControl, grid_onsets, repeat_onsets
 from engine.controls.structure import StructureControl, sections_to_similarity
 from engine.errors import JobError
-from engine.features.rhythm import onset_seconds
+from engine.features.rhythm import onsets_and_strengths
 from engine.models.base import DiffusionModel
 from engine.models.loudness import LoudnessRange
 
@@ -36,7 +36,8 @@ def fit_to_frames(x: torch.Tensor, frames: int) -> torch.Tensor:
 def rhythm_targets(control: jobs.RhythmControl, model: DiffusionModel, duration: float
                    ) -> tuple[np.ndarray, np.ndarray]:
     """Target onsets (seconds) and accents `(onsets,)` of a rhythm control over a clip of `duration` s: its list,
-    its grid, or the onsets found in its reference, repeated when the reference is shorter than the clip."""
+    its grid, or the onsets found in its reference (accents: how strong each is against the strongest), repeated
+    when the reference is shorter than the clip."""
     if control.onsets is not None:
         accents = control.accents if control.accents is not None else np.ones(len(control.onsets))
         return np.asarray(control.onsets, float), np.asarray(accents, float)
@@ -45,8 +46,8 @@ def rhythm_targets(control: jobs.RhythmControl, model: DiffusionModel, duration:
     audio, rate = read_audio(control.reference)
     with torch.no_grad():
         reference = model.audio_to_mel(torch.from_numpy(audio).unsqueeze(0).to(model.device), rate)[0]
-    onsets = repeat_onsets(onset_seconds(reference, model.mel), audio.shape[-1] / rate, duration)
-    return onsets, np.ones(len(onsets))
+    onsets, strengths = onsets_and_strengths(reference, model.mel)
+    return repeat_onsets(onsets, strengths, audio.shape[-1] / rate, duration)
 
 
 def build_controls(job: jobs.Job, model: DiffusionModel, reach: LoudnessRange | None = None) -> list[Control]:

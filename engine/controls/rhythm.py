@@ -48,14 +48,15 @@ def grid_onsets(grid, duration: float) -> tuple[np.ndarray, np.ndarray]:
     return times[keep], accents[keep]
 
 
-def repeat_onsets(onsets: np.ndarray, period: float, duration: float) -> np.ndarray:
-    """Onsets (seconds) of a recording `period` s long, repeated back to back to fill `duration` s."""
-    onsets = np.asarray(onsets, float)
-    if period <= 0 or len(onsets) == 0:
-        return onsets[onsets < duration]
-    copies = math.ceil(duration / period)
+def repeat_onsets(onsets: np.ndarray, accents: np.ndarray, period: float, duration: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Onsets (seconds) and their accents `(onsets,)` of a recording `period` s long, repeated back to back to fill
+    `duration` s."""
+    onsets, accents = np.asarray(onsets, float), np.asarray(accents, float)
+    copies = max(1, math.ceil(duration / period)) if period > 0 else 1
     repeated = (onsets[None, :] + period * np.arange(copies)[:, None]).ravel()
-    return repeated[repeated < duration]
+    keep = repeated < duration
+    return repeated[keep], np.tile(accents, copies)[keep]
 
 
 @dataclass

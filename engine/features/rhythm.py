@@ -94,8 +94,16 @@ def pick_onsets(envelope: np.ndarray, spec: MelSpec) -> np.ndarray:
 
 def onset_seconds(logmel: torch.Tensor, spec: MelSpec) -> np.ndarray:
     """Onset times in seconds `(onsets,)` of one clip's log-mel `(n_mels, frames)`."""
+    return onsets_and_strengths(logmel, spec)[0]
+
+
+def onsets_and_strengths(logmel: torch.Tensor, spec: MelSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Onset times in seconds and their strengths `(onsets,)` of one clip's log-mel `(n_mels, frames)`: each
+    onset's envelope peak over the clip's strongest, 0-1 (the accents a recording plays)."""
     envelope = onset_envelope(logmel.detach().float()).cpu().numpy()
-    return frames_to_onset_seconds(pick_onsets(envelope, spec), spec)
+    frames = pick_onsets(envelope, spec)
+    strengths = envelope[frames] / envelope[frames].max() if len(frames) else np.zeros(0)
+    return frames_to_onset_seconds(frames, spec), strengths
 
 
 def onset_f_measure(found: np.ndarray, target: np.ndarray, window: float) -> float:

@@ -38,17 +38,18 @@ def test_a_grid_without_a_pattern_plays_every_beat_with_the_bars_first_accented(
     assert np.allclose(accents, [1.0, 0.7, 0.7] * 2)
 
 
-def test_a_short_reference_repeats_its_onsets_to_fill_the_clip():
-    assert np.allclose(repeat_onsets(np.array([0.1, 0.6]), 1.0, 2.5), [0.1, 0.6, 1.1, 1.6, 2.1])
+def test_a_short_reference_repeats_its_onsets_and_accents_to_fill_the_clip():
+    onsets, accents = repeat_onsets(np.array([0.1, 0.6]), np.array([1.0, 0.4]), 1.0, 2.5)
+    assert np.allclose(onsets, [0.1, 0.6, 1.1, 1.6, 2.1]) and np.allclose(accents, [1.0, 0.4, 1.0, 0.4, 1.0])
 
 
-def clicks(times, seconds=3.0) -> np.ndarray:
+def clicks(times, seconds=3.0, levels=None) -> np.ndarray:
     rng = np.random.default_rng(1)
     audio = np.zeros(int(seconds * RATE))
     n = int(0.03 * RATE)
-    for t in times:
-        start = int(round(t * RATE))
-        audio[start:start + n] += 0.5 * rng.standard_normal(n) * np.exp(-np.arange(n) / (0.005 * RATE))
+    for t, level in zip(times, levels if levels is not None else [0.5] * len(times)):
+        start = round(t * RATE)
+        audio[start:start + n] += level * rng.standard_normal(n) * np.exp(-np.arange(n) / (0.005 * RATE))
     return audio.astype(np.float32)
 
 
@@ -79,15 +80,18 @@ def tiny():
     return load_model("builtin-tiny", torch.device("cpu"))
 
 
-def test_a_reference_recordings_onsets_are_found_and_repeated_over_the_clip(tmp_path, tiny):
+def test_a_reference_recordings_onsets_and_accents_are_found_and_repeated_over_the_clip(tmp_path, tiny):
     path = tmp_path / "loop.wav"
-    sf.write(path, clicks([0.1, 0.5, 0.8], seconds=1.0), RATE)
+    sf.write(path, clicks([0.1, 0.5, 0.8], seconds=1.0, levels=[0.6, 0.03, 0.2]), RATE)
     job = Job.from_dict({"duration": 3.0, "model": "builtin-tiny",
                          "controls": [{"type": "rhythm", "reference": str(path)}]})
     [control] = build_controls(job, tiny)
     expected = np.array([0.1, 0.5, 0.8, 1.1, 1.5, 1.8, 2.1, 2.5, 2.8])
     assert len(control.onsets) == len(expected)
     assert np.abs(control.onsets - expected).max() <= 0.015  # a frame is 11.6 ms
+    loud, soft, middle = control.accents[:3]
+    assert loud == 1.0 and soft < middle < loud  # the recording's own accents, repeated with it
+    assert np.allclose(control.accents[3:6], control.accents[:3])
 
 
 def test_a_silent_reference_is_refused_naming_the_field(tmp_path, tiny):
