@@ -123,19 +123,11 @@ test('an audio drum clip: rhythm.clip as jobClip builds it and rhythm.range on t
   const env = device(set);
   set.sim.selectClip(set.clips.breakClip);
   const job = generate(env);
-  assert.deepEqual(job.rhythm, {
-    clip: {
-      is_audio_clip: true, file_path: set.files.breakWav, warping: true,
-      warp_markers: [
-        { beat_time: 0, sample_time: 0 },
-        { beat_time: 13.333333, sample_time: 8 },
-        { beat_time: 13.364583, sample_time: 8.01875 },
-      ],
-      loop_start: 4, loop_end: 8, start_marker: 0, end_marker: 13.333333, length: 4,
-    },
-    range: { start: 4, end: 8, unit: 'beats' },
-  });
+  assert.deepEqual(Object.keys(job.rhythm).sort(), ['clip', 'range']);
+  assert.deepEqual(job.rhythm.range, { start: 4, end: 8, unit: 'beats' });
+  // the clip exactly as the clip tasks send it (its fields are checked in device_protocol.test.js)
   assert.deepEqual(job.rhythm.clip, plain(env.context.jobClip(env.context.readDetailClip())));
+  assert.equal(job.rhythm.clip.file_path, set.files.breakWav);
   assert.equal(job.range, undefined, 'a Session clip has no song position');
   assert.match(env.uiState.status, /rhythm from the onsets of audio clip 'Break'/);
 });
