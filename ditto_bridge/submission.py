@@ -34,7 +34,6 @@ from engine.safe_files import Folder, OutsideFoldersError, UnsafeFileError, fold
 
 log = logging.getLogger("ditto_bridge.submission")
 MAX_JOB_FILE_BYTES = 5_000_000
-"""The folder Live keeps in every saved project folder; a reported project folder must have it."""
 
 
 class Submission:
