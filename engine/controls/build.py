@@ -21,9 +21,15 @@ from engine.models.loudness import LoudnessRange
 
 def reference_mel(model: DiffusionModel, path: str) -> torch.Tensor:
     """Feature-domain log-mel `(1, n_mels, frames)` of a reference file."""
+    return reference_mel_and_seconds(model, path)[0]
+
+
+def reference_mel_and_seconds(model: DiffusionModel, path: str) -> tuple[torch.Tensor, float]:
+    """Feature-domain log-mel `(1, n_mels, frames)` of a reference file, and the file's length in seconds."""
     audio, rate = read_audio(path)
     with torch.no_grad():
-        return model.audio_to_mel(torch.from_numpy(audio).unsqueeze(0).to(model.device), rate).detach()
+        mel = model.audio_to_mel(torch.from_numpy(audio).unsqueeze(0).to(model.device), rate).detach()
+    return mel, audio.shape[-1] / rate
 
 
 def fit_to_frames(x: torch.Tensor, frames: int) -> torch.Tensor:
@@ -43,11 +49,9 @@ def rhythm_targets(control: jobs.RhythmControl, model: DiffusionModel, duration:
         return np.asarray(control.onsets, float), np.asarray(accents, float)
     if control.grid is not None:
         return grid_onsets(control.grid, duration)
-    audio, rate = read_audio(control.reference)
-    with torch.no_grad():
-        reference = model.audio_to_mel(torch.from_numpy(audio).unsqueeze(0).to(model.device), rate)[0]
-    onsets, strengths = onsets_and_strengths(reference, model.mel)
-    return repeat_onsets(onsets, strengths, audio.shape[-1] / rate, duration)
+    reference, seconds = reference_mel_and_seconds(model, control.reference)
+    onsets, strengths = onsets_and_strengths(reference[0], model.mel)
+    return repeat_onsets(onsets, strengths, seconds, duration)
 
 
 def build_controls(job: jobs.Job, model: DiffusionModel, reach: LoudnessRange | None = None) -> list[Control]:
