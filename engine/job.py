@@ -200,7 +200,9 @@ class StructureControl(_JobPart):
 
     sections: Annotated[tuple[Section, ...], Field(min_length=2)]
     weight: Weight = 1.0
-    tolerance: Tolerance = 0.03
+    tolerance: Tolerance = 0.015
+    """Mean square error of the output's self-similarity against the form. Tune split, 8 default jobs, measured on
+    the WAV: 0.015 gave a median of 0.015 in a median of 37 s to WAV; 0.03 gave 0.027 in 36 s."""
     type: Literal["structure"] = "structure"
 
     def fit_to(self, duration: float) -> StructureControl:
