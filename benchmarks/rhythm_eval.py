@@ -2,6 +2,7 @@
 
     python benchmarks/rhythm_eval.py --split tune                # tuning cases; prints, never writes docs/
     python benchmarks/rhythm_eval.py                             # held-out cases; writes docs/RESULTS.md
+    python benchmarks/rhythm_eval.py --draw 1                    # a fresh draw of held-out cases
     python benchmarks/rhythm_eval.py --quick                     # smoke run: builtin-tiny, 2 cases, tiny budgets
     python benchmarks/rhythm_eval.py --report-only               # rebuild the tables from the run's records
 
@@ -25,9 +26,10 @@ of the same cases. Tables give medians and tails per method, per source (drum pa
 per tag kind (drum-bearing / tonal).
 
 Every finished item is appended to `results.jsonl` in the run folder (`--out`, default runs/rhythm_eval/<split>,
-`-quick` added for smoke runs); a re-run skips what is there, so a stopped run continues where it stopped. Only a
-complete run of the full held-out split (no `--quick`, no `--no-write`, the default count) replaces the "rhythm"
-section of docs/RESULTS.md.
+`-dN` added for a fresh draw, `-quick` for smoke runs); a re-run skips what is there, so a stopped run continues
+where it stopped. Only a complete run of the full held-out split (no `--quick`, no `--no-write`, the default
+count) replaces the "rhythm" section of docs/RESULTS.md; a fresh draw (`--draw N`) has a section of its own
+("rhythm-draw-N"), beside the first draw's.
 """
 
 from __future__ import annotations
@@ -366,7 +368,8 @@ def settings_line(args: argparse.Namespace, n_cases: int, records: list[dict]) -
     job = f"QUICK: every job gets {json.dumps(QUICK_JOB)}" if args.quick else "`quality: final`, nothing overridden"
     hours = sum(r.get("seconds_to_wav", 0.0) for r in records if r.get("method") != "target") / 3600
     steps = 4 if args.quick else BASELINE_STEPS
-    return (f"Model `{args.model}`; split `{args.split}`; {n_cases} cases (drum patterns and grids alternating). "
+    draw = f", draw {args.draw}" if args.draw else ""
+    return (f"Model `{args.model}`; split `{args.split}`{draw}; {n_cases} cases (drum patterns and grids alternating). "
             f"DITTO = the default job ({job}: {preset}). FreeDoM on the first {args.baselines} cases: DDIM {steps}, "
             f"strength {args.freedom_strength:g} (the tune split's best for the other controls, section "
             f"\"baseline-tuning\"; not re-tuned for rhythm). Seconds to WAV: generation and the WAV write, with the "
@@ -380,6 +383,8 @@ def settings_line(args: argparse.Namespace, n_cases: int, records: list[dict]) -
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=("tune", "heldout"), default="heldout")
+    parser.add_argument("--draw", type=int, default=0,
+                        help="0: the split's first draw of cases; N > 0: a fresh draw nobody has looked at")
     parser.add_argument("--n", type=int, default=DEFAULT_COUNT, help=f"cases (default {DEFAULT_COUNT})")
     parser.add_argument("--baselines", type=int, default=6, help="cases FreeDoM runs on (0: none)")
     parser.add_argument("--freedom-strength", type=float, default=0.05)
@@ -395,9 +400,11 @@ def main(argv: list[str] | None = None) -> int:
     args.model = args.model or ("builtin-tiny" if args.quick else "builtin")
     if args.quick:
         args.n, args.baselines = min(args.n, 2), min(args.baselines, 1)
-    out = args.out or ROOT / "runs" / "rhythm_eval" / (args.split + ("-quick" if args.quick else ""))
+    name = args.split + (f"-d{args.draw}" if args.draw else "") + ("-quick" if args.quick else "")
+    out = args.out or ROOT / "runs" / "rhythm_eval" / name
     out.mkdir(parents=True, exist_ok=True)
     settings = {"split": args.split, "model": args.model, "quick": args.quick}
+    settings.update({"draw": args.draw} if args.draw else {})
     settings_path = out / "settings.json"
     if settings_path.is_file() and json.loads(settings_path.read_text()) != settings:
         print(f"{out} holds a run with other settings ({settings_path.read_text().strip()}); choose another --out",
@@ -405,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings_path.write_text(json.dumps(settings) + "\n")
 
-    cases = rhythm_cases(args.split, args.n, clip_seconds=QUICK_SECONDS if args.quick else None)
+    cases = rhythm_cases(args.split, args.n, clip_seconds=QUICK_SECONDS if args.quick else None, draw=args.draw)
     store = ResultStore(out / "results.jsonl")
     started = time.perf_counter()
     if not args.report_only:
@@ -428,7 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     records = [r for r in store.values() if r.get("case") in ids]
     music = music_clips(out, 2 if args.quick else MUSIC_CLIPS)
     body = markdown(records, fd_values(records, out, music), settings_line(args, len(cases), records))
-    command = "python benchmarks/rhythm_eval.py" + ("" if args.split == "heldout" else f" --split {args.split}")
+    command = ("python benchmarks/rhythm_eval.py" + ("" if args.split == "heldout" else f" --split {args.split}")
+               + (f" --draw {args.draw}" if args.draw else ""))
     heading = f"## Rhythm control (`{command}`)"
     if args.quick:
         heading += " — QUICK SMOKE RUN, not results"
@@ -438,8 +446,9 @@ def main(argv: list[str] | None = None) -> int:
     if not all(store.has(key) for key in expected_keys(cases, args.baselines)):
         print("\nthe run is not complete (stopped, or items failed): docs/RESULTS.md left alone (re-run to continue)")
         return 0
-    update_section("rhythm", f"{heading}\n\n{provenance()}\n\n{body}")
-    print("\nwrote docs/RESULTS.md (section rhythm)")
+    section = "rhythm" + (f"-draw-{args.draw}" if args.draw else "")
+    update_section(section, f"{heading}\n\n{provenance()}\n\n{body}")
+    print(f"\nwrote docs/RESULTS.md (section {section})")
     return 0
 
 

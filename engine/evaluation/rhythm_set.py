@@ -119,9 +119,14 @@ class RhythmCase:
 # ----------------------------------------------------------------------------------------------- helpers
 
 
-def _rng(split: str, source: str) -> np.random.Generator:
-    """The seed stream of one source of one split."""
-    return np.random.default_rng([SEED_BASE, SPLITS.index(split), SOURCES.index(source)])
+def _rng(split: str, source: str, draw: int = 0) -> np.random.Generator:
+    """The seed stream of one source of one split; `draw` > 0 gives a fresh set of cases from the same split."""
+    return np.random.default_rng([SEED_BASE, SPLITS.index(split), SOURCES.index(source)] + ([draw] if draw else []))
+
+
+def _prefix(split: str, draw: int) -> str:
+    """How a case id starts: the split, and the draw when it is not the first."""
+    return split if draw == 0 else f"{split}-d{draw}"
 
 
 def _job_seed(rng: np.random.Generator, split: str) -> int:
@@ -182,9 +187,9 @@ def expand_grid(grid: dict[str, Any], duration: float) -> tuple[list[float], lis
 # ----------------------------------------------------------------------------------------------- drum patterns
 
 
-def drum_cases(split: str, n: int, *, clip_seconds: float = CLIP_SECONDS) -> list[RhythmCase]:
+def drum_cases(split: str, n: int, *, clip_seconds: float = CLIP_SECONDS, draw: int = 0) -> list[RhythmCase]:
     """`n` cases from the corpus's drum patterns (see the module docstring)."""
-    rng = _rng(split, "drums")
+    rng = _rng(split, "drums", draw)
     band_of, style_of = _cycle(rng, TEMPO_TAGS), _cycle(rng, DRUM_STYLES)
     drum_tags, tonal_tags = _cycle(rng, DRUM_TAG_SETS), _cycle(rng, TONAL_TAG_SETS)
     kits = tuple(DRUM_KITS)
@@ -204,7 +209,7 @@ def drum_cases(split: str, n: int, *, clip_seconds: float = CLIP_SECONDS) -> lis
                          crash_bars=crash_bars, rng=np.random.default_rng(part_seed))
         onsets, accents = merge_onsets(part.notes)
         tags = drum_tags(k // 2) if k % 2 == 0 else tonal_tags(k // 2)
-        case_id = f"{split}-drums-{k:03d}"
+        case_id = f"{_prefix(split, draw)}-drums-{k:03d}"
         job = {"name": case_id, "duration": clip_seconds, "seed": _job_seed(rng, split), "tags": list(tags),
                "controls": [{"type": "rhythm", "onsets": onsets, "accents": accents}]}
         meta = {"source": "drums", "style": style, "kit": DRUM_KITS[kit], "meter": f"{meter.beats_per_bar}/4",
@@ -248,9 +253,9 @@ def grid_pattern(kind: str, steps_per_beat: int, beats_per_bar: int,
     raise RhythmSetError(f"unknown grid kind {kind!r}; choose from {', '.join(GRID_KINDS)}")
 
 
-def grid_cases(split: str, n: int, *, clip_seconds: float = CLIP_SECONDS) -> list[RhythmCase]:
+def grid_cases(split: str, n: int, *, clip_seconds: float = CLIP_SECONDS, draw: int = 0) -> list[RhythmCase]:
     """`n` cases from step grids (see the module docstring)."""
-    rng = _rng(split, "grid")
+    rng = _rng(split, "grid", draw)
     band_of, kind_of = _cycle(rng, TEMPO_TAGS), _cycle(rng, GRID_KINDS)
     drum_tags, tonal_tags = _cycle(rng, DRUM_TAG_SETS), _cycle(rng, TONAL_TAG_SETS)
     cases = []
@@ -267,7 +272,7 @@ def grid_cases(split: str, n: int, *, clip_seconds: float = CLIP_SECONDS) -> lis
             grid["pattern"] = pattern
         onsets, accents = expand_grid(grid, clip_seconds)
         tags = drum_tags(k // 2) if k % 2 == 0 else tonal_tags(k // 2)
-        case_id = f"{split}-grid-{k:03d}"
+        case_id = f"{_prefix(split, draw)}-grid-{k:03d}"
         job = {"name": case_id, "duration": clip_seconds, "seed": _job_seed(rng, split), "tags": list(tags),
                "controls": [{"type": "rhythm", "grid": grid}]}
         meta = {"source": "grid", "kind": kind, "figure": figure, "steps_per_beat": steps_per_beat,
@@ -280,9 +285,11 @@ def grid_cases(split: str, n: int, *, clip_seconds: float = CLIP_SECONDS) -> lis
 # ----------------------------------------------------------------------------------------------- the set
 
 
-def rhythm_cases(split: str, n: int = DEFAULT_COUNT, *, clip_seconds: float | None = None) -> list[RhythmCase]:
+def rhythm_cases(split: str, n: int = DEFAULT_COUNT, *, clip_seconds: float | None = None,
+                 draw: int = 0) -> list[RhythmCase]:
     """`n` cases of a split, alternating drum patterns and grids (a smaller `n` gives a prefix of a larger one);
-    `clip_seconds` shortens every clip (smoke runs), default `CLIP_SECONDS`."""
+    `clip_seconds` shortens every clip (smoke runs), default `CLIP_SECONDS`; `draw` > 0 is a fresh draw of the
+    split (its cases differ from the first draw's, its job seeds stay in the split's range)."""
     if split not in SPLITS:
         raise RhythmSetError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
     if n < 0:
@@ -290,8 +297,10 @@ def rhythm_cases(split: str, n: int = DEFAULT_COUNT, *, clip_seconds: float | No
     seconds = CLIP_SECONDS if clip_seconds is None else float(clip_seconds)
     if not (math.isfinite(seconds) and seconds >= 1.0):
         raise RhythmSetError(f"clip_seconds: must be at least 1 s (a beat at 70 BPM fits), got {clip_seconds}")
-    drums = drum_cases(split, (n + 1) // 2, clip_seconds=seconds)
-    grids = grid_cases(split, n // 2, clip_seconds=seconds)
+    if draw < 0:
+        raise RhythmSetError(f"draw: must be 0 (the first draw) or more, got {draw}")
+    drums = drum_cases(split, (n + 1) // 2, clip_seconds=seconds, draw=draw)
+    grids = grid_cases(split, n // 2, clip_seconds=seconds, draw=draw)
     return [(drums if k % 2 == 0 else grids)[k // 2] for k in range(n)]
 
 

@@ -180,6 +180,14 @@ def test_the_target_drums_of_a_grid_play_its_onsets():
     assert part.is_drums
     assert tuple(n.start for n in part.notes) == case.onsets
 
+def test_a_fresh_draw_is_new_cases_from_the_same_split(heldout, tune):
+    fresh = rs.rhythm_cases("heldout", draw=1)
+    assert len(fresh) == len(heldout)
+    assert not {_canonical(c) for c in fresh} & ({_canonical(c) for c in heldout} | {_canonical(c) for c in tune})
+    low, high = rs.JOB_SEED_RANGE["heldout"]
+    assert all(low <= c.job["seed"] < high and c.id.startswith("heldout-d1-") for c in fresh)
+    assert [c.job for c in rs.rhythm_cases("heldout", 4, draw=1)] == [c.job for c in fresh[:4]]
+
 
 @pytest.mark.parametrize("split, n, seconds, message", [("train", 4, None, "unknown split"),
                                                         ("tune", -1, None, "n: must be"),
@@ -187,3 +195,8 @@ def test_the_target_drums_of_a_grid_play_its_onsets():
 def test_a_set_that_cannot_be_made_is_refused(split, n, seconds, message):
     with pytest.raises(rs.RhythmSetError, match=message):
         rs.rhythm_cases(split, n, clip_seconds=seconds)
+
+
+def test_a_negative_draw_is_refused():
+    with pytest.raises(rs.RhythmSetError, match="draw: must be 0"):
+        rs.rhythm_cases("tune", 4, draw=-1)
