@@ -111,7 +111,7 @@ def _rng(split: str, task: str, draw: int = 0) -> np.random.Generator:
     return np.random.default_rng([SEED_BASE, SPLITS.index(split), TASKS.index(task)] + ([draw] if draw else []))
 
 
-def _prefix(split: str, draw: int) -> str:
+def case_prefix(split: str, draw: int) -> str:
     """How a case id starts: the split, and the draw when it is not the first."""
     return split if draw == 0 else f"{split}-d{draw}"
 
@@ -201,7 +201,7 @@ def intensity_cases(split: str, n: int, *, clip_seconds: float | None = None, dr
         duration = clip_seconds or _seconds(rng, INTENSITY_SECONDS)
         times, db = _clean_curve(*intensity_curve(shape, duration, rng), duration)
         tags = tags_of(k)
-        case_id = f"{_prefix(split, draw)}-intensity-{k:03d}"
+        case_id = f"{case_prefix(split, draw)}-intensity-{k:03d}"
         job = {"name": case_id, "duration": duration, "seed": _job_seed(rng, split), "tags": list(tags),
                "controls": [{"type": "intensity", "times": times, "db": db}]}
         cases.append(Case(case_id, "intensity", split, job, {"shape": shape, "tags": "+".join(tags)}))
@@ -307,7 +307,7 @@ def melody_cases(split: str, n: int, *, clip_seconds: float | None = None, draw:
             used.add(piece.piece_id)
             k = len(cases)
             tags = tags_of(k)
-            case_id = f"{_prefix(split, draw)}-melody-{k:03d}"
+            case_id = f"{case_prefix(split, draw)}-melody-{k:03d}"
             job = {"name": case_id, "duration": duration, "seed": _job_seed(rng, split), "tags": list(tags),
                    "controls": [{"type": "melody", "notes": notes}]}
             cases.append(Case(case_id, "melody", split, job,
@@ -333,7 +333,7 @@ def structure_cases(split: str, n: int, *, clip_seconds: float | None = None, dr
         edges = [round(float(e), 3) for e in edges]
         edges[-1] = duration
         tags = tags_of(k)
-        case_id = f"{_prefix(split, draw)}-structure-{k:03d}"
+        case_id = f"{case_prefix(split, draw)}-structure-{k:03d}"
         job = {"name": case_id, "duration": duration, "seed": _job_seed(rng, split), "tags": list(tags),
                "controls": [{"type": "structure", "sections": [{"start": a, "end": b, "label": label}
                                                                for a, b, label in zip(edges, edges[1:], form)]}]}
@@ -355,7 +355,7 @@ def reference_cases(task: str, split: str, n: int, *, clip_seconds: float | None
     for k in range(n):
         tags = tags_of(k)
         ref_tags = tags_of(k + 1 + int(rng.integers(len(TAG_SETS) - 1)))  # never the case's own
-        case_id = f"{_prefix(split, draw)}-{task}-{k:03d}"
+        case_id = f"{case_prefix(split, draw)}-{task}-{k:03d}"
         if task == "inpaint":
             gap = clip_seconds * float(rng.uniform(0.25, 0.4)) if clip_seconds else float(rng.uniform(*GAP_SECONDS))
             duration = clip_seconds or round(float(rng.uniform(max(6.0, gap + 2.0), 10.0)), 2)

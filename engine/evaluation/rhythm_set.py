@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from engine.errors import EngineError
+from engine.evaluation.producer_set import case_prefix
 from engine.models.builtin.tags import FAST_FROM_BPM, SLOW_BELOW_BPM, TEMPO_TAGS, tempo_band
 from engine.training.compose import CLOSED_HAT, DRUM_KITS, DRUM_STYLES, KICK, Meter, Note, Part, Timeline, drum_part
 
@@ -124,11 +125,6 @@ def _rng(split: str, source: str, draw: int = 0) -> np.random.Generator:
     return np.random.default_rng([SEED_BASE, SPLITS.index(split), SOURCES.index(source)] + ([draw] if draw else []))
 
 
-def _prefix(split: str, draw: int) -> str:
-    """How a case id starts: the split, and the draw when it is not the first."""
-    return split if draw == 0 else f"{split}-d{draw}"
-
-
 def _job_seed(rng: np.random.Generator, split: str) -> int:
     low, high = JOB_SEED_RANGE[split]
     return int(rng.integers(low, high))
@@ -209,7 +205,7 @@ def drum_cases(split: str, n: int, *, clip_seconds: float = CLIP_SECONDS, draw: 
                          crash_bars=crash_bars, rng=np.random.default_rng(part_seed))
         onsets, accents = merge_onsets(part.notes)
         tags = drum_tags(k // 2) if k % 2 == 0 else tonal_tags(k // 2)
-        case_id = f"{_prefix(split, draw)}-drums-{k:03d}"
+        case_id = f"{case_prefix(split, draw)}-drums-{k:03d}"
         job = {"name": case_id, "duration": clip_seconds, "seed": _job_seed(rng, split), "tags": list(tags),
                "controls": [{"type": "rhythm", "onsets": onsets, "accents": accents}]}
         meta = {"source": "drums", "style": style, "kit": DRUM_KITS[kit], "meter": f"{meter.beats_per_bar}/4",
@@ -272,7 +268,7 @@ def grid_cases(split: str, n: int, *, clip_seconds: float = CLIP_SECONDS, draw: 
             grid["pattern"] = pattern
         onsets, accents = expand_grid(grid, clip_seconds)
         tags = drum_tags(k // 2) if k % 2 == 0 else tonal_tags(k // 2)
-        case_id = f"{_prefix(split, draw)}-grid-{k:03d}"
+        case_id = f"{case_prefix(split, draw)}-grid-{k:03d}"
         job = {"name": case_id, "duration": clip_seconds, "seed": _job_seed(rng, split), "tags": list(tags),
                "controls": [{"type": "rhythm", "grid": grid}]}
         meta = {"source": "grid", "kind": kind, "figure": figure, "steps_per_beat": steps_per_beat,
