@@ -272,7 +272,7 @@ class Worker:
                 step = int(event.get("step") or 0)
                 if event.get("phase") == "check":
                     return  # a render check between two steps: the step's own message already went out
-                if event.get("phase") == "optimize":
+                if event.get("phase") in ("level", "optimize"):  # a level render comes before Adam's step 0
                     fraction = OPTIMIZE_SHARE * min(step, total) / total
                 else:
                     fraction = OPTIMIZE_SHARE + (1 - OPTIMIZE_SHARE) / 2

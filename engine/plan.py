@@ -27,7 +27,9 @@ class Plan:
     tolerance may step (`engine.ditto.optimize.lr_boost`; 1: exactly `lr`). `checkpointing`: True recomputes
     every step's activations in the backward pass, False none, k the first k steps (`memory_budget_mib` decides k
     at run time, `engine.sampling.budget`). `noise_seed`: the fixed noise of stochastic sampler steps.
-    `precision`: the denoiser's compute precision (`engine.precision`).
+    `precision`: the denoiser's compute precision (`engine.precision`). `level_start_renders`: at most this many
+    renders move x_T's frame means toward an intensity curve before Adam starts (`engine.ditto.level_start`;
+    0: none, the paper's start).
     """
 
     optimized_through: SamplerSpec = SamplerSpec()
@@ -39,6 +41,7 @@ class Plan:
     time_budget_s: float | None = None
     memory_budget_mib: float | None = None
     max_lr_boost: float = 1.0
+    level_start_renders: int = 0
     checkpointing: bool | int = True
     noise_seed: int = 0
     precision: str = "fp32"

@@ -37,9 +37,10 @@ from engine.plan import Plan
 PRESETS: dict[str, Plan] = {
     "final": Plan(optimized_through=SamplerSpec("dpmsolver++", 10), rendered_with=SamplerSpec("dpmsolver++", 10),
                   optimizer_steps=40, lr=0.01, extra_steps=20, time_budget_s=90.0, memory_budget_mib=2048.0,
-                  max_lr_boost=MAX_LR_BOOST),
+                  max_lr_boost=MAX_LR_BOOST, level_start_renders=12),
     "draft": Plan(optimized_through=SamplerSpec("dpmsolver++", 6), rendered_with=SamplerSpec("dpmsolver++", 6),
-                  optimizer_steps=20, lr=0.02, time_budget_s=30.0, max_lr_boost=MAX_LR_BOOST),
+                  optimizer_steps=20, lr=0.02, time_budget_s=30.0, max_lr_boost=MAX_LR_BOOST,
+                  level_start_renders=6),
 }
 """A preset is the plan of a job that sets nothing but its quality (seed 0)."""
 RENDER_STEP_CAPS: dict[str, int] = {"draft": 6}
@@ -50,7 +51,8 @@ def plan_for(job: Job) -> Plan:
     """The plan of `job`: its explicit settings, the rest from its quality's preset.
 
     The chain is the render itself unless the job names another sampler to optimize through. A job that sets its
-    own K gets exactly K steps (no extra steps, no time budget); one that sets its own lr, exactly that lr."""
+    own K gets exactly K steps (no extra steps, no time budget, no level start); one that sets its own lr, exactly
+    that lr."""
     preset = PRESETS[job.quality]
     render = job.sampler if job.sampler is not None else preset.rendered_with
     cap = RENDER_STEP_CAPS.get(job.quality)
@@ -65,6 +67,7 @@ def plan_for(job: Job) -> Plan:
         lr=preset.lr if chosen.lr is None else chosen.lr,
         early_stop=chosen.early_stop,
         extra_steps=preset.extra_steps if chosen.steps is None else 0,
+        level_start_renders=preset.level_start_renders if chosen.steps is None else 0,
         time_budget_s=preset.time_budget_s if chosen.steps is None else None,
         memory_budget_mib=preset.memory_budget_mib if chosen.memory_budget_mib is None else chosen.memory_budget_mib,
         max_lr_boost=preset.max_lr_boost if chosen.lr is None else 1.0,

@@ -116,6 +116,13 @@ class IntensityControl(Control):
         levels = torch.from_numpy(audio_levels_db(audio, self.spec, self.target_db.shape[-1]))
         self.offset_db = (levels - intensity_db(logmel.detach(), self.spec).cpu().double()).float()
 
+    def level_residual_db(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The target minus the waveform's levels, zero outside the clip, and those levels, both `(batch, frames)`
+        in dB, float64, for `audio` `(batch, 1, samples)` (what `engine.ditto.level_start` steers by)."""
+        levels = torch.from_numpy(audio_levels_db(audio, self.spec, self.target_db.shape[-1])).double()
+        residual = (self.target_db.double() - levels) * self.mask.double()
+        return residual, levels
+
     def failures(self, audio: torch.Tensor | np.ndarray, target_db: np.ndarray | None = None) -> list[list[str]]:
         """Per batch item, what fails this control whatever its error: silent stretches where sound was asked
         (against `target_db` `(frames,)`, by default what the producer asked)."""

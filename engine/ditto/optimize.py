@@ -27,6 +27,8 @@ What differs from the paper, and why:
   metric-to-tolerance ratio), never the x with the lowest chain loss, which can mislead. Without a surrogate
   the chain is the render, and a check decodes its output without sampling again.
 - A job that is close when its budget runs out may take `extra_steps` more rather than stop short.
+- With an intensity control, a level start (`engine.ditto.level_start`, a few renders without gradients) first
+  moves each frame's mean of x_T until the render's loudness is near the curve; Adam starts from its best render.
 - Far from tolerance Adam's step grows with the distance (`lr_boost`), up to MAX_LR_BOOST x the preset's lr
   (presets turn it on; a job that sets its own lr gets exactly that lr).
 """
@@ -42,6 +44,7 @@ import torch
 
 from engine.audio.resample import mono_at
 from engine.controls.base import Control
+from engine.ditto.level_start import LevelStartSettings, level_control, level_start
 from engine.errors import CancelledError
 from engine.job import SamplerSpec
 from engine.models.base import Conditioning, DiffusionModel
@@ -71,6 +74,11 @@ MAX_LR_BOOST = 3.0
 the distance, x min(MAX_LR_BOOST, ratio / FAR_SCORE), as if its lr were that much larger: a take that starts
 30 dB from its curve (a quiet tag set under a loud target) covers the distance in fewer steps, while the last
 steps to tolerance keep the job's lr."""
+POLISH_LR_SCALE = 0.3
+"""After a level start, a job whose only control is intensity runs Adam at this share of its lr, unboosted: the
+level start has covered the distance, and Adam's first steps move every value of x_T by about its lr, which
+shifts a frame's mean enough to swing its level by several dB (on the tune split, takes the level start had
+brought to 1.5-2 dB RMS rose to 3-9 dB RMS six steps into Adam at the full lr)."""
 
 
 @dataclass
@@ -299,19 +307,25 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
     `plan.extra_steps` more run. With `plan.time_budget_s`, the step that starts after that many seconds is the
     last (checked, then returned). Cancellation is checked between steps (raises CancelledError). Renders are
     judged on their audio cut to `clip_samples`, the length the take is written with. `plan.max_lr_boost` > 1
-    lets a take far from tolerance step further (`lr_boost`). With `anchor`, the chain and every render hold its
-    frames to its reference (`engine.sampling.anchor`).
+    lets a take far from tolerance step further (`lr_boost`). With `plan.level_start_renders` and an intensity
+    control, Adam starts where the level start left x (`_level_start`). With `anchor`, the chain and every render
+    hold its frames to its reference (`engine.sampling.anchor`).
     """
     start = time.perf_counter()
-    x = x_T.detach().clone().requires_grad_(True)
-    optimizer = torch.optim.Adam([x], lr=plan.lr)
-    best = BestRenders(x)
+    best = BestRenders(x_T)
     result = DittoResult(x_T=best.x)
+    x_start = _level_start(model, controls, x_T, conditioning, plan, best, result, clip_samples, anchor,
+                           progress, should_cancel, start)
+    polish = len(controls) == 1 and x_start is not x_T
+    x = x_start.detach().clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([x], lr=plan.lr * (POLISH_LR_SCALE if polish else 1.0))
+    most_boost = 1.0 if polish else plan.max_lr_boost
     render = plan.rendered_with if plan.surrogate else None
     correction = RenderCorrection(model, controls, conditioning, render, plan.noise_seed, clip_samples, anchor,
                                   check_margin)
     budget = Budget(plan.optimizer_steps, plan.extra_steps, plan.time_budget_s, plan.early_stop, start)
-    for step in itertools.count():
+    met_already = plan.early_stop and best.all_within(STOP_SCORE)
+    for step in () if met_already else itertools.count():
         if should_cancel is not None and should_cancel():
             raise CancelledError(f"cancelled after {step} optimization steps")
         chain_latent = sample(model, x, conditioning, plan.optimized_through, noise_seed=plan.noise_seed,
@@ -340,13 +354,45 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
         before = x.detach().clone()
         optimizer.step()
         with torch.no_grad():  # per take, so the takes of a batch stay independent
-            x.copy_(scaled_step(before, x, lr_boost(tolerance_score(controls, metrics), plan.max_lr_boost).to(x)))
+            x.copy_(scaled_step(before, x, lr_boost(tolerance_score(controls, metrics), most_boost).to(x)))
         result.steps_run = step + 1
     result.converged = best.all_met
     result.x_T, result.rendered, result.rendered_audio = best.x, best.latent, best.audio
     result.best_metrics, result.best_failures = best.metrics, best.failures
     result.elapsed = time.perf_counter() - start
     return result
+
+
+def _level_start(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tensor, conditioning: Conditioning,
+                 plan: Plan, best: BestRenders, result: DittoResult, clip_samples: int | None, anchor: Anchor | None,
+                 progress: ProgressHook | None, should_cancel: Callable[[], bool] | None,
+                 start: float) -> torch.Tensor:
+    """x_T moved frame by frame toward the intensity curve (`engine.ditto.level_start`) when the plan asks for
+    it, the job has one intensity control and the model's latent frames are the mel's; else x_T itself (the same
+    tensor). Its renders go to `best` and to `result.checks` (marked `level_render`, 1-based)."""
+    control = level_control(controls)
+    if (plan.level_start_renders <= 0 or control is None or not model.latent_frames_are_mel_frames
+            or control.target_db.shape[-1] != x_T.shape[-1]):
+        return x_T
+
+    def render(x: torch.Tensor) -> RenderCheck:
+        if should_cancel is not None and should_cancel():
+            raise CancelledError("cancelled while finding the level to start from")
+        return render_check(model, controls, x, conditioning, plan.rendered_with, clip_samples, anchor,
+                            plan.noise_seed)
+
+    def seen(k: int, check: RenderCheck) -> None:
+        for each in controls:  # Adam's first chain metrics then read as this render is heard
+            each.correct_toward(check.logmel, check.heard)
+        means = {label: float(value.mean()) for label, value in check.metrics.items()}
+        result.checks.append({"step": 0, "level_render": k + 1, **means})
+        if progress is not None:
+            progress({"phase": "level", "step": 0, "total": plan.optimizer_steps, "loss": 0.0, "losses": {},
+                      "metrics": means, "elapsed": time.perf_counter() - start})
+
+    settings = LevelStartSettings(renders=plan.level_start_renders)
+    return level_start(x_T.detach(), control, render, best, settings, on_render=seen,
+                       good_enough=lambda: best.all_within(STOP_SCORE))
 
 
 def _report(progress: ProgressHook | None, phase: str, step: int, steps: int, result: DittoResult, start: float,
