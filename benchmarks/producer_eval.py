@@ -311,14 +311,16 @@ def fd_values(records: list[dict], out: Path, music: list[np.ndarray]) -> dict:
 
 
 def settings_line(args: argparse.Namespace, counts: dict, records: list[dict], model_name: str) -> str:
-    ditto = [r for r in records if r.get("method") == "ditto"]
+    ditto = sorted((r for r in records if r.get("method") == "ditto"), key=lambda r: r.get("task") != "intensity")
     plan = ditto[0].get("report", {}).get("plan", {}) if ditto else {}
     chain, render = plan.get("optimized_through", {}), plan.get("rendered_with", {})
     seconds = sum(r.get("seconds_to_wav", 0.0) for r in records)
     steps, k = baseline_budget(args)
     preset = (f"optimized through {chain.get('name')} {chain.get('steps')}, rendered with {render.get('name')} "
               f"{render.get('steps')}, K ≤ {plan.get('optimizer_steps')} (+{plan.get('extra_steps', 0)} when close), "
-              f"lr {plan.get('lr')}, at most {plan.get('time_budget_s')} s of optimization") if plan else "—"
+              f"lr {plan.get('lr')}, at most {plan.get('time_budget_s')} s of optimization"
+              + (f"; an intensity job first runs up to {plan['level_start_renders']} level renders"
+                 if plan.get("level_start_renders") else "")) if plan else "—"
     job = f"QUICK: every job gets {json.dumps(QUICK_JOB)}" if args.quick else "`quality: final`, nothing overridden"
     draw = f", draw {args.draw}" if args.draw else ""
     return (f"Model `{model_name}`; split `{args.split}`{draw}; cases per task: "

@@ -34,6 +34,10 @@ from engine.plan import Plan
 # activations of the 10 steps (about 1.3 GB for a 6-s clip) instead of recomputing them is about a third faster
 # per step (docs/RESULTS.md, "checkpointing budget"); lr 0.03 against 0.01 on a 7.7-s tune-split curve: 25 steps
 # and 94 s to 2.03 dB RMS against 15 steps and 44 s to 1.96 dB RMS.
+# An intensity job first runs up to 12 level renders (`engine/ditto/level_start.py`, its figures there; the draft
+# preset 6, not measured apart). The tune split settled two more things: a DPM-Solver++ 5 chain corrected toward
+# the 10-step render missed again (the first 5 tune takes at 7.6-18 dB^2, against a median of 1.55 dB^2 for the
+# same takes optimizing through the render itself; stopped there), and Adam with beta2 0.9 instead of 0.999 took as many steps (30.5 against 32 median).
 PRESETS: dict[str, Plan] = {
     "final": Plan(optimized_through=SamplerSpec("dpmsolver++", 10), rendered_with=SamplerSpec("dpmsolver++", 10),
                   optimizer_steps=40, lr=0.01, extra_steps=20, time_budget_s=90.0, memory_budget_mib=2048.0,
