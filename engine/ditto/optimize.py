@@ -27,6 +27,8 @@ What differs from the paper, and why:
   metric-to-tolerance ratio), never the x with the lowest chain loss, which can mislead. Without a surrogate
   the chain is the render, and a check decodes its output without sampling again.
 - A job that is close when its budget runs out may take `extra_steps` more rather than stop short.
+- With a melody control, x_T first leans toward the tune (`engine.ditto.melody_start`: each frame's target pitch
+  class added as a harmonic comb at its mel bins).
 - With an intensity control, a level start (`engine.ditto.level_start`, a few renders without gradients) first
   moves each frame's mean of x_T until the render's loudness is near the curve; Adam starts from its best render.
 - Far from tolerance Adam's step grows with the distance (`lr_boost`), up to MAX_LR_BOOST x the preset's lr
@@ -45,6 +47,7 @@ import torch
 from engine.audio.resample import mono_at
 from engine.controls.base import Control
 from engine.ditto.level_start import LevelStartSettings, level_control, level_start
+from engine.ditto.melody_start import melody_control, melody_start
 from engine.errors import CancelledError
 from engine.job import SamplerSpec
 from engine.models.base import Conditioning, DiffusionModel
@@ -308,10 +311,12 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
     last (checked, then returned). Cancellation is checked between steps (raises CancelledError). Renders are
     judged on their audio cut to `clip_samples`, the length the take is written with. `plan.max_lr_boost` > 1
     lets a take far from tolerance step further (`lr_boost`). With `plan.level_start_renders` and an intensity
-    control, Adam starts where the level start left x (`_level_start`). With `anchor`, the chain and every render
+    control, Adam starts where the level start left x (`_level_start`); with `plan.melody_start_amplitude` and a
+    melody control, from x_T leaned toward the tune (`_melody_start`, before any level start). With `anchor`, the chain and every render
     hold its frames to its reference (`engine.sampling.anchor`).
     """
     start = time.perf_counter()
+    x_T = _melody_start(model, controls, x_T, plan)
     best = BestRenders(x_T)
     result = DittoResult(x_T=best.x)
     x_start = _level_start(model, controls, x_T, conditioning, plan, best, result, clip_samples, anchor,
@@ -361,6 +366,16 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
     result.best_metrics, result.best_failures = best.metrics, best.failures
     result.elapsed = time.perf_counter() - start
     return result
+
+
+def _melody_start(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tensor, plan: Plan) -> torch.Tensor:
+    """x_T leaned toward the tune (`engine.ditto.melody_start`) when the plan asks for it, the job has one melody
+    control and the model's latent is the mel itself; else x_T."""
+    control = melody_control(controls)
+    if (plan.melody_start_amplitude <= 0 or control is None or not model.latent_frames_are_mel_frames
+            or tuple(x_T.shape[-2:]) != (control.spec.n_mels, control.target.shape[-1])):
+        return x_T
+    return melody_start(x_T.detach(), control, plan.melody_start_amplitude)
 
 
 def _level_start(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tensor, conditioning: Conditioning,
