@@ -28,16 +28,13 @@ their seeded noise as before.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 
 from engine.controls.base import Control
 from engine.controls.intensity import IntensityControl
-
-if TYPE_CHECKING:
-    from engine.ditto.optimize import BestRenders, RenderCheck
 
 
 @dataclass(frozen=True)
@@ -96,29 +93,21 @@ def level_control(controls: Sequence[Control]) -> IntensityControl | None:
     return found[0] if len(found) == 1 else None
 
 
-def level_start(x_T: torch.Tensor, control: IntensityControl, render: Callable[[torch.Tensor], RenderCheck],
-                best: BestRenders, settings: LevelStartSettings = LevelStartSettings(),
-                on_render: Callable[[int, RenderCheck], None] | None = None,
-                good_enough: Callable[[], bool] = lambda: False) -> torch.Tensor:
+def level_start(x_T: torch.Tensor, control: IntensityControl, render: Callable[[torch.Tensor], torch.Tensor],
+                settings: LevelStartSettings = LevelStartSettings(),
+                good_enough: Callable[[], bool] = lambda: False) -> None:
     """Up to `settings.renders` renders of `x_T` `(batch, n_mels, frames)` with per-frame offsets found by the
-    secant method; every render is offered to `best`. Returns the x_T whose render scored best (the seeded noise
-    itself when no offset helped). `render(x)` renders and judges x (`engine.ditto.optimize.render_check`);
-    `on_render(k, check)` sees each check; the iteration ends early when `good_enough()` says so."""
-    frames = x_T.shape[-1]
-    offset = torch.zeros(x_T.shape[0], frames, dtype=torch.float64)
+    secant method. `render(x)` renders x, keeps it if it is the best so far (the caller's `BestRenders`) and
+    returns its audio as heard `(batch, 1, samples)`; the iteration ends early when `good_enough()` says so."""
+    offset = torch.zeros(x_T.shape[0], x_T.shape[-1], dtype=torch.float64)
     slope = torch.full_like(offset, settings.initial_slope)
     previous: tuple[torch.Tensor, torch.Tensor] | None = None
     for k in range(settings.renders):
-        x = with_offset(x_T, offset)
-        check = render(x)
-        best.offer(x, check)
-        if on_render is not None:
-            on_render(k, check)
+        heard = render(with_offset(x_T, offset))
         if good_enough() or k == settings.renders - 1:
             break
-        residual, levels = control.level_residual_db(check.heard)
+        residual, levels = control.level_residual_db(heard)
         if previous is not None:
             slope = secant_slopes(slope, offset - previous[0], levels - previous[1], settings)
         previous = (offset, levels)
         offset = next_offset(offset, residual, slope, settings)
-    return best.x.clone()

@@ -312,8 +312,8 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
     judged on their audio cut to `clip_samples`, the length the take is written with. `plan.max_lr_boost` > 1
     lets a take far from tolerance step further (`lr_boost`). With `plan.level_start_renders` and an intensity
     control, Adam starts where the level start left x (`_level_start`); with `plan.melody_start_amplitude` and a
-    melody control, from x_T leaned toward the tune (`_melody_start`, before any level start). With `anchor`, the chain and every render
-    hold its frames to its reference (`engine.sampling.anchor`).
+    melody control, from x_T leaned toward the tune (`_melody_start`, before any level start). With `anchor`, the
+    chain and every render hold its frames to its reference (`engine.sampling.anchor`).
     """
     start = time.perf_counter()
     x_T = _melody_start(model, controls, x_T, plan)
@@ -368,7 +368,8 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
     return result
 
 
-def _melody_start(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tensor, plan: Plan) -> torch.Tensor:
+def _melody_start(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tensor,
+                  plan: Plan) -> torch.Tensor:
     """x_T leaned toward the tune (`engine.ditto.melody_start`) when the plan asks for it, the job has one melody
     control and the model's latent is the mel itself; else x_T."""
     control = melody_control(controls)
@@ -390,24 +391,24 @@ def _level_start(model: DiffusionModel, controls: Sequence[Control], x_T: torch.
             or control.target_db.shape[-1] != x_T.shape[-1]):
         return x_T
 
-    def render(x: torch.Tensor) -> RenderCheck:
+    def render(x: torch.Tensor) -> torch.Tensor:
         if should_cancel is not None and should_cancel():
             raise CancelledError("cancelled while finding the level to start from")
-        return render_check(model, controls, x, conditioning, plan.rendered_with, clip_samples, anchor,
-                            plan.noise_seed)
-
-    def seen(k: int, check: RenderCheck) -> None:
+        check = render_check(model, controls, x, conditioning, plan.rendered_with, clip_samples, anchor,
+                             plan.noise_seed)
+        best.offer(x, check)
         for each in controls:  # Adam's first chain metrics then read as this render is heard
             each.correct_toward(check.logmel, check.heard)
         means = {label: float(value.mean()) for label, value in check.metrics.items()}
-        result.checks.append({"step": 0, "level_render": k + 1, **means})
+        result.checks.append({"step": 0, "level_render": len(result.checks) + 1, **means})
         if progress is not None:
             progress({"phase": "level", "step": 0, "total": plan.optimizer_steps, "loss": 0.0, "losses": {},
                       "metrics": means, "elapsed": time.perf_counter() - start})
+        return check.heard
 
-    settings = LevelStartSettings(renders=plan.level_start_renders)
-    return level_start(x_T.detach(), control, render, best, settings, on_render=seen,
-                       good_enough=lambda: best.all_within(STOP_SCORE))
+    level_start(x_T.detach(), control, render, LevelStartSettings(renders=plan.level_start_renders),
+                good_enough=lambda: best.all_within(STOP_SCORE))
+    return best.x.clone()
 
 
 def _report(progress: ProgressHook | None, phase: str, step: int, steps: int, result: DittoResult, start: float,

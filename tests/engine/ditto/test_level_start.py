@@ -81,21 +81,24 @@ def test_the_level_start_brings_the_render_closer_to_a_curve_above_the_plain_tak
     controls = build_controls(job, tiny_model)
     conditioning = tiny_model.condition(batch=1)
 
-    def render(x):
-        return render_check(tiny_model, controls, x, conditioning, RENDER)
-
     errors = []
     best = BestRenders(x_T)
-    start = level_start(x_T, controls[0], render, best, LevelStartSettings(renders=4),
-                        on_render=lambda k, check: errors.append(float(check.metrics["intensity"])))
+
+    def render(x):
+        check = render_check(tiny_model, controls, x, conditioning, RENDER)
+        best.offer(x, check)
+        errors.append(float(check.metrics["intensity"]))
+        return check.heard
+
+    level_start(x_T, controls[0], render, LevelStartSettings(renders=4))
     assert len(errors) == 4
     # the tiny random model's level moves little with the offset (about 13 dB per unit, so the slowest slope
     # allowed rules each step), yet every render is nearer the curve than the one before
     assert all(later < earlier for earlier, later in zip(errors, errors[1:], strict=False))
     assert errors[-1] < errors[0] - 0.25
     assert float(best.score[0]) == min(errors) / 0.05
-    assert float((start - x_T).mean()) > 0  # louder asked: the frames' means went up
-    again = render(start)
+    assert float((best.x - x_T).mean()) > 0  # louder asked: the frames' means went up
+    again = render_check(tiny_model, controls, best.x, conditioning, RENDER)
     assert abs(float(again.metrics["intensity"]) - min(errors)) < 1e-6
 
 
