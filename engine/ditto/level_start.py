@@ -16,8 +16,9 @@ seen (`BestRenders`) is where Adam starts; when it already meets every tolerance
 On the tune split of the producer evaluation (12 intensity cases, 3.5-11.6-s clips, default jobs, measured on
 the WAV; `benchmarks/producer_eval.py --split tune --tasks intensity --n-intensity 12`): without a level start
 75 % of takes were within tolerance, seconds to WAV median 65 / p90 97, 32 Adam steps median; with 6 level
-renders 92 %, 47 / 78 s, 13 steps; with 12, 92 %, 18.5 / 42.5 s, and 0 Adam steps median (8 of 12 takes met
-their tolerance on a level render alone). FD-mel against held-out music, level-normalized, did not rise (2.01
+renders (Adam at its full lr after them) 92 %, 47 / 78 s, 13 steps; with 12 and Adam at 0.3 x lr after them
+(`engine.ditto.optimize.POLISH_LR_SCALE`), 92 %, 18.5 / 42.5 s, and 0 Adam steps median (9 of 12 takes met their
+tolerance on a level render alone). FD-mel against held-out music, level-normalized, did not rise (2.01
 without, 1.83 with 12; N 12, so both read high against the held-out evaluation's 48).
 
 Only for models whose latent frames are the mel's frames (`DiffusionModel.latent_frames_are_mel_frames`): the
