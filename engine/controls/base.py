@@ -47,6 +47,12 @@ class Control(abc.ABC):
         return [[] for _ in range(audio.shape[0])]
 
 
+def only_control(controls, kind: type):
+    """The one control of type `kind` among `controls`, or None when there is none or more than one."""
+    found = [c for c in controls if isinstance(c, kind)]
+    return found[0] if len(found) == 1 else None
+
+
 def masked_mse(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean square error over the frames where `mask` `(frames,)` is 1: `(batch, C, frames)` -> `(batch,)`."""
     mask = mask.to(a)

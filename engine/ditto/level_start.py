@@ -34,7 +34,7 @@ from typing import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from engine.controls.base import Control
+from engine.controls.base import Control, only_control
 from engine.controls.intensity import IntensityControl
 
 
@@ -90,8 +90,7 @@ def with_offset(x_T: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
 
 def level_control(controls: Sequence[Control]) -> IntensityControl | None:
     """The job's intensity control, when it has exactly one."""
-    found = [c for c in controls if isinstance(c, IntensityControl)]
-    return found[0] if len(found) == 1 else None
+    return only_control(controls, IntensityControl)
 
 
 def level_start(x_T: torch.Tensor, control: IntensityControl, render: Callable[[torch.Tensor], torch.Tensor],

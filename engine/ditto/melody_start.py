@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from engine.audio.mel import MelSpec, hz_to_mel, mel_to_hz
-from engine.controls.base import Control
+from engine.controls.base import Control, only_control
 from engine.controls.melody import NO_PITCH, MelodyControl
 
 LOWEST_TEMPLATE_NOTE = 60
@@ -79,8 +79,7 @@ def melody_lean(target: torch.Tensor, spec: MelSpec) -> torch.Tensor:
 
 def melody_control(controls: Sequence[Control]) -> MelodyControl | None:
     """The job's melody control, when it has exactly one."""
-    found = [c for c in controls if isinstance(c, MelodyControl)]
-    return found[0] if len(found) == 1 else None
+    return only_control(controls, MelodyControl)
 
 
 def melody_start(x_T: torch.Tensor, control: MelodyControl, amplitude: float = AMPLITUDE) -> torch.Tensor:
