@@ -4,8 +4,9 @@
 
 Recipe (docs/MODEL_CARD.md): log-mel normalized per bin to zero mean and unit variance; v-prediction on a cosine
 schedule (1000 steps) with every SNR divided by `--snr-shift` (engine/models/builtin/schedule.py); min-SNR-5 loss
-weighting with a floor so the high-noise steps DITTO starts from still learn; Adam 5e-4 with a 500-step warmup and gradient clipping at 1; EMA 0.999; random crops of 64-512 frames at
-about 4,096 frames per step; tags dropped 15 % of the time for classifier-free guidance.
+weighting with a floor so the high-noise steps DITTO starts from still learn; Adam 5e-4 with a 500-step warmup and
+gradient clipping at 1 (with `--cooldown-steps`, a cosine decay to 5 % once the loss has plateaued); EMA 0.999; random
+crops of 64-512 frames at about 4,096 frames per step; tags dropped 15 % of the time for classifier-free guidance.
 Every `--checkpoint-minutes` the full state (model, EMA, optimizer, step, RNG) goes to `RUN/ckpt.pt` and the EMA
 weights are exported (fp16) to `RUN/builtin.safetensors` (and to the package with `--export-to-package`).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -90,9 +92,25 @@ def train_step(model: MelUNet, scheduler: DDPMScheduler, x0: torch.Tensor, tags:
     return (per_example * loss_weights(scheduler, t, config)).mean()
 
 
-def learning_rate(step: int, config: TrainConfig, warmup_origin: int = 0) -> float:
-    """Linear warm-up over `warmup_steps` counted from `warmup_origin` (the step a fresh optimizer started at)."""
-    return config.lr * min(1.0, (step - warmup_origin + 1) / config.warmup_steps)
+@dataclass(frozen=True)
+class Cooldown:
+    """A cosine decay of the learning rate, from `origin` (a training step) over `steps` steps down to `floor` × lr,
+    held there afterwards. A run that has plateaued at a constant lr settles into a sharper minimum this way."""
+
+    origin: int
+    steps: int
+    floor: float = 0.05
+
+    def scale(self, step: int) -> float:
+        progress = min(1.0, max(0.0, (step - self.origin) / max(1, self.steps)))
+        return self.floor + (1.0 - self.floor) * 0.5 * (1.0 + np.cos(np.pi * progress))
+
+
+def learning_rate(step: int, config: TrainConfig, warmup_origin: int = 0, cooldown: Cooldown | None = None) -> float:
+    """Linear warm-up over `warmup_steps` counted from `warmup_origin` (the step a fresh optimizer started at), then
+    constant, or decaying along `cooldown` once one has begun."""
+    lr = config.lr * min(1.0, (step - warmup_origin + 1) / config.warmup_steps)
+    return lr * cooldown.scale(step) if cooldown is not None else lr
 
 
 def training_scheduler(schedule: dict) -> DDPMScheduler:
@@ -138,6 +156,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="start from shipped weights (e.g. the package's builtin.safetensors) when RUN has no "
                              "checkpoint: network and EMA from the file, a fresh optimizer (warmed up again), the step "
                              "count carried on, and the noise schedule of --snr-shift")
+    parser.add_argument("--cooldown-steps", type=int, default=None,
+                        help="decay the lr (cosine, to 5 %%) over this many steps, from the step this run is at; the "
+                             "start is saved, so a resumed run continues the same decay")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
@@ -155,6 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     step, wall, frames_seen, warmup_origin = 0, 0.0, 0, 0
+    cooldown = None
 
     ckpt_path = args.run / "ckpt.pt"
     if ckpt_path.exists():
@@ -168,11 +190,15 @@ def main(argv: list[str] | None = None) -> None:
         mean, std = state["mean"], state["std"]
         schedule = state.get("schedule", COSINE_SCHEDULE)
         warmup_origin = state.get("warmup_origin", 0)
+        cooldown = Cooldown(**state["cooldown"]) if state.get("cooldown") else None
         print(f"resumed at step {step} ({wall / 3600:.2f} h trained)", flush=True)
     elif args.init_from is not None:
         step, wall, frames_seen, mean, std = _init_from(args.init_from, model, ema)
         warmup_origin = step
         print(f"initialized from {args.init_from} at step {step}", flush=True)
+    if cooldown is None and args.cooldown_steps is not None:
+        cooldown = Cooldown(origin=step, steps=args.cooldown_steps)
+        print(f"lr cooldown from step {step} over {args.cooldown_steps} steps", flush=True)
     scheduler = training_scheduler(schedule)
     print(f"model {sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters, "
           f"{len(mel)} clips, {len(TAGS)} tags", flush=True)
@@ -189,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     running = []
     while step < args.max_steps and time.time() - session_start < args.hours * 3600:
         x0, tag_batch = sample_batch(mel, tags, rng, config, mean, std)
-        lr = learning_rate(step, config, warmup_origin)
+        lr = learning_rate(step, config, warmup_origin, cooldown)
         for group in optimizer.param_groups:
             group["lr"] = lr
         loss = train_step(model, scheduler, x0, tag_batch, generator, config)
@@ -210,12 +236,12 @@ def main(argv: list[str] | None = None) -> None:
         if time.time() - last_ckpt > args.checkpoint_minutes * 60:
             wall = time.time() - start
             _checkpoint(ckpt_path, model, ema, optimizer, step, wall, frames_seen, rng, generator, mean, std,
-                        schedule, warmup_origin)
+                        schedule, warmup_origin, cooldown)
             export(args.run, ema, mean, std, schedule, step, wall, frames_seen, args.export_to_package)
             last_ckpt = time.time()
     wall = time.time() - start
     _checkpoint(ckpt_path, model, ema, optimizer, step, wall, frames_seen, rng, generator, mean, std, schedule,
-                warmup_origin)
+                warmup_origin, cooldown)
     export(args.run, ema, mean, std, schedule, step, wall, frames_seen, args.export_to_package)
     print(json.dumps({"step": step, "wall_hours": wall / 3600}), flush=True)
 
@@ -235,11 +261,12 @@ def _init_from(path: Path, model: MelUNet, ema: MelUNet):
 
 
 def _checkpoint(path: Path, model, ema, optimizer, step, wall, frames_seen, rng, generator, mean, std, schedule,
-                warmup_origin) -> None:
+                warmup_origin, cooldown: Cooldown | None) -> None:
     state = {"model": model.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(),
              "step": step, "wall": wall, "frames_seen": frames_seen,
              "numpy_rng": rng.bit_generator.state, "torch_rng": generator.get_state(),
-             "mean": mean, "std": std, "schedule": schedule, "warmup_origin": warmup_origin}
+             "mean": mean, "std": std, "schedule": schedule, "warmup_origin": warmup_origin,
+             "cooldown": dataclasses.asdict(cooldown) if cooldown is not None else None}
     write_file(path, lambda handle: torch.save(state, handle))
 
 

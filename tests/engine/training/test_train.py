@@ -59,3 +59,25 @@ def test_loss_weights_are_min_snr_5_for_v_prediction_with_a_floor():
     # Both ends are floored (5 / (snr + 1) at low noise, about snr at high noise); the peak is 5/6, where snr = 5.
     assert weights[0] == weights[-1] == torch.tensor(0.2)
     assert 0.8 < weights.max() <= 5 / 6
+
+
+def test_cooldown_decays_the_lr_from_where_it_began_to_its_floor_and_holds():
+    config = train.TrainConfig()
+    cooldown = train.Cooldown(origin=1000, steps=200)
+    assert train.learning_rate(1000, config, cooldown=cooldown) == config.lr
+    halfway = train.learning_rate(1100, config, cooldown=cooldown)
+    assert abs(halfway - config.lr * (0.05 + 0.95 * 0.5)) < 1e-12
+    assert abs(train.learning_rate(1200, config, cooldown=cooldown) - 0.05 * config.lr) < 1e-12
+    assert train.learning_rate(5000, config, cooldown=cooldown) == train.learning_rate(1200, config, cooldown=cooldown)
+
+
+def test_a_resumed_run_keeps_the_cooldown_it_began(tmp_path):
+    _tiny_corpus(tmp_path / "corpus")
+    run = tmp_path / "run"
+    args = ["--corpus", str(tmp_path / "corpus"), "--run", str(run), "--channels", "16,24", "--stem-channels", "4",
+            "--threads", "1"]
+    train.main(args + ["--max-steps", "2"])
+    train.main(args + ["--max-steps", "3", "--cooldown-steps", "10"])
+    assert torch.load(run / "ckpt.pt", weights_only=False)["cooldown"]["origin"] == 2
+    train.main(args + ["--max-steps", "4", "--cooldown-steps", "50"])  # a resumed cooldown is not restarted
+    assert torch.load(run / "ckpt.pt", weights_only=False)["cooldown"] == {"origin": 2, "steps": 10, "floor": 0.05}
