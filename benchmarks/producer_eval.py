@@ -240,6 +240,18 @@ class Run:
         return {**record, "wav": str(path.relative_to(self.out)), "seconds_to_wav": seconds, "metrics": values,
                 "within": bool(within)}
 
+    def rejudge(self, record: dict) -> dict:
+        """`record` measured again from its WAV with today's measures and the job's controls as they are built
+        now (a control whose target changed), with `rejudged` saying so. Not for intensity records, whose gain
+        split needs the run that made them."""
+        case = next(c for c in self.cases if c.id == record["case"])
+        job = self.job(case)
+        audio, rate = read_mono(self.out / record["wav"])
+        values, within = measure(case, job, audio, rate, self.model, self.transcriber, self.references_of(case))
+        first = record.get("rejudged", {}).get("before", {"metrics": record["metrics"], "within": record["within"]})
+        return {**record, "metrics": {**record["metrics"], **values}, "within": bool(within),
+                "rejudged": {"before": first}}
+
     def items(self, store: ResultStore):
         """(key, make) for every item, in order: per task its references, default jobs, uncontrolled jobs, then
         the baselines on the first cases."""
@@ -354,6 +366,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 cases per task, 3-s clips, tiny budgets")
     parser.add_argument("--report-only", action="store_true", help="rebuild the tables from the run's records")
     parser.add_argument("--no-write", action="store_true", help="leave docs/RESULTS.md alone")
+    parser.add_argument("--rejudge", nargs="+", default=[], choices=[t for t in TASKS if t != "intensity"],
+                        help="measure these tasks' records again from their WAVs (after a control's target "
+                             "changed), then report")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     args.model = args.model or ("builtin-tiny" if args.quick else "builtin")
@@ -377,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     cases = producer_cases(args.split, counts, clip_seconds=QUICK_SECONDS if args.quick else None, draw=args.draw)
     store = ResultStore(out / "results.jsonl")
     started = time.perf_counter()
+    if args.rejudge:
+        rejudge_records(Run(args, cases, out), store, {c.id for c in cases if c.task in args.rejudge})
     if not args.report_only:
         run = Run(args, cases, out)
         items = list(run.items(store))
@@ -415,6 +432,15 @@ def main(argv: list[str] | None = None) -> int:
     update_section(section, "\n".join([heading, "", provenance(), "", body]))
     print(f"\nwrote docs/RESULTS.md (section {section})")
     return 0
+
+
+def rejudge_records(run: Run, store: ResultStore, case_ids: set[str]) -> None:
+    """Append each of `case_ids`' records measured again from its WAV (`Run.rejudge`); the first measurement
+    stays in the record under `rejudged.before`."""
+    for record in [r for r in store.values() if r.get("case") in case_ids and r.get("method") != "reference"]:
+        store.append(run.rejudge(record))
+        print(f"rejudged {record['key']}: {record['metrics']} -> {store.records[record['key']]['metrics']}",
+              flush=True)
 
 
 def expected_keys(cases: list[Case], args: argparse.Namespace) -> list[str]:

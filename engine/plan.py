@@ -30,7 +30,8 @@ class Plan:
     `precision`: the denoiser's compute precision (`engine.precision`). `level_start_renders`: at most this many
     renders move x_T's frame means toward an intensity curve before Adam starts (`engine.ditto.level_start`;
     0: none, the paper's start). `melody_start_amplitude`: how far x_T leans toward a melody control's tune before
-    Adam starts (`engine.ditto.melody_start`; 0: not at all).
+    Adam starts (`engine.ditto.melody_start`; 0: not at all); `structure_start_amplitude`, how far each section
+    leans toward its label's spectral shape (`engine.ditto.structure_start`; 0: not at all).
     """
 
     optimized_through: SamplerSpec = SamplerSpec()
@@ -44,6 +45,7 @@ class Plan:
     max_lr_boost: float = 1.0
     level_start_renders: int = 0
     melody_start_amplitude: float = 0.0
+    structure_start_amplitude: float = 0.0
     checkpointing: bool | int = True
     noise_seed: int = 0
     precision: str = "fp32"

@@ -18,6 +18,7 @@ import dataclasses
 
 from engine.ditto.melody_start import AMPLITUDE as MELODY_LEAN
 from engine.ditto.optimize import MAX_LR_BOOST
+from engine.ditto.structure_start import AMPLITUDE as STRUCTURE_LEAN
 from engine.job import Job, SamplerSpec
 from engine.plan import Plan
 
@@ -40,14 +41,17 @@ from engine.plan import Plan
 # the 10-step render missed again (the first 5 tune takes at 7.6-18 dB^2, against a median of 1.55 dB^2 for the
 # same takes optimizing through the render itself; stopped there), and Adam with beta2 0.9 instead of 0.999 took
 # as many steps (30.5 against 32 median). A melody job's x_T first leans toward its tune
-# (`engine/ditto/melody_start.py`, amplitude 0.5, its figures there).
+# (`engine/ditto/melody_start.py`, amplitude 0.5, its figures there); a structure job's sections lean toward
+# their labels' spectral shapes (`engine/ditto/structure_start.py`, its figures there).
 PRESETS: dict[str, Plan] = {
     "final": Plan(optimized_through=SamplerSpec("dpmsolver++", 10), rendered_with=SamplerSpec("dpmsolver++", 10),
                   optimizer_steps=40, lr=0.01, extra_steps=20, time_budget_s=90.0, memory_budget_mib=2048.0,
-                  max_lr_boost=MAX_LR_BOOST, level_start_renders=12, melody_start_amplitude=MELODY_LEAN),
+                  max_lr_boost=MAX_LR_BOOST, level_start_renders=12, melody_start_amplitude=MELODY_LEAN,
+                  structure_start_amplitude=STRUCTURE_LEAN),
     "draft": Plan(optimized_through=SamplerSpec("dpmsolver++", 6), rendered_with=SamplerSpec("dpmsolver++", 6),
                   optimizer_steps=20, lr=0.02, time_budget_s=30.0, max_lr_boost=MAX_LR_BOOST,
-                  level_start_renders=6, melody_start_amplitude=MELODY_LEAN),
+                  level_start_renders=6, melody_start_amplitude=MELODY_LEAN,
+                  structure_start_amplitude=STRUCTURE_LEAN),
 }
 """A preset is the plan of a job that sets nothing but its quality (seed 0)."""
 RENDER_STEP_CAPS: dict[str, int] = {"draft": 6}
@@ -58,8 +62,8 @@ def plan_for(job: Job) -> Plan:
     """The plan of `job`: its explicit settings, the rest from its quality's preset.
 
     The chain is the render itself unless the job names another sampler to optimize through. A job that sets its
-    own K gets exactly K steps (no extra steps, no time budget, no level or melody start); one that sets its own
-    lr, exactly that lr."""
+    own K gets exactly K steps (no extra steps, no time budget, no level, melody or structure start); one that
+    sets its own lr, exactly that lr."""
     preset = PRESETS[job.quality]
     render = job.sampler if job.sampler is not None else preset.rendered_with
     cap = RENDER_STEP_CAPS.get(job.quality)
@@ -76,6 +80,7 @@ def plan_for(job: Job) -> Plan:
         extra_steps=preset.extra_steps if chosen.steps is None else 0,
         level_start_renders=preset.level_start_renders if chosen.steps is None else 0,
         melody_start_amplitude=preset.melody_start_amplitude if chosen.steps is None else 0.0,
+        structure_start_amplitude=preset.structure_start_amplitude if chosen.steps is None else 0.0,
         time_budget_s=preset.time_budget_s if chosen.steps is None else None,
         memory_budget_mib=preset.memory_budget_mib if chosen.memory_budget_mib is None else chosen.memory_budget_mib,
         max_lr_boost=preset.max_lr_boost if chosen.lr is None else 1.0,

@@ -81,7 +81,7 @@ def build_controls(job: jobs.Job, model: DiffusionModel, reach: LoudnessRange | 
             pool = 16
             same, covered = sections_to_similarity(control.sections, spec, frames, pool)
             controls.append(StructureControl(**common, target=torch.from_numpy(same),
-                                             block_mask=torch.from_numpy(covered), pool=pool))
+                                             block_mask=torch.from_numpy(covered), pool=pool, spec=spec))
         elif isinstance(control, jobs.RhythmControl):
             onsets, accents = rhythm_targets(control, model, job.duration)
             if len(onsets) == 0:

@@ -28,7 +28,8 @@ What differs from the paper, and why:
   the chain is the render, and a check decodes its output without sampling again.
 - A job that is close when its budget runs out may take `extra_steps` more rather than stop short.
 - With a melody control, x_T first leans toward the tune (`engine.ditto.melody_start`: each frame's target pitch
-  class added as a harmonic comb at its mel bins).
+  class added as a harmonic comb at its mel bins); with a structure control, each section leans toward a spectral
+  shape of its label (`engine.ditto.structure_start`).
 - With an intensity control, a level start (`engine.ditto.level_start`, a few renders without gradients) first
   moves each frame's mean of x_T until the render's loudness is near the curve; Adam starts from its best render.
 - Far from tolerance Adam's step grows with the distance (`lr_boost`), up to MAX_LR_BOOST x the preset's lr
@@ -48,6 +49,7 @@ from engine.audio.resample import mono_at
 from engine.controls.base import Control
 from engine.ditto.level_start import LevelStartSettings, level_control, level_start
 from engine.ditto.melody_start import melody_control, melody_start
+from engine.ditto.structure_start import structure_control, structure_start
 from engine.errors import CancelledError
 from engine.job import SamplerSpec
 from engine.models.base import Conditioning, DiffusionModel
@@ -316,7 +318,7 @@ def optimize(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tens
     chain and every render hold its frames to its reference (`engine.sampling.anchor`).
     """
     start = time.perf_counter()
-    x_T = _melody_start(model, controls, x_T, plan)
+    x_T = _structure_start(model, controls, _melody_start(model, controls, x_T, plan), plan)
     best = BestRenders(x_T)
     result = DittoResult(x_T=best.x)
     x_start = _level_start(model, controls, x_T, conditioning, plan, best, result, clip_samples, anchor,
@@ -377,6 +379,17 @@ def _melody_start(model: DiffusionModel, controls: Sequence[Control], x_T: torch
             or tuple(x_T.shape[-2:]) != (control.spec.n_mels, control.target.shape[-1])):
         return x_T
     return melody_start(x_T.detach(), control, plan.melody_start_amplitude)
+
+
+def _structure_start(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tensor,
+                     plan: Plan) -> torch.Tensor:
+    """x_T with each section leaning toward its label's spectral shape (`engine.ditto.structure_start`) when the
+    plan asks for it, the job has one structure control and the model's latent is the mel itself; else x_T."""
+    control = structure_control(controls)
+    if (plan.structure_start_amplitude <= 0 or control is None or not model.latent_frames_are_mel_frames
+            or x_T.shape[-2] != model.mel.n_mels or -(-x_T.shape[-1] // control.pool) != control.target.shape[-1]):
+        return x_T
+    return structure_start(x_T.detach(), control, plan.structure_start_amplitude)
 
 
 def _level_start(model: DiffusionModel, controls: Sequence[Control], x_T: torch.Tensor, conditioning: Conditioning,
