@@ -4,10 +4,10 @@ What the producer asks for (`requested_db`) is split against the model's loudnes
 (`engine/models/loudness.py`): the music is asked for the target clamped into the range (`target_db`), and the
 difference (`gain_db`) is applied to the written audio when the job allows it (`engine/audio/gain.py`).
 
-The loss is computed on log-mel frames; render checks measure the decoded waveform (what the producer hears)
-and hand the waveform-minus-mel difference back as `offset_db`, so the loss tracks the WAV's loudness, not
-the mel's. A render that is digitally silent for `SILENT_SECONDS` where more than `SILENT_TARGET_DB` was asked
-fails the control whatever its RMS error.
+The loss is computed on log-mel frames; render checks measure the decoded waveform (what the producer hears,
+read by a listener's meter, `meter_db`) and hand the waveform-minus-mel difference back as `offset_db`, so the
+loss tracks the WAV's loudness, not the mel's. A render that is digitally silent for `SILENT_SECONDS` where more
+than `SILENT_TARGET_DB` was asked fails the control whatever its RMS error.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 
 from engine.audio.mel import MelSpec
 from engine.controls.base import Control
-from engine.features.intensity import intensity_db, waveform_intensity_db
+from engine.features.intensity import intensity_db, meter_db, waveform_intensity_db
 from engine.models.loudness import LoudnessRange
 
 SILENT_DB = -90.0
@@ -49,14 +49,25 @@ def fit_frames(curve: np.ndarray, frames: int) -> np.ndarray:
     return np.concatenate([curve, pad], axis=-1)
 
 
-def audio_levels_db(audio: torch.Tensor | np.ndarray, spec: MelSpec, frames: int, *,
-                    smoothing_seconds: float = 0.25) -> np.ndarray:
-    """Waveform loudness `(batch, frames)` in dB of audio `(batch, channels, samples)` (channels averaged), on
-    the mel's frame grid, fitted to `frames`."""
+def _mono(audio: torch.Tensor | np.ndarray) -> np.ndarray:
+    """`(batch, samples)` float64: audio `(batch, channels, samples)` averaged over channels."""
     audio = audio.detach().double().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio, float)
-    mono = audio.mean(axis=1)
-    return np.stack([fit_frames(waveform_intensity_db(item, spec, smoothing_seconds=smoothing_seconds), frames)
-                     for item in mono])
+    return audio.mean(axis=1)
+
+
+def audio_levels_db(audio: torch.Tensor | np.ndarray, spec: MelSpec, frames: int) -> np.ndarray:
+    """Waveform loudness `(batch, frames)` in dB of audio `(batch, channels, samples)` at `spec.sample_rate`
+    (channels averaged) as a listener's meter reads it (`engine.features.intensity.meter_db`), at the mel's frame
+    times."""
+    times = spec.frame_times(frames)
+    return np.stack([meter_db(item, spec.sample_rate, times) for item in _mono(audio)])
+
+
+def raw_levels_db(audio: torch.Tensor | np.ndarray, spec: MelSpec, frames: int) -> np.ndarray:
+    """Unsmoothed waveform loudness `(batch, frames)` in dB on the mel's own framing (what finds digital
+    silence), fitted to `frames`."""
+    return np.stack([fit_frames(waveform_intensity_db(item, spec, smoothing_seconds=0.0), frames)
+                     for item in _mono(audio)])
 
 
 def silent_stretches(levels_db: np.ndarray, target_db: np.ndarray, inside: np.ndarray, spec: MelSpec
@@ -129,7 +140,7 @@ class IntensityControl(Control):
         frames = self.target_db.shape[-1]
         target = (self.requested_db if self.requested_db is not None else self.target_db).numpy()
         target = target if target_db is None else target_db
-        raw = audio_levels_db(audio, self.spec, frames, smoothing_seconds=0.0)
+        raw = raw_levels_db(audio, self.spec, frames)
         inside = self.mask.numpy() > 0
         return [[f"digitally silent from {a:.2f} to {b:.2f} s where {target[int(a * self.spec.frame_rate)]:.0f} dB "
                  "was asked" for a, b in silent_stretches(levels, target, inside, self.spec)] for levels in raw]

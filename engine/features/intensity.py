@@ -72,6 +72,38 @@ def intensity_db(logmel: torch.Tensor, spec: MelSpec = MelSpec(), *, smoothing_s
     return smooth(db, int(round(smoothing_seconds * spec.frame_rate))).to(logmel.dtype)
 
 
+METER_FRAME_SECONDS = 2048 / 22050
+"""A meter frame (Hann), about 93 ms: 2048 samples at 22,050 Hz."""
+METER_HOP_SECONDS = 512 / 22050
+METER_SMOOTHING_SECONDS = 0.25
+
+
+def meter_db(audio: np.ndarray, sample_rate: int, times: np.ndarray) -> np.ndarray:
+    """A loudness meter framed like a listener's, read at `times` (seconds) `(frames,)` from mono `audio`
+    `(samples,)`: 20 log10(RMS) of centred, zero-padded Hann frames of METER_FRAME_SECONDS every METER_HOP_SECONDS,
+    floored at DB_FLOOR, averaged over METER_SMOOTHING_SECONDS (a moving average of the dB curve, edges repeated),
+    interpolated linearly at `times`.
+
+    Coarser than the mel's own framing (1024-sample frames, a Hann-weighted 0.25-s average, `waveform_intensity_db`):
+    a step in loudness reads as a ramp about a third of a second long, as it does on a DAW's meter and in the WAV
+    measurements of `benchmarks/producer_eval.py` (an independent implementation with the same framing). Judging
+    renders with the mel's framing let takes through that the WAV read at 1.58-2.08 dB RMS for a 1.5 tolerance."""
+    audio = np.asarray(audio, dtype=np.float64)
+    frame = int(round(METER_FRAME_SECONDS * sample_rate))
+    hop = int(round(METER_HOP_SECONDS * sample_rate))
+    count = 1 + audio.size // hop
+    tail = max(0, (count - 1) * hop - audio.size)  # so the last frame, centred on (count - 1) * hop, is whole
+    padded = np.pad(audio, (frame // 2, frame // 2 + tail))
+    window = np.hanning(frame + 1)[:-1]
+    index = np.arange(frame)[None, :] + hop * np.arange(count)[:, None]
+    power = ((padded[index] * window) ** 2).sum(axis=1) / (window ** 2).sum()
+    db = np.maximum(10.0 * np.log10(power + 1e-30), DB_FLOOR)
+    width = max(1, int(round(METER_SMOOTHING_SECONDS * sample_rate / hop)))
+    smoothed = np.convolve(np.pad(db, (width // 2, width - 1 - width // 2), mode="edge"), np.ones(width) / width,
+                           mode="valid")
+    return np.interp(times, np.arange(count) * hop / sample_rate, smoothed)
+
+
 def waveform_intensity_db(audio: np.ndarray, spec: MelSpec = MelSpec(), *, smoothing_seconds: float = 0.25) -> np.ndarray:
     """Reference computed from the waveform with numpy: per-frame 20*log10(RMS) of Hann-windowed frames, same
     framing as the mel (reflect padding, hop `spec.hop_length`), same smoothing. `(samples,)` -> `(frames,)`."""
