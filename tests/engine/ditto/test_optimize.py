@@ -57,8 +57,10 @@ def test_variations_are_optimized_independently(tiny_model):
     single = generate(_job(seed=5, optimizer=optimizer))
     batch = generate(_job(seed=4, variations=2, optimizer=optimizer))
     # take 2 of the batch has seed 5: same x_T, same independent optimization. Batched float32 convolutions round
-    # differently and Adam carries that along (4e-4 measured), far below the distance between two takes.
-    assert torch.allclose(batch.x_T[1], single.x_T[0], atol=5e-3)
+    # differently and Adam carries that along (4e-4 measured with the mel-framed meter; 2.5e-2 with the listener's
+    # meter, whose readings of this random model's near-silent start pass the rounding into the loss' offset, and
+    # Adam's first steps move by about lr whatever the gradient's size), far below the distance between two takes.
+    assert torch.allclose(batch.x_T[1], single.x_T[0], atol=5e-2)
     assert (batch.x_T[0] - single.x_T[0]).abs().max() > 0.5
 
 
@@ -83,9 +85,11 @@ def test_a_job_without_controls_renders_without_optimizing():
 
 def _step_zero_metrics(model, job, chain_steps, render_steps):
     """The intensity metric of job's x_T through a `chain_steps` chain (on its log-mel) and through a
-    `render_steps` render (on its decoded waveform, with numpy: RMS error in dB against the target)."""
+    `render_steps` render (on its decoded waveform as it would be written, its gain applied, read by the
+    listener's meter, with numpy: RMS error in dB against what was asked)."""
     from engine.api import initial_noise
-    from engine.features.intensity import waveform_intensity_db
+    from engine.audio.gain import apply_gain_db
+    from engine.features.intensity import meter_db
 
     conditioning = model.condition(tags=(), guidance_scale=job.guidance_scale, batch=1)
     control = build_controls(job, model)[0]
@@ -93,10 +97,13 @@ def _step_zero_metrics(model, job, chain_steps, render_steps):
     with torch.no_grad():
         chain = control.metric(model.decode_mel(sample(model, x_T, conditioning, SamplerSpec("ddim", chain_steps))))
         audio = model.decode_audio(sample(model, x_T, conditioning, SamplerSpec("ddim", render_steps)))[0, 0].double().numpy()
-    frames = control.target_db.shape[-1]
-    levels = waveform_intensity_db(audio, control.spec)[:frames]
-    mask = control.mask.numpy()[: len(levels)]
-    render = ((levels - control.target_db.numpy()[: len(levels)]) ** 2 * mask).sum() / mask.sum()
+    spec, frames = control.spec, control.target_db.shape[-1]
+    gain = control.gain_db.numpy()
+    written = apply_gain_db(audio, gain, frame_rate=spec.frame_rate, sample_rate=spec.sample_rate).audio
+    levels = meter_db(written, spec.sample_rate, spec.frame_times(frames))
+    asked = control.target_db.numpy() + gain
+    mask = control.mask.numpy()
+    render = ((levels - asked) ** 2 * mask).sum() / mask.sum()
     return x_T, conditioning, control, float(chain), float(render ** 0.5)
 
 
