@@ -50,10 +50,14 @@ def fit_frames(curve: np.ndarray, frames: int) -> np.ndarray:
     return np.concatenate([curve, pad], axis=-1)
 
 
+def _as_array(audio: torch.Tensor | np.ndarray) -> np.ndarray:
+    """`audio` as a float64 numpy array of the same shape."""
+    return audio.detach().double().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio, float)
+
+
 def _mono(audio: torch.Tensor | np.ndarray) -> np.ndarray:
     """`(batch, samples)` float64: audio `(batch, channels, samples)` averaged over channels."""
-    audio = audio.detach().double().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio, float)
-    return audio.mean(axis=1)
+    return _as_array(audio).mean(axis=1)
 
 
 def audio_levels_db(audio: torch.Tensor | np.ndarray, spec: MelSpec, frames: int) -> np.ndarray:
@@ -143,8 +147,8 @@ class IntensityControl(Control):
         frames = self.target_db.shape[-1]
         if not np.abs(gain).any():
             return audio_levels_db(audio, self.spec, frames)
-        audio = audio.detach().double().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio, float)
-        written = apply_gain_db(audio, gain, frame_rate=self.spec.frame_rate, sample_rate=self.spec.sample_rate)
+        written = apply_gain_db(_as_array(audio), gain, frame_rate=self.spec.frame_rate,
+                                sample_rate=self.spec.sample_rate)
         return audio_levels_db(written.audio, self.spec, frames) - gain
 
     def level_residual_db(self, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
