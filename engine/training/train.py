@@ -6,7 +6,9 @@ Recipe (docs/MODEL_CARD.md): log-mel normalized per bin to zero mean and unit va
 schedule (1000 steps) with every SNR divided by `--snr-shift` (engine/models/builtin/schedule.py); min-SNR-5 loss
 weighting with a floor so the high-noise steps DITTO starts from still learn; Adam 5e-4 with a 500-step warmup and
 gradient clipping at 1 (with `--cooldown-steps`, a cosine decay to 5 % once the loss has plateaued); EMA 0.999; random
-crops of 64-512 frames at about 4,096 frames per step; tags dropped 15 % of the time for classifier-free guidance.
+crops of 64-512 frames at about 4,096 frames per step; tags dropped 15 % of the time for classifier-free guidance and
+cut to one or two of the clip's own tags another `--partial-tags` of the time, so a request with few tags is a
+request the model has seen (and plays at the loudness of the clips that carry those tags).
 Every `--checkpoint-minutes` the full state (model, EMA, optimizer, step, RNG) goes to `RUN/ckpt.pt` and the EMA
 weights are exported (fp16) to `RUN/builtin.safetensors` (and to the package with `--export-to-package`).
 """
@@ -48,6 +50,7 @@ class TrainConfig:
     min_snr_gamma: float = 5.0
     weight_floor: float = 0.2
     tag_dropout: float = 0.15
+    partial_tags: float = 0.0
     grad_clip: float = 1.0
     seed: int = 0
 
@@ -78,16 +81,30 @@ def sample_batch(mel: np.ndarray, tags: np.ndarray, rng: np.random.Generator, co
     return x, torch.from_numpy(tags[index].astype(np.float32))
 
 
+def drop_tags(tags: torch.Tensor, generator: torch.Generator, config: TrainConfig) -> torch.Tensor:
+    """The tags a batch is conditioned on, `(batch, n_tags)` multi-hot: each clip's row is emptied with probability
+    `tag_dropout` (the unconditional branch of guidance), cut to one or two of its own tags (equally likely, chosen
+    uniformly) with probability `partial_tags`, and kept whole otherwise."""
+    draw = torch.rand(tags.shape[0], generator=generator)
+    keep_none = draw < config.tag_dropout
+    keep_some = ~keep_none & (draw < config.tag_dropout + config.partial_tags)
+    how_many = torch.randint(1, 3, (tags.shape[0],), generator=generator)
+    scores = torch.where(tags > 0, torch.rand(tags.shape, generator=generator), torch.full_like(tags, -1.0))
+    rank = scores.argsort(dim=1, descending=True).argsort(dim=1)
+    cut = tags * (rank < how_many[:, None]).to(tags.dtype)
+    kept = torch.where(keep_some[:, None], cut, tags)
+    return kept * (~keep_none).to(tags.dtype)[:, None]
+
+
 def train_step(model: MelUNet, scheduler: DDPMScheduler, x0: torch.Tensor, tags: torch.Tensor,
                generator: torch.Generator, config: TrainConfig) -> torch.Tensor:
     """One v-prediction loss on a batch (weighted mean square error)."""
     batch = x0.shape[0]
     t = torch.randint(0, scheduler.config.num_train_timesteps, (batch,), generator=generator)
     noise = torch.randn(x0.shape, generator=generator)
-    keep = (torch.rand(batch, generator=generator) >= config.tag_dropout).float()[:, None]
     x_t = scheduler.add_noise(x0, noise, t)
     target = scheduler.get_velocity(x0, noise, t)
-    prediction = model(x_t, t, tags * keep)
+    prediction = model(x_t, t, drop_tags(tags, generator, config))
     per_example = (prediction - target).pow(2).mean(dim=(1, 2))
     return (per_example * loss_weights(scheduler, t, config)).mean()
 
@@ -156,13 +173,17 @@ def main(argv: list[str] | None = None) -> None:
                         help="start from shipped weights (e.g. the package's builtin.safetensors) when RUN has no "
                              "checkpoint: network and EMA from the file, a fresh optimizer (warmed up again), the step "
                              "count carried on, and the noise schedule of --snr-shift")
+    parser.add_argument("--partial-tags", type=float, default=0.25,
+                        help="share of clips trained on one or two of their own tags instead of all of them")
     parser.add_argument("--cooldown-steps", type=int, default=None,
                         help="decay the lr (cosine, to 5 %%) over this many steps, from the step this run is at; the "
                              "start is saved, so a resumed run continues the same decay")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
-    config = TrainConfig(frames_per_step=args.frames_per_step)
+    if not 0.0 <= args.partial_tags <= 1.0 - TrainConfig.tag_dropout:
+        raise SystemExit(f"--partial-tags must lie in 0 … {1.0 - TrainConfig.tag_dropout:.2f}, got {args.partial_tags}")
+    config = TrainConfig(frames_per_step=args.frames_per_step, partial_tags=args.partial_tags)
     args.run.mkdir(parents=True, exist_ok=True)
     mel, tags = load_corpus(args.corpus, "train")
     mean, std = normalization(mel)

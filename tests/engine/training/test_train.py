@@ -81,3 +81,32 @@ def test_a_resumed_run_keeps_the_cooldown_it_began(tmp_path):
     assert torch.load(run / "ckpt.pt", weights_only=False)["cooldown"]["origin"] == 2
     train.main(args + ["--max-steps", "4", "--cooldown-steps", "50"])  # a resumed cooldown is not restarted
     assert torch.load(run / "ckpt.pt", weights_only=False)["cooldown"] == {"origin": 2, "steps": 10, "floor": 0.05}
+
+
+def test_tags_are_dropped_cut_to_one_or_two_of_the_clips_own_or_kept_whole_in_the_configured_shares():
+    generator = torch.Generator().manual_seed(3)
+    full = (torch.rand(4000, 20, generator=torch.Generator().manual_seed(4)) < 0.3).float()
+    full[:, 0] = 1.0  # every clip carries at least one tag
+    config = train.TrainConfig(tag_dropout=0.15, partial_tags=0.25)
+    kept = train.drop_tags(full, generator, config)
+
+    count_full, count_kept = full.sum(dim=1), kept.sum(dim=1)
+    assert torch.all(kept <= full)  # never a tag the clip does not carry
+    empty = count_kept == 0
+    whole = count_kept == count_full
+    cut = ~empty & ~whole
+    assert abs(empty.float().mean().item() - 0.15) < 0.02
+    assert set(count_kept[cut].int().tolist()) <= {1, 2}
+    many = count_full >= 3  # where a cut to one or two is visible as such
+    share_cut = (cut & many).sum().item() / many.sum().item()
+    assert abs(share_cut - 0.25) < 0.03
+    ones = ((count_kept == 1) & cut & many).sum().item()
+    assert 0.4 < ones / (cut & many).sum().item() < 0.6
+
+
+def test_without_partial_tags_a_clip_keeps_all_its_tags_or_none():
+    full = (torch.rand(500, 20, generator=torch.Generator().manual_seed(5)) < 0.5).float()
+    kept = train.drop_tags(full, torch.Generator().manual_seed(6), train.TrainConfig(tag_dropout=0.15, partial_tags=0.0))
+    rows_whole = torch.all(kept == full, dim=1)
+    rows_empty = kept.sum(dim=1) == 0
+    assert torch.all(rows_whole | rows_empty)
