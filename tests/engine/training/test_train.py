@@ -106,7 +106,8 @@ def test_tags_are_dropped_cut_to_one_or_two_of_the_clips_own_or_kept_whole_in_th
 
 def test_without_partial_tags_a_clip_keeps_all_its_tags_or_none():
     full = (torch.rand(500, 20, generator=torch.Generator().manual_seed(5)) < 0.5).float()
-    kept = train.drop_tags(full, torch.Generator().manual_seed(6), train.TrainConfig(tag_dropout=0.15, partial_tags=0.0))
+    config = train.TrainConfig(tag_dropout=0.15, partial_tags=0.0)
+    kept = train.drop_tags(full, torch.Generator().manual_seed(6), config)
     rows_whole = torch.all(kept == full, dim=1)
     rows_empty = kept.sum(dim=1) == 0
     assert torch.all(rows_whole | rows_empty)
