@@ -284,7 +284,9 @@ def music_clips(out: Path, count: int) -> list[np.ndarray]:
 
 def fd_values(records: list[dict], out: Path, music: list[np.ndarray]) -> dict:
     """Per task and method: FD-mel against the uncontrolled takes of the same cases, against held-out music, and
-    the ratio over the uncontrolled takes' own distance to the music (level-normalized too for intensity)."""
+    the ratio over the uncontrolled takes' own distance to the music, also with every clip level-normalized (so a
+    take that only plays louder or quieter is not counted as other music); and the median level shift (dB RMS)
+    of each take over the uncontrolled take of its case."""
     by_key = {(r["task"], r["case"], r["method"]): r for r in records if "case" in r}
     cells: dict[tuple[str, str], list[dict]] = {}
     for r in records:
@@ -304,8 +306,9 @@ def fd_values(records: list[dict], out: Path, music: list[np.ndarray]) -> dict:
         if len(pairs) < 1:
             continue
         clips, free = [load(r) for r, _ in pairs], [load(u) for _, u in pairs]
-        value = {"n": len(pairs)}
-        variants = [("", lambda x: x)] + ([("_normalized", pm.normalized)] if task == "intensity" else [])
+        value = {"n": len(pairs),
+                 "level_shift_db": float(np.median([pm.rms_db(c) - pm.rms_db(u) for c, u in zip(clips, free)]))}
+        variants = [("", lambda x: x), ("_normalized", pm.normalized)]
         for suffix, f in variants:
             own = embed_set([f(c) for c in clips], music_rate)
             unc = embed_set([f(c) for c in free], music_rate)

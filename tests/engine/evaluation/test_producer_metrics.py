@@ -80,6 +80,7 @@ def test_clipped_target_and_normalization():
     assert np.array_equal(pm.clipped_target(target, None), target)
     louder = pm.normalized(sine(1.0, 0.01))
     assert 20 * np.log10(np.sqrt(np.mean(louder ** 2))) == pytest.approx(pm.NORMALIZED_RMS_DB)
+    assert pm.rms_db(louder) == pytest.approx(pm.NORMALIZED_RMS_DB)
     assert not pm.normalized(np.zeros(100)).any()
 
 
@@ -107,3 +108,8 @@ def test_bad_audio_is_refused():
         pm.frame_db(np.array([0.0, np.nan] * 2000), RATE)
     with pytest.raises(pm.MeasureError, match="shape"):
         pm.frame_db(np.zeros((2, 2, 2)), RATE)
+
+
+def test_a_takes_level_is_its_whole_rms_in_db_and_silence_is_minus_infinity():
+    assert pm.rms_db(sine(1.0, np.sqrt(2) * 0.1)) == pytest.approx(-20.0, abs=0.01)
+    assert pm.rms_db(np.zeros(100)) == float("-inf")
