@@ -32,8 +32,16 @@ def test_the_lean_follows_the_target_and_leaves_free_frames_alone():
     lean = melody_lean(target, SPEC)
     combs = torch.as_tensor(pitch_class_combs(SPEC), dtype=torch.float32)
     assert lean.shape == (SPEC.n_mels, 5)
-    assert torch.equal(lean[:, 0], combs[0]) and torch.equal(lean[:, 4], combs[9])
+    assert torch.allclose(lean[:, 0], combs[0] - combs[0].mean())
+    assert torch.allclose(lean[:, 4], combs[9] - combs[9].mean())
+    assert int(lean[:, 4].argmax()) == int(combs[9].argmax())
     assert float(lean[:, 2].abs().sum()) == 0.0
+
+
+def test_the_lean_leaves_each_frames_mean_and_so_its_level_where_it_was():
+    lean = melody_lean(torch.tensor([0, 4, 7, NO_PITCH, 11]), SPEC)
+    assert torch.allclose(lean.mean(dim=0), torch.zeros(5), atol=1e-7)
+    assert float(lean[:, 0].max()) > 0.9  # the fundamental still stands out
 
 
 def test_optimize_starts_from_x_T_leaned_toward_the_tune(tiny_model):
