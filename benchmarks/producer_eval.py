@@ -306,8 +306,8 @@ def fd_values(records: list[dict], out: Path, music: list[np.ndarray]) -> dict:
         if len(pairs) < 1:
             continue
         clips, free = [load(r) for r, _ in pairs], [load(u) for _, u in pairs]
-        value = {"n": len(pairs),
-                 "level_shift_db": float(np.median([pm.rms_db(c) - pm.rms_db(u) for c, u in zip(clips, free)]))}
+        shifts = [pm.rms_db(c) - pm.rms_db(u) for c, u in zip(clips, free, strict=True)]
+        value = {"n": len(pairs), "level_shift_db": float(np.median(shifts))}
         variants = [("", lambda x: x), ("_normalized", pm.normalized)]
         for suffix, f in variants:
             own = embed_set([f(c) for c in clips], music_rate)

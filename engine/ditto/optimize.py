@@ -28,8 +28,8 @@ What differs from the paper, and why:
   the chain is the render, and a check decodes its output without sampling again.
 - A job that is close when its budget runs out may take `extra_steps` more rather than stop short.
 - With a melody control, x_T first leans toward the tune (`engine.ditto.melody_start`: each frame's target pitch
-  class added as a zero-mean harmonic comb at its mel bins); with a structure control, each section leans toward a spectral
-  shape of its label (`engine.ditto.structure_start`).
+  class added as a zero-mean harmonic comb at its mel bins); with a structure control, each section leans toward a
+  spectral shape of its label (`engine.ditto.structure_start`).
 - With an intensity control, a level start (`engine.ditto.level_start`, a few renders without gradients) first
   moves each frame's mean of x_T until the render's loudness is near the curve; Adam starts from its best render.
 - Far from tolerance Adam's step grows with the distance (`lr_boost`), up to MAX_LR_BOOST x the preset's lr
