@@ -127,17 +127,20 @@ def silent_stretch(audio: np.ndarray, sample_rate: int, target_db: np.ndarray, *
     return longest_run((level < silent_db) & (target > audible_db)) >= frames
 
 
+def _rms(signal: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(signal ** 2)))
+
+
 def rms_db(audio: np.ndarray) -> float:
     """Level of a whole take in dB RMS (full scale 0 dB; digital silence -inf)."""
-    signal = _mono(audio)
-    rms = float(np.sqrt(np.mean(signal ** 2)))
+    rms = _rms(_mono(audio))
     return 20.0 * np.log10(rms) if rms > 0 else float("-inf")
 
 
 def normalized(audio: np.ndarray, *, rms_db: float = NORMALIZED_RMS_DB) -> np.ndarray:
     """Mono audio scaled to `rms_db` dB RMS (digital silence stays silent); FD-mel's level-normalized variant."""
     signal = _mono(audio)
-    rms = float(np.sqrt(np.mean(signal ** 2)))
+    rms = _rms(signal)
     if rms < 1e-9:
         return signal
     return signal * (10 ** (rms_db / 20) / rms)
