@@ -285,8 +285,10 @@ def music_clips(out: Path, count: int) -> list[np.ndarray]:
 def fd_values(records: list[dict], out: Path, music: list[np.ndarray]) -> dict:
     """Per task and method: FD-mel against the uncontrolled takes of the same cases, against held-out music, and
     the ratio over the uncontrolled takes' own distance to the music, also with every clip level-normalized (so a
-    take that only plays louder or quieter is not counted as other music); and the median level shift (dB RMS)
-    of each take over the uncontrolled take of its case."""
+    take that only plays louder or quieter is not counted as other music) and against the uncontrolled takes
+    given each controlled take's loudness contour (`with_dynamics_of`: so a curve's ramps and drops are not
+    counted as other music either); and the median level shift (dB RMS) of each take over the uncontrolled take
+    of its case."""
     by_key = {(r["task"], r["case"], r["method"]): r for r in records if "case" in r}
     cells: dict[tuple[str, str], list[dict]] = {}
     for r in records:
@@ -308,11 +310,13 @@ def fd_values(records: list[dict], out: Path, music: list[np.ndarray]) -> dict:
         clips, free = [load(r) for r, _ in pairs], [load(u) for _, u in pairs]
         shifts = [pm.rms_db(c) - pm.rms_db(u) for c, u in zip(clips, free, strict=True)]
         value = {"n": len(pairs), "level_shift_db": float(np.median(shifts))}
-        variants = [("", lambda x: x), ("_normalized", pm.normalized)]
-        for suffix, f in variants:
-            own = embed_set([f(c) for c in clips], music_rate)
-            unc = embed_set([f(c) for c in free], music_rate)
-            real = embed_set([f(c) for c in music], music_rate)
+        variants = {"": (clips, free, music),
+                    "_normalized": tuple([pm.normalized(x) for x in group] for group in (clips, free, music)),
+                    "_dynamics_matched": (clips, [pm.with_dynamics_of(u, c, music_rate)
+                                                  for c, u in zip(clips, free, strict=True)], music)}
+        for suffix, (controlled, uncontrolled, heldout) in variants.items():
+            own, unc = embed_set(controlled, music_rate), embed_set(uncontrolled, music_rate)
+            real = embed_set(heldout, music_rate)
             vs_music, free_music = frechet_distance(own, real), frechet_distance(unc, real)
             if not suffix:
                 value["vs_uncontrolled"] = frechet_distance(own, unc)

@@ -8,6 +8,8 @@ the dB curve) and its own target curve (breakpoints interpolated linearly at the
 - `loudness_mse`: mean square dB error of the smoothed curve against a target curve.
 - `silent_stretch`: whether the take is digitally silent (frames below -90 dB) for >= 0.25 s while the target
   asks for more than -45 dB there: such a take fails its intensity control whatever its MSE.
+- `with_dynamics_of`: a take given another take's loudness contour by a smooth gain (FD-mel's dynamics-matched
+  reference: the uncontrolled take played as loud, moment by moment, as the controlled one).
 - `melody_target`: the target pitch class per frame of the 256-hop grid the transcriber reports on.
 - `summary`: median, p90 and mean of a list of numbers (numpy's linear percentile).
 """
@@ -26,6 +28,7 @@ SILENT_DB = -90.0
 SILENT_SECONDS = 0.25
 AUDIBLE_TARGET_DB = -45.0
 NORMALIZED_RMS_DB = -20.0
+MAX_MATCH_GAIN_DB = 60.0
 
 
 class MeasureError(ValueError):
@@ -144,6 +147,19 @@ def normalized(audio: np.ndarray, *, rms_db: float = NORMALIZED_RMS_DB) -> np.nd
     if rms < 1e-9:
         return signal
     return signal * (10 ** (rms_db / 20) / rms)
+
+
+def with_dynamics_of(audio: np.ndarray, contour_from: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mono `audio` `(samples,)` times a smooth gain that moves its smoothed loudness curve (`loudness_db`) onto
+    `contour_from`'s: the gain in dB is the difference of the two curves, at most MAX_MATCH_GAIN_DB either way,
+    interpolated from frame centres to samples. The clips are compared over the shorter one's length; `audio`'s
+    length is kept (held gain past the end of `contour_from`)."""
+    signal = _mono(audio)
+    own, wanted = loudness_db(signal, sample_rate), loudness_db(contour_from, sample_rate)
+    frames = min(own.size, wanted.size)
+    gain_db = np.clip(wanted[:frames] - own[:frames], -MAX_MATCH_GAIN_DB, MAX_MATCH_GAIN_DB)
+    gain = np.interp(np.arange(signal.size), np.arange(frames) * HOP, gain_db)
+    return signal * 10 ** (gain / 20)
 
 
 def melody_target(notes: Sequence[dict], frames: int, sample_rate: int, *, hop: int = 256) -> np.ndarray:

@@ -244,16 +244,19 @@ def cost_table(records: list[dict[str, Any]]) -> str:
 def fd_table(fd: dict[tuple[str, str], dict[str, float]]) -> str:
     """FD-mel per task and method: against the uncontrolled takes of the same cases, against held-out music, and
     the ratio of the method's distance to held-out music over the uncontrolled takes' distance (1 = as close to
-    real music as the model without control), the same with every clip level-normalized, and the median level shift
-    of a take over the uncontrolled take of its case (dB)."""
+    real music as the model without control), the same with every clip level-normalized, the same against the
+    uncontrolled takes given the controlled takes' loudness contours (dynamics-matched: what is left is the music,
+    not the level asked of it), and the median level shift of a take over the uncontrolled take of its case
+    (dB)."""
     rows = []
     for (task, method), value in fd.items():
         rows.append([task, METHOD_NAMES.get(method, method), value.get("n", "—"),
                      _fmt(value.get("vs_uncontrolled"), 1), _fmt(value.get("vs_music"), 1),
                      _fmt(value.get("ratio"), 2), _fmt(value.get("ratio_normalized"), 2),
-                     _fmt(value.get("level_shift_db"), 1)])
+                     _fmt(value.get("ratio_dynamics_matched"), 2), _fmt(value.get("level_shift_db"), 1)])
     return table(["task", "method", "N", "FD-mel vs uncontrolled", "FD-mel vs held-out music",
-                  "ratio to uncontrolled's (vs music)", "same, level-normalized", "level vs uncontrolled, dB"], rows)
+                  "ratio to uncontrolled's (vs music)", "same, level-normalized", "same, dynamics-matched",
+                  "level vs uncontrolled, dB"], rows)
 
 
 def markdown(records: list[dict[str, Any]], fd: dict[tuple[str, str], dict[str, float]], settings: str) -> str:

@@ -113,3 +113,18 @@ def test_bad_audio_is_refused():
 def test_a_takes_level_is_its_whole_rms_in_db_and_silence_is_minus_infinity():
     assert pm.rms_db(sine(1.0, np.sqrt(2) * 0.1)) == pytest.approx(-20.0, abs=0.01)
     assert pm.rms_db(np.zeros(100)) == float("-inf")
+
+
+def test_a_take_given_another_takes_dynamics_follows_its_loudness_contour():
+    steady = sine(3.0, np.sqrt(2) * 10 ** (-20 / 20))
+    t = np.arange(steady.size) / RATE
+    ramp = sine(3.0, 1.0) * 10 ** ((-40 + 10 * t) / 20)  # -43 dB at 0 s to -13 dB at 3 s
+    shaped = pm.with_dynamics_of(steady, ramp, RATE)
+    inner = slice(20, -20)
+    assert np.allclose(pm.loudness_db(shaped, RATE)[inner], pm.loudness_db(ramp, RATE)[inner], atol=0.5)
+    assert shaped.shape == steady.shape
+
+
+def test_a_take_given_its_own_dynamics_is_unchanged():
+    take = sine(1.0, 0.3) * np.linspace(0.2, 1.0, RATE)
+    assert np.allclose(pm.with_dynamics_of(take, take, RATE), take)

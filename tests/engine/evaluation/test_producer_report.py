@@ -97,8 +97,9 @@ def test_music_only_beside_after_gain_and_the_whole_report():
     records.append(_record("intensity", "c0", "none", 50.0, 1.0))
     text = pr.markdown(records, {("intensity", "ditto"): {"n": 4, "vs_uncontrolled": 3.0, "vs_music": 40.0,
                                                           "ratio": 1.1, "ratio_normalized": 1.05,
+                                                          "ratio_dynamics_matched": 0.97,
                                                           "level_shift_db": 4.31}}, "settings")
     assert "| all | 4 | 2.00 | 2.00 | 2.50 | 3.70 | 100 % | 100 % |" in text
     assert "| target inside the range | 2 | 2.00 | 2.00 | 1.50 | 1.90 |" in text
-    assert "| intensity | DITTO (default job) | 4 | 3.0 | 40.0 | 1.10 | 1.05 | 4.3 |" in text
+    assert "| intensity | DITTO (default job) | 4 | 3.0 | 40.0 | 1.10 | 1.05 | 0.97 | 4.3 |" in text
     assert text.startswith("settings")
