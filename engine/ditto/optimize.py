@@ -34,6 +34,21 @@ What differs from the paper, and why:
   moves each frame's mean of x_T until the render's loudness is near the curve; Adam starts from its best render.
 - Far from tolerance Adam's step grows with the distance (`lr_boost`), up to MAX_LR_BOOST x the preset's lr
   (presets turn it on; a job that sets its own lr gets exactly that lr).
+
+Tried and left out: holding each frame's mean of x_T where the start put it during Adam, in jobs without an
+intensity control (structure and melody takes play a few dB louder than uncontrolled ones, and a frame's mean sets
+its level, `engine.ditto.level_start`). On the first 6 tune-split cases of each, default jobs, on the WAV
+(`benchmarks/producer_eval.py --split tune --tasks structure --n-structure 6 --baselines 0`, likewise melody):
+
+| task | Adam | level over uncontrolled | FD-mel ratio | level-normalized | control (median) |
+|---|---|---|---|---|---|
+| structure | free | +4.5 dB | 1.04 | 0.80 | SSM MSE 0.0119 |
+| structure | frame means held | +1.5 dB | 1.37 | 1.34 | 0.0127 |
+| melody | free | +0.9 dB | 1.13 | 0.74 | transcriber 90.5 % |
+| melody | frame means held | +8.2 dB | 1.42 | 0.91 | 91.5 % |
+
+Held means pushed the change into the spectral shape, further from the model's music, and melody takes got louder
+anyway (through the spread over the bins, not the mean).
 """
 
 from __future__ import annotations
