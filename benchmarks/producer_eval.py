@@ -21,7 +21,8 @@ runs/producer_eval/<split>, `-quick` added for smoke runs); a re-run skips what 
 continues where it stopped. References for in/out-painting and looping are the model's own uncontrolled takes for
 another seed and other tags, rendered once into the run folder. Only a full run of the held-out split (no
 `--quick`, no `--no-write`) replaces the "evaluation" section of docs/RESULTS.md; a fresh draw (`--draw N`) has
-a section of its own ("evaluation-draw-N"), beside the first draw's.
+a section of its own ("evaluation-draw-N"), beside the first draw's. `benchmarks/producer_pooled.py` reads
+several run folders as one (FD-mel over their takes together, DITTO against each baseline on its cases).
 """
 
 from __future__ import annotations
