@@ -301,6 +301,8 @@ def fd_values(records: list[dict], out: Path, music: list[np.ndarray]) -> dict:
         audio, rate = read_mono(out / record["wav"])
         return metrics.mono(audio, rate)  # at the mel rate FD-mel embeds at
 
+    real = {"": embed_set(music, music_rate),
+            "_normalized": embed_set([pm.normalized(c) for c in music], music_rate)}
     fd = {}
     for (task, method), items in cells.items():
         pairs = [(r, by_key.get((task, r["case"], "none"))) for r in items]
@@ -311,16 +313,17 @@ def fd_values(records: list[dict], out: Path, music: list[np.ndarray]) -> dict:
         clips, free = [load(r) for r, _ in pairs], [load(u) for _, u in pairs]
         shifts = [pm.rms_db(c) - pm.rms_db(u) for c, u in zip(clips, free, strict=True)]
         value = {"n": len(pairs), "level_shift_db": float(np.median(shifts))}
-        variants = {"": (clips, free, music),
-                    "_normalized": tuple([pm.normalized(x) for x in group] for group in (clips, free, music)),
-                    "_dynamics_matched": (clips, [pm.with_dynamics_of(u, c, music_rate)
-                                                  for c, u in zip(clips, free, strict=True)], music)}
-        for suffix, (controlled, uncontrolled, heldout) in variants.items():
-            own, unc = embed_set(controlled, music_rate), embed_set(uncontrolled, music_rate)
-            real = embed_set(heldout, music_rate)
-            vs_music, free_music = frechet_distance(own, real), frechet_distance(unc, real)
+        own = embed_set(clips, music_rate)
+        variants = {  # suffix: (the method's takes, the uncontrolled takes, held-out music), embedded
+            "": (own, embed_set(free, music_rate), real[""]),
+            "_normalized": (embed_set([pm.normalized(c) for c in clips], music_rate),
+                            embed_set([pm.normalized(u) for u in free], music_rate), real["_normalized"]),
+            "_dynamics_matched": (own, embed_set([pm.with_dynamics_of(u, c, music_rate)
+                                                  for c, u in zip(clips, free, strict=True)], music_rate), real[""])}
+        for suffix, (takes, unc, heldout) in variants.items():
+            vs_music, free_music = frechet_distance(takes, heldout), frechet_distance(unc, heldout)
             if not suffix:
-                value["vs_uncontrolled"] = frechet_distance(own, unc)
+                value["vs_uncontrolled"] = frechet_distance(takes, unc)
                 value["vs_music"] = vs_music
             value["ratio" + suffix] = vs_music / free_music if free_music > 0 else float("nan")
         fd[(task, method)] = value

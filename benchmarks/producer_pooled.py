@@ -14,7 +14,6 @@ Reads each run folder's `results.jsonl` and WAVs (made by `benchmarks/producer_e
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -25,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from producer_eval import MUSIC_CLIPS, fd_values, music_clips  # noqa: E402
 from results_doc import markdown_table  # noqa: E402
 
-from engine.evaluation.producer_report import METHOD_NAMES  # noqa: E402
+from engine.evaluation.producer_report import METHOD_NAMES, ResultStore  # noqa: E402
 
 PAIRED_METRICS = {"intensity": ("mse_db2", "MSE dB²"), "melody": ("acc_transcriber", "basic-pitch accuracy"),
                   "structure": ("mse", "SSM MSE"), "inpaint": ("overlap_mse", "overlap MSE"),
@@ -33,13 +32,12 @@ PAIRED_METRICS = {"intensity": ("mse_db2", "MSE dB²"), "melody": ("acc_transcri
 
 
 def read_records(folder: Path) -> list[dict]:
-    """The run's records, each WAV path made absolute so records of several runs can be read together."""
-    records = []
-    for line in (folder / "results.jsonl").read_text().splitlines():
-        record = json.loads(line)
+    """The run's records (`ResultStore`: the last of each item), each WAV path made absolute so records of several
+    runs can be read together."""
+    records = list(ResultStore(folder / "results.jsonl").values())
+    for record in records:
         if "wav" in record:
             record["wav"] = str((folder / record["wav"]).resolve())
-        records.append(record)
     return records
 
 
